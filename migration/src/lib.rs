@@ -1,0 +1,41 @@
+//! The bduf schema (seed 000) as reversible sea-orm-migration steps, and a runner that is
+//! safer than sea-orm-migration's own: every step runs in a transaction on both backends,
+//! and concurrent migrators are serialized by a lock (see [`runner`]).
+
+pub use sea_orm_migration::prelude::*;
+
+mod columns;
+mod m20261121_000001_create_extensions_and_types;
+mod m20261121_000002_create_identity_tables;
+mod m20261121_000003_create_planning_tables;
+mod m20261121_000004_create_work_tables;
+mod m20261121_000005_create_collaboration_tables;
+mod m20261121_000006_create_governance_tables;
+mod m20261121_000007_create_indexes;
+pub mod runner;
+
+pub use runner::{Command, MigrateError, connect};
+
+/// The database every command uses when `DATABASE_URL` is unset: a SQLite file under
+/// `data/` in the working directory, created (with its folder) on first use. The server
+/// serves the same file, so `cargo run -p migration -- status` describes what it serves.
+pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/bduf.sqlite3?mode=rwc";
+
+/// The schema's migrations, in the order they apply.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![
+            Box::new(m20261121_000001_create_extensions_and_types::Migration),
+            Box::new(m20261121_000002_create_identity_tables::Migration),
+            Box::new(m20261121_000003_create_planning_tables::Migration),
+            Box::new(m20261121_000004_create_work_tables::Migration),
+            Box::new(m20261121_000005_create_collaboration_tables::Migration),
+            Box::new(m20261121_000006_create_governance_tables::Migration),
+            Box::new(m20261121_000007_create_indexes::Migration),
+        ]
+    }
+}

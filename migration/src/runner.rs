@@ -1,0 +1,284 @@
+//! Runs migration commands the safe way: under a migration lock, every step in its own
+//! transaction together with its ledger row (each migration's `use_transaction` is
+//! `Some(true)`, so this holds on SQLite too).
+//!
+//! The lock: on PostgreSQL a session-level advisory lock, held on a connection detached
+//! from the pool for the whole run, so a crash releases it with the connection; on SQLite
+//! an exclusive `flock` on `<database file>.migrate-lock`, which the OS releases when the
+//! process ends. Both waits are bounded by the caller's timeout.
+
+use std::path::PathBuf;
+use std::time::{Duration, Instant};
+
+use sea_orm::sqlx::{self, Connection as _};
+use sea_orm::{
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+};
+use sea_orm_migration::{MigrationStatus, MigratorTrait};
+
+/// The advisory-lock key of bduf migrations ("bdufmigr" in ASCII). Advisory locks are
+/// scoped to the database, so migrators of different databases never wait on each other.
+const PG_LOCK_KEY: i64 = 0x6264_7566_6d69_6772;
+
+/// How often a waiting migrator asks for the lock again.
+const LOCK_POLL: Duration = Duration::from_millis(100);
+
+/// A command of the migration CLI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Command {
+    /// Apply pending migrations: all, or the first `steps`.
+    Up { steps: Option<u32> },
+    /// Roll back the last `steps` applied migrations.
+    Down { steps: u32 },
+    /// Only report each migration's status.
+    Status,
+    /// Drop every table and enum type, then apply all migrations.
+    Fresh,
+    /// Roll back all applied migrations, then apply all migrations.
+    Refresh,
+    /// Roll back all applied migrations and drop the ledger.
+    Reset,
+}
+
+/// What went wrong while migrating.
+#[derive(Debug, thiserror::Error)]
+pub enum MigrateError {
+    #[error(transparent)]
+    Db(#[from] DbErr),
+    #[error(
+        "could not take the migration lock within {waited:?}: another migrator holds it ({holder}). \
+         Wait for it to finish, or raise --lock-timeout"
+    )]
+    LockTimeout { waited: Duration, holder: String },
+    #[error("migration lock: {0}")]
+    LockConnection(#[from] sqlx::Error),
+    #[error("cannot open the migration lock file {path}: {source}")]
+    LockFile {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    #[error("cannot create the folder of the SQLite database {path}: {source}")]
+    DatabaseFolder {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+}
+
+/// One migration and whether the database has it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct MigrationState {
+    pub name: String,
+    pub applied: bool,
+}
+
+/// Connects to `url`; for a `sqlite://` file URL it first creates the file's folder, so the
+/// embedded default works on a fresh checkout.
+pub async fn connect(url: &str) -> Result<DatabaseConnection, MigrateError> {
+    if let Some(path) = sqlite_file_path(url) {
+        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+            std::fs::create_dir_all(dir).map_err(|source| MigrateError::DatabaseFolder {
+                path: dir.to_owned(),
+                source,
+            })?;
+        }
+    }
+    let mut options = ConnectOptions::new(url.to_owned());
+    options.sqlx_logging(false);
+    Ok(Database::connect(options).await?)
+}
+
+/// Runs `command` with migrator `M` under the migration lock, waiting at most
+/// `lock_timeout` for it, and returns every migration's state afterwards.
+pub async fn run<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    command: Command,
+    lock_timeout: Duration,
+) -> Result<Vec<MigrationState>, MigrateError> {
+    if command != Command::Status {
+        let lock = MigrationLock::acquire(db, lock_timeout).await?;
+        let outcome = execute::<M>(db, command).await;
+        let released = lock.release().await;
+        outcome?;
+        released?;
+    }
+    status::<M>(db).await
+}
+
+/// Every migration of `M` with its state, without writing to the database.
+pub async fn status<M: MigratorTrait>(
+    db: &DatabaseConnection,
+) -> Result<Vec<MigrationState>, MigrateError> {
+    Ok(M::get_migration_with_status_read_only(db)
+        .await?
+        .iter()
+        .map(|m| MigrationState {
+            name: m.name().to_owned(),
+            applied: m.status() == MigrationStatus::Applied,
+        })
+        .collect())
+}
+
+async fn execute<M: MigratorTrait>(db: &DatabaseConnection, command: Command) -> Result<(), DbErr> {
+    match command {
+        Command::Up { steps } => M::up(db, steps).await,
+        Command::Down { steps } => M::down(db, Some(steps)).await,
+        Command::Status => Ok(()),
+        Command::Fresh => M::fresh(db).await,
+        Command::Refresh => M::refresh(db).await,
+        Command::Reset => M::reset(db).await,
+    }
+}
+
+/// The held migration lock; [`MigrationLock::release`] gives it back.
+#[derive(Debug)]
+pub struct MigrationLock {
+    inner: LockInner,
+}
+
+#[derive(Debug)]
+enum LockInner {
+    Postgres(sqlx::PgConnection),
+    File(std::fs::File),
+    /// An in-memory SQLite database is private to its connection: nothing to serialize.
+    None,
+}
+
+impl MigrationLock {
+    /// Takes the migration lock of `db`'s database, waiting at most `timeout`.
+    pub async fn acquire(db: &DatabaseConnection, timeout: Duration) -> Result<Self, MigrateError> {
+        let inner = match db.get_database_backend() {
+            DbBackend::Postgres => {
+                let pool = db.get_postgres_connection_pool();
+                let mut conn = pool.acquire().await?.detach();
+                let started = Instant::now();
+                loop {
+                    let taken: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1)")
+                        .bind(PG_LOCK_KEY)
+                        .fetch_one(&mut conn)
+                        .await?;
+                    if taken {
+                        break LockInner::Postgres(conn);
+                    }
+                    if started.elapsed() >= timeout {
+                        let holder: Option<i32> = sqlx::query_scalar(
+                            "SELECT pid FROM pg_locks WHERE locktype = 'advisory' AND granted \
+                             AND database = (SELECT oid FROM pg_database WHERE datname = current_database()) \
+                             AND ((classid::bigint << 32) | objid::bigint) = $1 LIMIT 1",
+                        )
+                        .bind(PG_LOCK_KEY)
+                        .fetch_optional(&mut conn)
+                        .await?
+                        .flatten();
+                        return Err(MigrateError::LockTimeout {
+                            waited: started.elapsed(),
+                            holder: holder.map_or_else(
+                                || "PostgreSQL advisory lock".to_owned(),
+                                |pid| format!("PostgreSQL advisory lock held by backend pid {pid}"),
+                            ),
+                        });
+                    }
+                    tokio::time::sleep(LOCK_POLL).await;
+                }
+            }
+            DbBackend::Sqlite => match sqlite_main_file(db).await? {
+                None => LockInner::None,
+                Some(db_file) => {
+                    let mut path = db_file.into_os_string();
+                    path.push(".migrate-lock");
+                    let path = PathBuf::from(path);
+                    let file = std::fs::OpenOptions::new()
+                        .create(true)
+                        .truncate(false)
+                        .write(true)
+                        .open(&path)
+                        .map_err(|source| MigrateError::LockFile {
+                            path: path.clone(),
+                            source,
+                        })?;
+                    let started = Instant::now();
+                    loop {
+                        match file.try_lock() {
+                            Ok(()) => break LockInner::File(file),
+                            Err(std::fs::TryLockError::WouldBlock) => {}
+                            Err(std::fs::TryLockError::Error(source)) => {
+                                return Err(MigrateError::LockFile { path, source });
+                            }
+                        }
+                        if started.elapsed() >= timeout {
+                            return Err(MigrateError::LockTimeout {
+                                waited: started.elapsed(),
+                                holder: format!("lock file {}", path.display()),
+                            });
+                        }
+                        tokio::time::sleep(LOCK_POLL).await;
+                    }
+                }
+            },
+            _ => LockInner::None,
+        };
+        Ok(Self { inner })
+    }
+
+    /// Gives the lock back.
+    pub async fn release(self) -> Result<(), MigrateError> {
+        match self.inner {
+            LockInner::Postgres(mut conn) => {
+                sqlx::query("SELECT pg_advisory_unlock($1)")
+                    .bind(PG_LOCK_KEY)
+                    .execute(&mut conn)
+                    .await?;
+                conn.close().await?;
+            }
+            // Closing the file releases its lock.
+            LockInner::File(file) => drop(file),
+            LockInner::None => {}
+        }
+        Ok(())
+    }
+}
+
+/// The file behind a `sqlite:` URL, if it names one (not `:memory:`).
+fn sqlite_file_path(url: &str) -> Option<PathBuf> {
+    let rest = url
+        .strip_prefix("sqlite://")
+        .or_else(|| url.strip_prefix("sqlite:"))?;
+    let path = rest.split('?').next().unwrap_or_default();
+    (!path.is_empty() && !path.starts_with(":memory:")).then(|| PathBuf::from(path))
+}
+
+/// The file of the main database of a SQLite connection (`None` when in memory).
+async fn sqlite_main_file(db: &DatabaseConnection) -> Result<Option<PathBuf>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "PRAGMA database_list",
+        ))
+        .await?;
+    for row in rows {
+        let name: String = row.try_get("", "name")?;
+        if name == "main" {
+            let file: String = row.try_get("", "file")?;
+            return Ok((!file.is_empty()).then(|| PathBuf::from(file)));
+        }
+    }
+    Ok(None)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sqlite_file_path_reads_file_urls_and_skips_memory() {
+        assert_eq!(
+            sqlite_file_path("sqlite://data/bduf.sqlite3?mode=rwc"),
+            Some(PathBuf::from("data/bduf.sqlite3"))
+        );
+        assert_eq!(
+            sqlite_file_path("sqlite:///tmp/x.db"),
+            Some(PathBuf::from("/tmp/x.db"))
+        );
+        assert_eq!(sqlite_file_path("sqlite::memory:"), None);
+        assert_eq!(sqlite_file_path("postgres://localhost/x"), None);
+    }
+}
