@@ -7,7 +7,7 @@
 //! an exclusive `flock` on `<database file>.migrate-lock`, which the OS releases when the
 //! process ends. Both waits are bounded by the caller's timeout.
 
-use std::path::PathBuf;
+use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::{self, Connection as _};
@@ -74,13 +74,16 @@ pub struct MigrationState {
 /// Connects to `url`; for a `sqlite://` file URL it first creates the file's folder, so the
 /// embedded default works on a fresh checkout.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, MigrateError> {
-    if let Some(path) = sqlite_file_path(url) {
-        if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-            std::fs::create_dir_all(dir).map_err(|source| MigrateError::DatabaseFolder {
-                path: dir.to_owned(),
-                source,
-            })?;
-        }
+    let path = sqlite_file_path(url);
+    if let Some(dir) = path
+        .as_deref()
+        .and_then(Path::parent)
+        .filter(|d| !d.as_os_str().is_empty())
+    {
+        std::fs::create_dir_all(dir).map_err(|source| MigrateError::DatabaseFolder {
+            path: dir.to_owned(),
+            source,
+        })?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
     options.sqlx_logging(false);
@@ -123,9 +126,51 @@ async fn execute<M: MigratorTrait>(db: &DatabaseConnection, command: Command) ->
         Command::Up { steps } => M::up(db, steps).await,
         Command::Down { steps } => M::down(db, Some(steps)).await,
         Command::Status => Ok(()),
+        // sea-orm-migration's `fresh` turns SQLite's foreign keys off with a PRAGMA on one
+        // pooled connection and drops tables on others, where they are still on; it then
+        // fails on the first parent table. Dropping children first needs no PRAGMA.
+        Command::Fresh if db.get_database_backend() == DbBackend::Sqlite => {
+            drop_all_sqlite_tables(db).await?;
+            M::up(db, None).await
+        }
         Command::Fresh => M::fresh(db).await,
         Command::Refresh => M::refresh(db).await,
         Command::Reset => M::reset(db).await,
+    }
+}
+
+/// Drops every table of a SQLite database, each only once no other table references it.
+async fn drop_all_sqlite_tables(db: &DatabaseConnection) -> Result<(), DbErr> {
+    const UNREFERENCED: &str = "SELECT m.name FROM sqlite_schema m \
+        WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND NOT EXISTS ( \
+            SELECT 1 FROM sqlite_schema o, pragma_foreign_key_list(o.name) f \
+            WHERE o.type = 'table' AND o.name <> m.name AND f.\"table\" = m.name)";
+    loop {
+        let rows = db
+            .query_all_raw(Statement::from_string(DbBackend::Sqlite, UNREFERENCED))
+            .await?;
+        if rows.is_empty() {
+            break;
+        }
+        for row in rows {
+            let table: String = row.try_get_by_index(0)?;
+            db.execute_unprepared(&format!("DROP TABLE \"{}\"", table.replace('"', "\"\"")))
+                .await?;
+        }
+    }
+    let left = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT name FROM sqlite_schema WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+        ))
+        .await?;
+    if left.is_empty() {
+        Ok(())
+    } else {
+        Err(DbErr::Migration(format!(
+            "fresh: {} tables reference each other in a cycle and cannot be dropped",
+            left.len()
+        )))
     }
 }
 

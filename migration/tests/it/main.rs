@@ -1,0 +1,12 @@
+//! The migration crate's integration tests: one binary, each test on its own database,
+//! on PostgreSQL and on SQLite.
+
+mod support;
+
+mod cli;
+mod concurrency;
+mod constraints;
+mod failure;
+mod lifecycle;
+mod roundtrip;
+mod schema_rules;

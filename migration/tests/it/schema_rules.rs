@@ -1,0 +1,98 @@
+//! Rules checked on the live, migrated PostgreSQL schema.
+
+use bduf_testkit::{Backend, TestDb};
+use migration::Migrator;
+
+use crate::support::strings;
+
+/// The tables of seed 000.
+const SEED_TABLES: [&str; 15] = [
+    "analyses",
+    "approval_participants",
+    "approvals",
+    "architectural_components",
+    "audit_log",
+    "collaboration_sessions",
+    "comments",
+    "notifications",
+    "organization_members",
+    "organizations",
+    "projects",
+    "requirements",
+    "session_participants",
+    "tasks",
+    "users",
+];
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_foreign_key_column_is_indexed() {
+    let db = TestDb::migrated::<Migrator>(Backend::Postgres).await;
+    let foreign_keys = strings(
+        db.conn(),
+        "SELECT conrelid::regclass::text || '.' || a.attname FROM pg_constraint c \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+         WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace",
+    )
+    .await
+    .expect("listing foreign keys");
+    assert_eq!(foreign_keys.len(), 28, "foreign keys: {foreign_keys:#?}");
+    // An index covers a foreign key when the key's column leads it.
+    let unindexed = strings(
+        db.conn(),
+        "SELECT conrelid::regclass::text || '.' || a.attname FROM pg_constraint c \
+         JOIN pg_attribute a ON a.attrelid = c.conrelid AND a.attnum = c.conkey[1] \
+         WHERE c.contype = 'f' AND c.connamespace = 'public'::regnamespace \
+           AND NOT EXISTS (SELECT 1 FROM pg_index i \
+                           WHERE i.indrelid = c.conrelid AND i.indkey[0] = c.conkey[1])",
+    )
+    .await
+    .expect("listing unindexed foreign keys");
+    assert!(
+        unindexed.is_empty(),
+        "foreign-key columns without an index: {unindexed:?}"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn schema_has_the_seed_tables_and_enum_types() {
+    let db = TestDb::migrated::<Migrator>(Backend::Postgres).await;
+    let tables = strings(
+        db.conn(),
+        "SELECT tablename::text FROM pg_tables WHERE schemaname = 'public' \
+         AND tablename <> 'seaql_migrations' ORDER BY tablename",
+    )
+    .await
+    .expect("listing tables");
+    assert_eq!(tables, SEED_TABLES);
+    let enums = strings(
+        db.conn(),
+        "SELECT t.typname || ': ' || string_agg(e.enumlabel, ',' ORDER BY e.enumsortorder) \
+         FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid GROUP BY t.typname ORDER BY t.typname",
+    )
+    .await
+    .expect("listing enum types");
+    assert_eq!(
+        enums,
+        [
+            "analysis_type: requirements,architecture,technology,risk,quality",
+            "approval_status: pending,approved,rejected,cancelled",
+            "collaboration_role: owner,admin,contributor,viewer",
+            "project_status: draft,active,completed,archived,cancelled",
+            "task_status: pending,in_progress,review,done,cancelled,deferred",
+        ]
+    );
+    let search = strings(
+        db.conn(),
+        "SELECT indexname::text FROM pg_indexes WHERE indexdef LIKE '%USING gin%' ORDER BY indexname",
+    )
+    .await
+    .expect("listing GIN indexes");
+    assert_eq!(
+        search,
+        [
+            "idx_projects_search",
+            "idx_requirements_search",
+            "idx_tasks_search"
+        ]
+    );
+}

@@ -1,0 +1,116 @@
+//! Shared helpers: schema snapshots, raw SQL, and the macro that runs a test on both
+//! backends.
+
+use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, DbErr, Statement};
+
+/// Declares, for each `async fn name(backend: Backend)` listed, a module `name` with the
+/// tests `postgres` and `sqlite` that run it on that backend.
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name(bduf_testkit::Backend::Postgres).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name(bduf_testkit::Backend::Sqlite).await
+                }
+            }
+        )*
+    };
+}
+pub(crate) use on_both_backends;
+
+/// PostgreSQL catalog queries, each yielding one text line per object of the `public`
+/// schema (or, for extensions, of the database).
+const PG_SNAPSHOT: &[&str] = &[
+    "SELECT 'extension ' || extname FROM pg_extension",
+    "SELECT 'enum ' || t.typname || ' (' || string_agg(e.enumlabel, ', ' ORDER BY e.enumsortorder) || ')' \
+     FROM pg_type t JOIN pg_enum e ON e.enumtypid = t.oid \
+     WHERE t.typnamespace = 'public'::regnamespace GROUP BY t.typname",
+    "SELECT 'type ' || typname::text || ' ' || typtype::text FROM pg_type WHERE typnamespace = 'public'::regnamespace",
+    "SELECT 'relation ' || relname::text || ' kind ' || relkind::text FROM pg_class WHERE relnamespace = 'public'::regnamespace",
+    "SELECT 'column ' || c.relname || '.' || lpad(a.attnum::text, 3, '0') || ' ' || a.attname || ' ' \
+       || format_type(a.atttypid, a.atttypmod) \
+       || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE ' NULL' END \
+       || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') \
+     FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
+     LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
+     WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' AND a.attnum > 0 AND NOT a.attisdropped",
+    "SELECT 'constraint ' || conrelid::regclass::text || ' ' || conname || ' ' || pg_get_constraintdef(oid) \
+     FROM pg_constraint WHERE connamespace = 'public'::regnamespace",
+    "SELECT 'index ' || indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = 'public'",
+    "SELECT 'function ' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' \
+     FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace",
+];
+
+/// A full, sorted dump of the schema: on PostgreSQL the catalog (extensions, enum and
+/// other types, relations, columns with types and defaults, constraints, indexes,
+/// functions), on SQLite `sqlite_schema`.
+pub async fn snapshot(db: &DatabaseConnection) -> Vec<String> {
+    let queries: Vec<&str> = match db.get_database_backend() {
+        DbBackend::Postgres => PG_SNAPSHOT.to_vec(),
+        _ => vec![
+            "SELECT type || ' ' || name || ' on ' || tbl_name || ': ' || COALESCE(sql, '') FROM sqlite_schema",
+        ],
+    };
+    let mut lines = Vec::new();
+    for sql in queries {
+        lines.extend(strings(db, sql).await.expect(sql));
+    }
+    lines.sort();
+    lines
+}
+
+/// Asserts two snapshots are equal, listing the lines that differ.
+#[track_caller]
+pub fn assert_same_schema(expected: &[String], actual: &[String], context: &str) {
+    if expected != actual {
+        let missing: Vec<_> = expected.iter().filter(|l| !actual.contains(l)).collect();
+        let extra: Vec<_> = actual.iter().filter(|l| !expected.contains(l)).collect();
+        panic!("{context}: schema differs.\nmissing: {missing:#?}\nunexpected: {extra:#?}");
+    }
+}
+
+/// The first column of every row of `sql`, as text.
+pub async fn strings(db: &DatabaseConnection, sql: &str) -> Result<Vec<String>, DbErr> {
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    rows.iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect()
+}
+
+/// Runs one statement.
+pub async fn exec(db: &DatabaseConnection, sql: &str) -> Result<(), DbErr> {
+    db.execute_unprepared(sql).await.map(|_| ())
+}
+
+/// The number of rows of `table`.
+pub async fn count(db: &DatabaseConnection, table: &str) -> i64 {
+    let row = db
+        .query_one_raw(Statement::from_string(
+            db.get_database_backend(),
+            format!("SELECT COUNT(*) AS n FROM {table}"),
+        ))
+        .await
+        .expect("counting rows")
+        .expect("one row");
+    row.try_get::<i64>("", "n").expect("a count")
+}
+
+/// A fresh id in the canonical text form both backends accept in SQL literals.
+pub fn new_id() -> String {
+    uuid::Uuid::now_v7().to_string()
+}
+
+/// The names of the ledger's rows, in order.
+pub async fn ledger(db: &DatabaseConnection) -> Vec<String> {
+    strings(db, "SELECT version FROM seaql_migrations ORDER BY version")
+        .await
+        .expect("reading the ledger")
+}
