@@ -1,9 +1,15 @@
-//! `cargo xtask`: the project's build tool. `cargo xtask test` is the test command the
-//! README and CI run.
+//! `cargo xtask`: the project's build tool. `test` is the test command the README and CI
+//! run; `codegen` and `erd` regenerate committed files from the live schema, and with
+//! `--check` fail when those files are stale.
 
+mod codegen;
+mod erd;
 mod postgres;
+mod scratch;
 
-use std::process::Command;
+use std::io::Write as _;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Stdio};
 
 use anyhow::{Context, Result, bail};
 use clap::{Parser, Subcommand};
@@ -25,38 +31,182 @@ enum Cmd {
     },
     /// Makes sure the test PostgreSQL server is reachable, starting it if it is down.
     Postgres,
+    /// Regenerates `entity/` from the live PostgreSQL schema (server: DATABASE_URL).
+    Codegen {
+        /// Change nothing; fail with a diff if `entity/` is stale.
+        #[arg(long)]
+        check: bool,
+    },
+    /// Regenerates `docs/schema.md`, the ER diagram and table reference.
+    Erd {
+        /// Change nothing; fail with a diff if `docs/schema.md` is stale.
+        #[arg(long)]
+        check: bool,
+    },
 }
 
-fn main() -> Result<()> {
-    match Cli::parse().command {
-        Cmd::Test { cargo_args } => {
-            postgres::ensure_running()?;
-            cargo(&["test", "--workspace", "--all-targets"], &cargo_args)?;
-            cargo(&["test", "--workspace", "--doc"], &[])
-        }
-        Cmd::Postgres => postgres::ensure_running(),
+/// Whether a generator writes its files or only compares them.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Mode {
+    Write,
+    Check,
+}
+
+impl Mode {
+    fn from_check(check: bool) -> Self {
+        if check { Mode::Check } else { Mode::Write }
     }
 }
 
-/// Runs `cargo <args> <extra>` in the workspace root and fails if it does.
-fn cargo(args: &[&str], extra: &[String]) -> Result<()> {
+#[tokio::main]
+async fn main() -> Result<()> {
+    match Cli::parse().command {
+        Cmd::Test { cargo_args } => {
+            postgres::ensure_running()?;
+            let mut tally = Tally::default();
+            let outcome = cargo_test(&["--workspace", "--all-targets"], &cargo_args, &mut tally)
+                .and_then(|()| cargo_test(&["--workspace", "--doc"], &[], &mut tally));
+            println!(
+                "\nxtask: all test binaries together:\n{} passed, {} failed",
+                tally.passed, tally.failed
+            );
+            outcome
+        }
+        Cmd::Postgres => postgres::ensure_running(),
+        Cmd::Codegen { check } => codegen::run(Mode::from_check(check)).await,
+        Cmd::Erd { check } => erd::run(Mode::from_check(check)).await,
+    }
+}
+
+/// Test counts summed over every `test result:` line cargo prints.
+#[derive(Debug, Default)]
+struct Tally {
+    passed: u64,
+    failed: u64,
+}
+
+impl Tally {
+    /// Adds the counts of a line like `test result: ok. 27 passed; 0 failed; …`.
+    fn add_line(&mut self, line: &str) {
+        let Some(rest) = line.strip_prefix("test result: ") else {
+            return;
+        };
+        for part in rest.split([';', '.']) {
+            let mut words = part.split_whitespace();
+            if let (Some(n), Some(what)) = (words.next(), words.next()) {
+                match (n.parse::<u64>(), what) {
+                    (Ok(n), "passed") => self.passed += n,
+                    (Ok(n), "failed") => self.failed += n,
+                    _ => {}
+                }
+            }
+        }
+    }
+}
+
+/// Runs `cargo test <args> <extra>` in the workspace root, echoing its output and counting
+/// its results; fails if it does.
+fn cargo_test(args: &[&str], extra: &[String], tally: &mut Tally) -> Result<()> {
+    use std::io::BufRead as _;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
-    let status = Command::new(&cargo)
+    let mut child = Command::new(&cargo)
+        .arg("test")
         .args(args)
         .args(extra)
         .current_dir(workspace_root())
-        .status()
+        .stdout(Stdio::piped())
+        .spawn()
         .with_context(|| format!("running {cargo}"))?;
+    let stdout = child.stdout.take().expect("piped stdout");
+    for line in std::io::BufReader::new(stdout).lines() {
+        let line = line?;
+        println!("{line}");
+        tally.add_line(&line);
+    }
+    let status = child.wait()?;
     if !status.success() {
-        bail!("`cargo {}` failed ({status})", args.join(" "));
+        bail!("`cargo test {}` failed ({status})", args.join(" "));
     }
     Ok(())
 }
 
 /// The workspace root: the parent of this crate's folder.
-fn workspace_root() -> std::path::PathBuf {
-    std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
         .parent()
         .expect("xtask lives in the workspace root")
         .to_owned()
+}
+
+/// Makes `path` hold `contents` (writing mode) or reports whether it does, printing a
+/// unified diff when it does not (checking mode). Returns whether it already did.
+pub fn ensure_contents(path: &Path, contents: &str, mode: Mode) -> Result<bool> {
+    let current = std::fs::read_to_string(path).unwrap_or_default();
+    if current == contents {
+        return Ok(true);
+    }
+    let shown = path
+        .strip_prefix(workspace_root())
+        .unwrap_or(path)
+        .display()
+        .to_string();
+    match mode {
+        Mode::Write => {
+            if let Some(dir) = path.parent() {
+                std::fs::create_dir_all(dir)?;
+            }
+            std::fs::write(path, contents).with_context(|| format!("writing {shown}"))?;
+            eprintln!("xtask: updated {shown}");
+        }
+        Mode::Check => {
+            let diff = similar::TextDiff::from_lines(current.as_str(), contents);
+            eprint!(
+                "{}",
+                diff.unified_diff()
+                    .context_radius(3)
+                    .header(&format!("a/{shown}"), &format!("b/{shown} (generated)"))
+            );
+        }
+    }
+    Ok(false)
+}
+
+/// Formats Rust source with rustfmt (edition 2024), in memory.
+pub fn rustfmt(source: &str) -> Result<String> {
+    let mut child = Command::new("rustfmt")
+        .args(["--edition", "2024", "--emit", "stdout"])
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .context("running rustfmt (rustup component add rustfmt)")?;
+    child
+        .stdin
+        .take()
+        .expect("piped stdin")
+        .write_all(source.as_bytes())?;
+    let output = child.wait_with_output()?;
+    if !output.status.success() {
+        bail!(
+            "rustfmt failed: {}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    Ok(String::from_utf8(output.stdout)?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Tally;
+
+    #[test]
+    fn tally_sums_test_result_lines() {
+        let mut tally = Tally::default();
+        tally.add_line("test result: ok. 27 passed; 0 failed; 0 ignored; 0 measured; 0 filtered out; finished in 16.65s");
+        tally.add_line(
+            "test result: FAILED. 3 passed; 2 failed; 0 ignored; 0 measured; 0 filtered out",
+        );
+        tally.add_line("running 5 tests");
+        assert_eq!((tally.passed, tally.failed), (30, 2));
+    }
 }
