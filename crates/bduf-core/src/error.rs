@@ -1,0 +1,77 @@
+//! [`Error`]: what a read can fail with, and its one mapping to client-safe GraphQL
+//! errors with a stable `extensions.code`.
+
+use std::sync::Arc;
+
+use async_graphql::ErrorExtensions;
+use sea_orm::DbErr;
+
+/// The error of every domain operation.
+#[derive(Debug, Clone, thiserror::Error)]
+pub enum Error {
+    /// The request broke a rule about one of its inputs.
+    #[error("{field}: {rule}")]
+    InvalidInput { field: String, rule: String },
+    /// The database failed; the detail is logged, never shown to clients.
+    #[error("the database could not answer; try again later")]
+    Database(#[source] Arc<DbErr>),
+}
+
+/// The result of every domain operation.
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+impl Error {
+    /// An input rule broken by `field`.
+    pub fn invalid(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Error::InvalidInput {
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+
+    /// The stable machine-readable code clients see in `extensions.code`.
+    pub fn code(&self) -> &'static str {
+        match self {
+            Error::InvalidInput { .. } => "BAD_USER_INPUT",
+            Error::Database(_) => "INTERNAL_SERVER_ERROR",
+        }
+    }
+}
+
+impl From<DbErr> for Error {
+    fn from(err: DbErr) -> Self {
+        Error::Database(Arc::new(err))
+    }
+}
+
+impl From<Arc<DbErr>> for Error {
+    fn from(err: Arc<DbErr>) -> Self {
+        Error::Database(err)
+    }
+}
+
+impl ErrorExtensions for Error {
+    fn extend(&self) -> async_graphql::Error {
+        if let Error::Database(err) = self {
+            tracing::error!(error = %err, "database error while resolving a request");
+        }
+        async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
+            ext.set("code", self.code());
+            if let Error::InvalidInput { field, .. } = self {
+                ext.set("field", field.as_str());
+            }
+        })
+    }
+}
+
+/// Turns a domain result into a GraphQL one, keeping the error's `extensions.code`
+/// (a plain `?` would go through `Display` and drop it).
+pub trait GraphqlResult<T> {
+    fn gql(self) -> async_graphql::Result<T>;
+}
+
+impl<T> GraphqlResult<T> for Result<T> {
+    fn gql(self) -> async_graphql::Result<T> {
+        self.map_err(|e| e.extend())
+    }
+}
