@@ -55,9 +55,17 @@ impl EntityLoader {
 /// The per-request loader handle resolvers use.
 pub type Loaders = DataLoader<EntityLoader>;
 
-/// A fresh loader for one request: batches everything asked for during one tick.
-pub fn request_loaders(db: Db) -> Loaders {
-    DataLoader::new(EntityLoader::new(db), tokio::spawn).max_batch_size(MAX_BATCH)
+/// A fresh loader for one request. `spawner` runs its fetches; with no delay, a fetch
+/// takes every key queued before it is first polled, so a spawner that polls fetches only
+/// while the request's own future is waiting (see `bduf_graphql::execute`) batches each
+/// query level whole, however long resolving that level takes.
+pub fn request_loaders<S, R>(db: Db, spawner: S) -> Loaders
+where
+    S: Fn(futures_util::future::BoxFuture<'static, ()>) -> R + Send + Sync + 'static,
+{
+    DataLoader::new(EntityLoader::new(db), spawner)
+        .delay(std::time::Duration::ZERO)
+        .max_batch_size(MAX_BATCH)
 }
 
 macro_rules! key_impls {
@@ -317,7 +325,7 @@ async fn walk<M: Record + FromQueryResult>(
            SELECT id, id, parent_id, 0 FROM {table} WHERE id IN ({params}) \
            UNION ALL {step} WHERE w.depth < {max_depth} \
          ) \
-         SELECT w.start_id AS walk_start, w.depth AS walk_depth, t.* \
+         SELECT w.start_id AS walk_start, CAST(w.depth AS BIGINT) AS walk_depth, t.* \
          FROM walk w JOIN {table} t ON t.id = w.node_id \
          WHERE w.depth > 0 ORDER BY walk_start, walk_depth, t.id",
         params = placeholders(backend, 1, ids.len()),

@@ -57,14 +57,36 @@ pub fn sdl() -> String {
     schema(Limits::default()).sdl()
 }
 
-/// Prepares `request` to run against `db`: fresh loaders (so batching and caching never
-/// cross requests) and the request context.
-pub fn prepare(
+/// Runs `request` against `db` with fresh loaders (batching never crosses requests).
+///
+/// The loaders' fetches run inside this future, polled only while the query's own
+/// resolution waits: each nesting level queues all its keys before any fetch starts, so
+/// every level costs one statement per kind of key, deterministically, however slow the
+/// machine. (A fetch on a runtime thread of its own, after a timer, can start while a
+/// large level is still queueing keys, and split its batch.)
+pub async fn execute(
+    schema: &BdufSchema,
     request: async_graphql::Request,
     db: &Db,
     context: RequestContext,
-) -> async_graphql::Request {
-    request
-        .data(bduf_core::loader::request_loaders(db.clone()))
-        .data(context)
+) -> async_graphql::Response {
+    use futures_util::StreamExt as _;
+    use futures_util::stream::FuturesUnordered;
+
+    let (spawn, mut spawned) = tokio::sync::mpsc::unbounded_channel();
+    let loaders = bduf_core::loader::request_loaders(db.clone(), move |fetch| {
+        // The receiver lives as long as the request; a send can only fail after it ends.
+        let _ = spawn.send(fetch);
+    });
+    let execution = schema.execute(request.data(loaders).data(context));
+    tokio::pin!(execution);
+    let mut fetches = FuturesUnordered::new();
+    loop {
+        tokio::select! {
+            biased;
+            response = &mut execution => return response,
+            Some(fetch) = spawned.recv() => fetches.push(fetch),
+            Some(()) = fetches.next(), if !fetches.is_empty() => {}
+        }
+    }
 }

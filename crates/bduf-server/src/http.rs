@@ -54,8 +54,14 @@ pub fn router(db: Db, limits: Limits) -> Result<Router> {
 }
 
 async fn graphql(State(app): State<App>, request: GraphQLRequest) -> GraphQLResponse {
-    let request = bduf_graphql::prepare(request.into_inner(), &app.db, RequestContext::default());
-    app.schema.execute(request).await.into()
+    bduf_graphql::execute(
+        &app.schema,
+        request.into_inner(),
+        &app.db,
+        RequestContext::default(),
+    )
+    .await
+    .into()
 }
 
 async fn graphiql(State(app): State<App>) -> Response {

@@ -1,0 +1,114 @@
+//! Bad input gets a clear error naming the field and the rule, with a stable code, and
+//! never a database error.
+
+use bduf_testkit::Backend;
+
+use crate::support::{TestApp, on_both_backends};
+
+on_both_backends!(bad_arguments_are_named_in_errors);
+
+async fn bad_arguments_are_named_in_errors(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    for (query, field, rule) in [
+        (
+            "{ projects(first: 101) { totalCount } }",
+            "first",
+            "between 0 and 100",
+        ),
+        (
+            "{ projects(last: -1) { totalCount } }",
+            "last",
+            "between 0 and 100",
+        ),
+        (
+            "{ projects(first: 1, last: 1) { totalCount } }",
+            "last",
+            "cannot be combined",
+        ),
+        (
+            r#"{ projects(after: "not-a-cursor") { totalCount } }"#,
+            "after",
+            "not a cursor",
+        ),
+        (
+            "{ projects(filter: {complexityMin: 11}) { totalCount } }",
+            "filter.complexityMin",
+            "between 1 and 10",
+        ),
+        (
+            "{ requirements(filter: {priority: 0}) { totalCount } }",
+            "filter.priority",
+            "between 1 and 5",
+        ),
+        (
+            r#"{ comments(filter: {targetType: "planet"}) { totalCount } }"#,
+            "filter.targetType",
+            "must be one of",
+        ),
+        (
+            r#"{ auditLog(filter: {operation: "TRUNCATE"}) { totalCount } }"#,
+            "filter.operation",
+            "INSERT, UPDATE or DELETE",
+        ),
+    ] {
+        let response = app.run(query).await;
+        let error = &response["errors"][0];
+        assert_eq!(
+            error["extensions"]["code"], "BAD_USER_INPUT",
+            "{query}: {response:#}"
+        );
+        assert_eq!(error["extensions"]["field"], field, "{query}: {response:#}");
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(message.contains(rule), "{query}: {message}");
+    }
+    let long = "x".repeat(101);
+    let response = app
+        .run(&format!(
+            r#"{{ projects(filter: {{industry: "{long}"}}) {{ totalCount }} }}"#
+        ))
+        .await;
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("at most 100 characters"),
+        "{response:#}"
+    );
+
+    // Malformed ids and unknown fields are rejected by validation, naming the input.
+    let response = app.run(r#"{ project(id: "nope") { name } }"#).await;
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("id"),
+        "{response:#}"
+    );
+    let response = app.run("{ project { name } }").await;
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("id"),
+        "{response:#}"
+    );
+    let response = app
+        .run("{ projects { edges { node { passwordHash } } } }")
+        .await;
+    assert!(response["errors"].is_array(), "{response:#}");
+    let response = app.run("{ projects { ").await;
+    assert!(
+        response["errors"][0]["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("expected"),
+        "{response:#}"
+    );
+
+    let response = app.run(r#"{ requirement(id: "00000000-0000-7000-8000-000000000000") { descendants(maxDepth: 0) { id } } }"#).await;
+    assert_eq!(
+        response["data"]["requirement"],
+        serde_json::Value::Null,
+        "unknown id: {response:#}"
+    );
+}

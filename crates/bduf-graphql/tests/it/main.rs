@@ -1,0 +1,9 @@
+//! The GraphQL schema's tests: resolvers on both backends against real databases, the
+//! statement-count guarantee, and the SDL snapshot.
+
+mod support;
+
+mod errors;
+mod resolvers;
+mod sdl;
+mod statements;

@@ -1,0 +1,328 @@
+//! Resolver behaviour on both backends: lookups, connections and paging, filters and
+//! orderings, hierarchies, and the dashboard numbers.
+
+use bduf_testkit::Backend;
+use serde_json::{Value, json};
+
+use crate::support::{Plan, Shape, TestApp, nodes, on_both_backends, strings};
+
+on_both_backends!(
+    lookups_by_id_find_rows_and_null_for_unknown_ids,
+    root_connections_page_forward_and_backward_without_gaps,
+    ordering_by_a_nullable_column_keeps_nulls_last_across_pages,
+    filters_select_the_matching_rows,
+    hierarchies_walk_up_and_down,
+    project_stats_add_up,
+);
+
+async fn lookups_by_id_find_rows_and_null_for_unknown_ids(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(
+        app.conn(),
+        Shape {
+            projects: 1,
+            roots: 1,
+            breadth: 1,
+            comments: 1,
+        },
+    )
+    .await;
+    let data = app
+        .data(&format!(
+            r#"{{ project(id: "{p}") {{ name status organization {{ id }} createdBy {{ id }} estimatedBudget }}
+                 requirement(id: "{r}") {{ title project {{ id }} }}
+                 task(id: "{t}") {{ title assignee {{ id }} status }}
+                 missing: project(id: "{missing}") {{ name }} }}"#,
+            p = plan.projects[0],
+            r = plan.roots[0][0],
+            t = plan.tasks[0],
+            missing = uuid::Uuid::now_v7(),
+        ))
+        .await;
+    assert_eq!(data["project"]["name"], "Project 0");
+    assert_eq!(data["project"]["status"], "ACTIVE");
+    assert_eq!(
+        data["project"]["organization"]["id"],
+        plan.organization.to_string()
+    );
+    assert_eq!(
+        data["project"]["createdBy"]["id"],
+        plan.users[0].to_string()
+    );
+    assert_eq!(
+        data["requirement"]["project"]["id"],
+        plan.projects[0].to_string()
+    );
+    assert_eq!(data["task"]["assignee"]["id"], plan.users[0].to_string());
+    assert_eq!(data["task"]["status"], "IN_PROGRESS");
+    assert_eq!(data["missing"], Value::Null);
+}
+
+async fn root_connections_page_forward_and_backward_without_gaps(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(
+        app.conn(),
+        Shape {
+            projects: 5,
+            roots: 1,
+            breadth: 0,
+            comments: 0,
+        },
+    )
+    .await;
+    let page = |args: &str| {
+        format!(
+            r#"{{ projects({args}) {{ totalCount pageInfo {{ hasNextPage hasPreviousPage startCursor endCursor }} edges {{ cursor node {{ id }} }} }} }}"#
+        )
+    };
+    let first = app.data(&page("first: 2")).await["projects"].clone();
+    assert_eq!(first["totalCount"], 5);
+    assert_eq!(first["pageInfo"]["hasNextPage"], true);
+    let mut seen = strings(&nodes(&first), "id");
+    let mut cursor = first["pageInfo"]["endCursor"]
+        .as_str()
+        .expect("a cursor")
+        .to_owned();
+    loop {
+        let next = app
+            .data(&page(&format!(r#"first: 2, after: "{cursor}""#)))
+            .await["projects"]
+            .clone();
+        seen.extend(strings(&nodes(&next), "id"));
+        assert_eq!(next["pageInfo"]["hasPreviousPage"], true);
+        if next["pageInfo"]["hasNextPage"] == false {
+            break;
+        }
+        cursor = next["pageInfo"]["endCursor"]
+            .as_str()
+            .expect("a cursor")
+            .to_owned();
+    }
+    let expected: Vec<String> = plan.projects.iter().map(ToString::to_string).collect();
+    assert_eq!(
+        seen, expected,
+        "forward pages in id order, no gaps, no repeats"
+    );
+
+    let last = app.data(&page("last: 2")).await["projects"].clone();
+    assert_eq!(strings(&nodes(&last), "id"), expected[3..]);
+    assert_eq!(last["pageInfo"]["hasPreviousPage"], true);
+    let before = last["pageInfo"]["startCursor"].as_str().expect("a cursor");
+    let earlier = app
+        .data(&page(&format!(r#"last: 2, before: "{before}""#)))
+        .await["projects"]
+        .clone();
+    assert_eq!(strings(&nodes(&earlier), "id"), expected[1..3]);
+    assert_eq!(earlier["pageInfo"]["hasNextPage"], true);
+}
+
+async fn ordering_by_a_nullable_column_keeps_nulls_last_across_pages(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    // Complexity scores of projects 0..7: 1, 2, null, 4, 5, null, 7.
+    Plan::build(
+        app.conn(),
+        Shape {
+            projects: 7,
+            roots: 0,
+            breadth: 0,
+            comments: 0,
+        },
+    )
+    .await;
+    for (direction, expected) in [
+        (
+            "ASC",
+            vec![
+                json!(1),
+                json!(2),
+                json!(4),
+                json!(5),
+                json!(7),
+                Value::Null,
+                Value::Null,
+            ],
+        ),
+        (
+            "DESC",
+            vec![
+                json!(7),
+                json!(5),
+                json!(4),
+                json!(2),
+                json!(1),
+                Value::Null,
+                Value::Null,
+            ],
+        ),
+    ] {
+        let mut scores = Vec::new();
+        let mut after = String::new();
+        loop {
+            let data = app
+                .data(&format!(
+                    r#"{{ projects(first: 3, {after} orderBy: {{field: COMPLEXITY_SCORE, direction: {direction}}}) {{
+                        pageInfo {{ hasNextPage endCursor }} edges {{ node {{ complexityScore }} }} }} }}"#
+                ))
+                .await;
+            scores.extend(
+                nodes(&data["projects"])
+                    .iter()
+                    .map(|n| n["complexityScore"].clone()),
+            );
+            if data["projects"]["pageInfo"]["hasNextPage"] == false {
+                break;
+            }
+            after = format!(
+                r#"after: "{}","#,
+                data["projects"]["pageInfo"]["endCursor"]
+                    .as_str()
+                    .expect("cursor")
+            );
+        }
+        assert_eq!(scores, expected, "{direction}");
+    }
+}
+
+async fn filters_select_the_matching_rows(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(
+        app.conn(),
+        Shape {
+            projects: 4,
+            roots: 2,
+            breadth: 2,
+            comments: 1,
+        },
+    )
+    .await;
+    let data = app
+        .data(&format!(
+            r#"{{ active: projects(filter: {{status: ACTIVE}}) {{ totalCount }}
+                 complex: projects(filter: {{complexityMin: 2, complexityMax: 4}}) {{ edges {{ node {{ complexityScore }} }} }}
+                 roots: requirements(filter: {{projectId: "{p}", rootsOnly: true}}) {{ totalCount }}
+                 validated: requirements(filter: {{projectId: "{p}", isValidated: true}}) {{ totalCount }}
+                 done: tasks(filter: {{status: DONE}}) {{ totalCount }}
+                 mine: tasks(filter: {{assignedTo: "{u}"}}) {{ totalCount }}
+                 onLeaf: comments(filter: {{targetType: "requirement", targetId: "{leaf}"}}) {{ totalCount }} }}"#,
+            p = plan.projects[0],
+            u = plan.users[1],
+            leaf = plan.leaves[0],
+        ))
+        .await;
+    assert_eq!(data["active"]["totalCount"], 2);
+    let scores: Vec<i64> = nodes(&data["complex"])
+        .iter()
+        .filter_map(|n| n["complexityScore"].as_i64())
+        .collect();
+    assert_eq!(scores, [2, 4]);
+    assert_eq!(data["roots"]["totalCount"], 2);
+    // Roots and the first child of each root are validated.
+    assert_eq!(data["validated"]["totalCount"], 4);
+    assert_eq!(data["done"]["totalCount"], 4);
+    assert_eq!(data["mine"]["totalCount"], 4);
+    assert_eq!(data["onLeaf"]["totalCount"], 1);
+}
+
+async fn hierarchies_walk_up_and_down(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(
+        app.conn(),
+        Shape {
+            projects: 1,
+            roots: 1,
+            breadth: 2,
+            comments: 0,
+        },
+    )
+    .await;
+    let leaf = plan.leaves[3];
+    let data = app
+        .data(&format!(
+            r#"{{ leaf: requirement(id: "{leaf}") {{ title depth parent {{ title }} ancestors {{ title depth }} }}
+                 root: requirement(id: "{root}") {{ depth children {{ title }}
+                   all: descendants {{ title }} near: descendants(maxDepth: 1) {{ title }} }}
+                 project(id: "{p}") {{ roots: requirements(rootsOnly: true) {{ totalCount }} all: requirements {{ totalCount }}
+                   tasks(rootsOnly: true) {{ edges {{ node {{ title descendants {{ title }} }} }} }} }} }}"#,
+            root = plan.roots[0][0],
+            p = plan.projects[0],
+        ))
+        .await;
+    assert_eq!(data["leaf"]["title"], "R0.0.1.1");
+    assert_eq!(data["leaf"]["depth"], 2);
+    assert_eq!(data["leaf"]["parent"]["title"], "R0.0.1");
+    assert_eq!(
+        data["leaf"]["ancestors"],
+        json!([{"title": "R0.0", "depth": 0}, {"title": "R0.0.1", "depth": 1}])
+    );
+    assert_eq!(data["root"]["depth"], 0);
+    assert_eq!(
+        strings(data["root"]["children"].as_array().expect("list"), "title"),
+        ["R0.0.0", "R0.0.1"]
+    );
+    assert_eq!(
+        strings(data["root"]["all"].as_array().expect("list"), "title"),
+        [
+            "R0.0.0", "R0.0.1", "R0.0.0.0", "R0.0.0.1", "R0.0.1.0", "R0.0.1.1"
+        ],
+        "breadth first"
+    );
+    assert_eq!(
+        strings(data["root"]["near"].as_array().expect("list"), "title"),
+        ["R0.0.0", "R0.0.1"]
+    );
+    assert_eq!(data["project"]["roots"]["totalCount"], 1);
+    assert_eq!(data["project"]["all"]["totalCount"], 7);
+    let tasks = nodes(&data["project"]["tasks"]);
+    assert_eq!(strings(&tasks, "title"), ["Build"]);
+    assert_eq!(
+        strings(tasks[0]["descendants"].as_array().expect("list"), "title"),
+        ["Part", "Sub", "Leaf"]
+    );
+}
+
+async fn project_stats_add_up(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(
+        app.conn(),
+        Shape {
+            projects: 2,
+            roots: 1,
+            breadth: 2,
+            comments: 0,
+        },
+    )
+    .await;
+    let data = app
+        .data(&format!(
+            r#"{{ project(id: "{p}") {{ stats {{
+                 tasksByStatus {{ status count }} progress {{ percent leafTasks estimatedHours }}
+                 requirements {{ total validated }} openApprovals latestAnalyses {{ type }} }} }}
+               organization(id: "{o}") {{ stats {{ projectsByStatus {{ status count }} members tasksByStatus {{ status count }} }} }} }}"#,
+            p = plan.projects[0],
+            o = plan.organization,
+        ))
+        .await;
+    let stats = &data["project"]["stats"];
+    assert_eq!(
+        stats["tasksByStatus"],
+        json!([{"status": "DONE", "count": 1}, {"status": "IN_PROGRESS", "count": 2}, {"status": "PENDING", "count": 1}])
+    );
+    // Leaves: Part (done, 30 h) and Leaf (0 %, unestimated: weight 1): 3000 / 31.
+    assert_eq!(
+        stats["progress"],
+        json!({"percent": 96.8, "leafTasks": 2, "estimatedHours": 30})
+    );
+    assert_eq!(stats["requirements"], json!({"total": 7, "validated": 2}));
+    assert_eq!(stats["openApprovals"], 0);
+    assert_eq!(stats["latestAnalyses"], json!([]));
+    let org = &data["organization"]["stats"];
+    assert_eq!(
+        org["projectsByStatus"],
+        json!([{"status": "ACTIVE", "count": 1}, {"status": "DRAFT", "count": 1}])
+    );
+    assert_eq!(org["members"], 0);
+    assert_eq!(
+        org["tasksByStatus"][0],
+        json!({"status": "DONE", "count": 2})
+    );
+}
