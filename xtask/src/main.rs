@@ -4,6 +4,8 @@
 
 mod codegen;
 mod erd;
+#[cfg(test)]
+mod layers;
 mod postgres;
 mod scratch;
 
