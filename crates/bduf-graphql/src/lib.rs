@@ -24,7 +24,7 @@ pub type BdufSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 pub struct Limits {
     /// The deepest selection nesting allowed.
     pub depth: usize,
-    /// The most fields (weighted by page size) one request may select.
+    /// The most fields one request may select (each field counts 1).
     pub complexity: usize,
     /// Whether clients may introspect the schema.
     pub introspection: bool,

@@ -40,7 +40,7 @@ struct Config {
     #[arg(long, env = "BDUF_DEPTH_LIMIT", default_value_t = 16)]
     depth_limit: usize,
 
-    /// Most fields a query may select, weighted by page sizes.
+    /// Most fields a query may select (each field counts 1).
     #[arg(long, env = "BDUF_COMPLEXITY_LIMIT", default_value_t = 20_000)]
     complexity_limit: usize,
 
