@@ -199,7 +199,22 @@ pub fn rustfmt(source: &str) -> Result<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::Tally;
+    use super::{Mode, Tally, ensure_contents};
+
+    #[test]
+    fn check_mode_reports_a_hand_edit_and_write_mode_repairs_it() {
+        let path = std::env::temp_dir().join(format!("xtask-ensure-{}.rs", std::process::id()));
+        std::fs::write(&path, "generated\n// hand edit\n").expect("writing");
+        assert!(!ensure_contents(&path, "generated\n", Mode::Check).expect("checking"));
+        assert_eq!(
+            std::fs::read_to_string(&path).expect("reading"),
+            "generated\n// hand edit\n",
+            "check changed the file"
+        );
+        assert!(!ensure_contents(&path, "generated\n", Mode::Write).expect("writing"));
+        assert!(ensure_contents(&path, "generated\n", Mode::Check).expect("checking again"));
+        std::fs::remove_file(&path).expect("cleaning up");
+    }
 
     #[test]
     fn tally_sums_test_result_lines() {
