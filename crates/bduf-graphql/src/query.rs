@@ -58,456 +58,77 @@ pub struct CollaborationQuery;
 #[derive(Default, Debug)]
 pub struct GovernanceQuery;
 
-#[Object]
-impl IdentityQuery {
-    async fn user(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<User>> {
-        node::<users::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn users(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<UserFilter>,
-        order_by: Option<UserOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<User>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            UserOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn organization(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Organization>> {
-        node::<organizations::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn organizations(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<OrganizationFilter>,
-        order_by: Option<OrganizationOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Organization>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            OrganizationOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn organization_member(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-    ) -> Result<Option<OrganizationMember>> {
-        node::<organization_members::Model, _>(ctx, Some(id)).await
-    }
-    async fn organization_members(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<MemberFilter>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<OrganizationMember>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            Ordering::<organization_members::Model>::by_id(),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
+/// Declares a root query part: for each table, a lookup by id and a filtered, ordered
+/// (where an ordering is given, else by id), keyset-paged connection.
+macro_rules! root_fields {
+    ($part:ident { $(
+        $one:ident / $many:ident: $module:ident => $node:ident, $filter:ident $(, $order:ident)?;
+    )* }) => {
+        #[Object]
+        impl $part {
+            $(
+                #[doc = concat!("One `", stringify!($node), "` by id; null when there is none.")]
+                async fn $one(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<$node>> {
+                    node::<$module::Model, _>(ctx, Some(id)).await
+                }
+
+                #[doc = concat!("`", stringify!($node), "` rows matching `filter`, keyset-paged (`first`/`last` at most 100).")]
+                #[allow(clippy::too_many_arguments)]
+                async fn $many(
+                    &self,
+                    ctx: &Context<'_>,
+                    filter: Option<$filter>,
+                    $(order_by: Option<$order>,)?
+                    after: Option<String>,
+                    before: Option<String>,
+                    first: Option<i32>,
+                    last: Option<i32>,
+                ) -> Result<Conn<$node>> {
+                    let condition = filter.unwrap_or_default().condition();
+                    let ordering = ordering!($module $(, $order, order_by)?);
+                    root_connection(ctx, condition, ordering, Window { after, before, first, last }).await
+                }
+            )*
+        }
+    };
 }
 
-#[Object]
-impl PlanningQuery {
-    async fn project(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Project>> {
-        node::<projects::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn projects(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ProjectFilter>,
-        order_by: Option<ProjectOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Project>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            ProjectOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn requirement(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Requirement>> {
-        node::<requirements::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn requirements(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<RequirementFilter>,
-        order_by: Option<RequirementOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Requirement>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            RequirementOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn architectural_component(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-    ) -> Result<Option<ArchitecturalComponent>> {
-        node::<architectural_components::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn architectural_components(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ComponentFilter>,
-        order_by: Option<ComponentOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<ArchitecturalComponent>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            ComponentOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn analysis(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Analysis>> {
-        node::<analyses::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn analyses(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<AnalysisFilter>,
-        order_by: Option<AnalysisOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Analysis>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            AnalysisOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
+/// The ordering of a root connection: the input's, or by id where there is none.
+macro_rules! ordering {
+    ($module:ident) => {
+        Ordering::<$module::Model>::by_id()
+    };
+    ($module:ident, $order:ident, $input:ident) => {
+        $order::ordering($input)
+    };
 }
 
-#[Object]
-impl WorkQuery {
-    async fn task(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Task>> {
-        node::<tasks::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn tasks(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<TaskFilter>,
-        order_by: Option<TaskOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Task>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            TaskOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-}
+root_fields!(IdentityQuery {
+    user / users: users => User, UserFilter, UserOrder;
+    organization / organizations: organizations => Organization, OrganizationFilter, OrganizationOrder;
+    organization_member / organization_members: organization_members => OrganizationMember, MemberFilter;
+});
 
-#[Object]
-impl CollaborationQuery {
-    async fn collaboration_session(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-    ) -> Result<Option<CollaborationSession>> {
-        node::<collaboration_sessions::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn collaboration_sessions(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<SessionFilter>,
-        order_by: Option<SessionOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<CollaborationSession>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            SessionOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn session_participant(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-    ) -> Result<Option<SessionParticipant>> {
-        node::<session_participants::Model, _>(ctx, Some(id)).await
-    }
-    async fn session_participants(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ParticipantFilter>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<SessionParticipant>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            Ordering::<session_participants::Model>::by_id(),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn comment(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Comment>> {
-        node::<comments::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn comments(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<CommentFilter>,
-        order_by: Option<CommentOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Comment>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            CommentOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn notification(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Notification>> {
-        node::<notifications::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn notifications(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<NotificationFilter>,
-        order_by: Option<NotificationOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Notification>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            NotificationOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-}
+root_fields!(PlanningQuery {
+    project / projects: projects => Project, ProjectFilter, ProjectOrder;
+    requirement / requirements: requirements => Requirement, RequirementFilter, RequirementOrder;
+    architectural_component / architectural_components: architectural_components => ArchitecturalComponent, ComponentFilter, ComponentOrder;
+    analysis / analyses: analyses => Analysis, AnalysisFilter, AnalysisOrder;
+});
 
-#[Object]
-impl GovernanceQuery {
-    async fn approval(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<Approval>> {
-        node::<approvals::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn approvals(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ApprovalFilter>,
-        order_by: Option<ApprovalOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Approval>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            ApprovalOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn approval_participant(
-        &self,
-        ctx: &Context<'_>,
-        id: Uuid,
-    ) -> Result<Option<ApprovalParticipant>> {
-        node::<approval_participants::Model, _>(ctx, Some(id)).await
-    }
-    async fn approval_participants(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ApprovalParticipantFilter>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<ApprovalParticipant>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            Ordering::<approval_participants::Model>::by_id(),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-    async fn audit_log_entry(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<AuditLogEntry>> {
-        node::<audit_log::Model, _>(ctx, Some(id)).await
-    }
-    #[allow(clippy::too_many_arguments)]
-    async fn audit_log(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<AuditLogFilter>,
-        order_by: Option<AuditLogOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<AuditLogEntry>> {
-        let condition = filter.unwrap_or_default().condition();
-        root_connection(
-            ctx,
-            condition,
-            AuditLogOrder::ordering(order_by),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
-        .await
-    }
-}
+root_fields!(WorkQuery {
+    task / tasks: tasks => Task, TaskFilter, TaskOrder;
+});
+
+root_fields!(CollaborationQuery {
+    collaboration_session / collaboration_sessions: collaboration_sessions => CollaborationSession, SessionFilter, SessionOrder;
+    session_participant / session_participants: session_participants => SessionParticipant, ParticipantFilter;
+    comment / comments: comments => Comment, CommentFilter, CommentOrder;
+    notification / notifications: notifications => Notification, NotificationFilter, NotificationOrder;
+});
+
+root_fields!(GovernanceQuery {
+    approval / approvals: approvals => Approval, ApprovalFilter, ApprovalOrder;
+    approval_participant / approval_participants: approval_participants => ApprovalParticipant, ApprovalParticipantFilter;
+    audit_log_entry / audit_log: audit_log => AuditLogEntry, AuditLogFilter, AuditLogOrder;
+});
