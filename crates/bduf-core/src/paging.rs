@@ -9,8 +9,8 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, Order, SimpleExpr, Value};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder,
-    QuerySelect, Select,
+    ColumnTrait, Condition, EntityTrait, IdenStatic, ModelTrait, PaginatorTrait, QueryFilter,
+    QueryOrder, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -36,9 +36,12 @@ pub struct PageArgs {
     pub from_end: bool,
 }
 
-/// What a cursor holds: the sort value and the id of an edge.
+/// What a cursor holds: the sort column (none when ordered by id), the sort value and
+/// the id of an edge.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct CursorKey {
+    #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
+    pub ordered_by: Option<String>,
     #[serde(rename = "k")]
     pub key: SortKey,
     pub id: Uuid,
@@ -177,7 +180,13 @@ where
     let key = ordering
         .column
         .map_or(SortKey::Null, |c| SortKey::from_value(row.get(c)));
-    OpaqueCursor(CursorKey { key, id: row.id() }).encode_cursor()
+    let ordered_by = ordering.column.map(|c| c.as_str().to_owned());
+    OpaqueCursor(CursorKey {
+        ordered_by,
+        key,
+        id: row.id(),
+    })
+    .encode_cursor()
 }
 
 /// The rows strictly past `cursor` in traversal order (`backward`: towards the start).
@@ -243,6 +252,15 @@ where
     } else {
         None
     };
+    let ordered_by = ordering.column.map(|c| c.as_str().to_owned());
+    for (name, cursor) in [("after", &args.after), ("before", &args.before)] {
+        if cursor.as_ref().is_some_and(|c| c.ordered_by != ordered_by) {
+            return Err(Error::invalid(
+                name,
+                "was issued for another orderBy; pass the same orderBy",
+            ));
+        }
+    }
     let backward = args.from_end;
     let mut query = select;
     if let Some(after) = &args.after {

@@ -3,12 +3,22 @@
 
 use bduf_testkit::Backend;
 
-use crate::support::{TestApp, on_both_backends};
+use crate::support::{Plan, Shape, TestApp, on_both_backends};
 
 on_both_backends!(bad_arguments_are_named_in_errors);
 
 async fn bad_arguments_are_named_in_errors(backend: Backend) {
     let app = TestApp::new(backend).await;
+    Plan::build(
+        app.conn(),
+        Shape {
+            projects: 2,
+            roots: 0,
+            breadth: 0,
+            comments: 0,
+        },
+    )
+    .await;
     for (query, field, rule) in [
         (
             "{ projects(first: 101) { totalCount } }",
@@ -60,6 +70,23 @@ async fn bad_arguments_are_named_in_errors(backend: Backend) {
         assert_eq!(error["extensions"]["field"], field, "{query}: {response:#}");
         let message = error["message"].as_str().unwrap_or_default();
         assert!(message.contains(rule), "{query}: {message}");
+    }
+    // A cursor only continues the ordering it came from.
+    let data = app
+        .data(
+            "{ projects(first: 1, orderBy: {field: COMPLEXITY_SCORE}) { pageInfo { endCursor } } }",
+        )
+        .await;
+    if let Some(cursor) = data["projects"]["pageInfo"]["endCursor"].as_str() {
+        let response = app
+            .run(&format!(
+                r#"{{ projects(after: "{cursor}") {{ totalCount }} }}"#
+            ))
+            .await;
+        assert_eq!(
+            response["errors"][0]["extensions"]["field"], "after",
+            "{response:#}"
+        );
     }
     let long = "x".repeat(101);
     let response = app
