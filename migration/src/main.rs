@@ -80,7 +80,7 @@ async fn main() -> ExitCode {
     .await;
     match outcome {
         Ok(states) => {
-            println!("{}", redact(&cli.database_url));
+            println!("{}", runner::redact(&cli.database_url));
             for state in states {
                 let mark = if state.applied { "applied" } else { "pending" };
                 println!("  {mark:<8} {}", state.name);
@@ -91,24 +91,5 @@ async fn main() -> ExitCode {
             eprintln!("error: {err}");
             ExitCode::FAILURE
         }
-    }
-}
-
-/// The URL without its password, for printing.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let creds = &url[scheme + 3..at];
-            match creds.find(':') {
-                Some(colon) => format!(
-                    "{}{}:***{}",
-                    &url[..scheme + 3],
-                    &creds[..colon],
-                    &url[at..]
-                ),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
     }
 }

@@ -282,6 +282,25 @@ impl MigrationLock {
     }
 }
 
+/// A database URL without its password, for printing and logs.
+pub fn redact(url: &str) -> String {
+    match (url.find("://"), url.rfind('@')) {
+        (Some(scheme), Some(at)) if at > scheme => {
+            let creds = &url[scheme + 3..at];
+            match creds.find(':') {
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme + 3],
+                    &creds[..colon],
+                    &url[at..]
+                ),
+                None => url.to_owned(),
+            }
+        }
+        _ => url.to_owned(),
+    }
+}
+
 /// The file behind a `sqlite:` URL, if it names one (not `:memory:`).
 fn sqlite_file_path(url: &str) -> Option<PathBuf> {
     let rest = url
@@ -312,6 +331,22 @@ async fn sqlite_main_file(db: &DatabaseConnection) -> Result<Option<PathBuf>, Db
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn redact_hides_only_the_password() {
+        assert_eq!(
+            redact("postgres://bduf:secret@db:5432/bduf"),
+            "postgres://bduf:***@db:5432/bduf"
+        );
+        assert_eq!(
+            redact("postgres://postgres@127.0.0.1/x"),
+            "postgres://postgres@127.0.0.1/x"
+        );
+        assert_eq!(
+            redact("sqlite://data/bduf.sqlite3?mode=rwc"),
+            "sqlite://data/bduf.sqlite3?mode=rwc"
+        );
+    }
 
     #[test]
     fn sqlite_file_path_reads_file_urls_and_skips_memory() {

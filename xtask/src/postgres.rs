@@ -9,12 +9,10 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail};
 
-/// Where the tests look for PostgreSQL unless `BDUF_TEST_DATABASE_URL` says otherwise.
-const DEFAULT_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
-
 /// Checks that the test server accepts connections, starting a local one if needed.
 pub fn ensure_running() -> Result<()> {
-    let url = std::env::var("BDUF_TEST_DATABASE_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+    let url = std::env::var("BDUF_TEST_DATABASE_URL")
+        .unwrap_or_else(|_| crate::scratch::DEFAULT_SERVER_URL.to_owned());
     let addr = host_port(&url).with_context(|| format!("reading host and port from {url}"))?;
     if reachable(&addr) {
         eprintln!("xtask: PostgreSQL is up at {addr}");

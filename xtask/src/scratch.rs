@@ -8,7 +8,8 @@ use anyhow::{Context, Result, anyhow, bail};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
-/// The server generators use when `DATABASE_URL` is unset.
+/// The local PostgreSQL server: where generators create scratch databases unless
+/// `DATABASE_URL` names another, and where tests look unless `BDUF_TEST_DATABASE_URL` does.
 pub const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
 /// The PostgreSQL server to create scratch databases on: `DATABASE_URL`, or the default.

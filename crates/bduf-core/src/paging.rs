@@ -9,8 +9,7 @@ use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{Expr, ExprTrait, Order, SimpleExpr, Value};
 use sea_orm::{
-    ColumnTrait, Condition, EntityTrait, IdenStatic, ModelTrait, PaginatorTrait, QueryFilter,
-    QueryOrder, QuerySelect, Select,
+    Condition, IdenStatic, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -341,11 +340,6 @@ pub fn check(field: &str, ok: bool, rule: &str) -> Result<()> {
         Err(Error::invalid(field, rule))
     }
 }
-
-#[allow(unused_imports)]
-use ColumnTrait as _;
-#[allow(unused_imports)]
-use EntityTrait as _;
 
 /// Declares a GraphQL ordering input `$input { field: $fields, direction }` for a root
 /// connection over `$model`, with `ID` plus the listed indexed columns, and its

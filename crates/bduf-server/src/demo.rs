@@ -13,8 +13,7 @@ use entity::sea_orm_active_enums::{
 use entity::*;
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, Set,
-    TransactionTrait,
+    ActiveModelTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, Set, TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -531,7 +530,6 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     }
     .insert(txn)
     .await?;
-    let _ = txn.get_database_backend();
     Ok(())
 }
 

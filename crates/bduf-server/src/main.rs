@@ -73,7 +73,7 @@ async fn main() -> Result<()> {
     // Migrations take the migration lock on a connection of their own.
     let migrating = migration::connect(&config.database_url)
         .await
-        .with_context(|| format!("connecting to {}", redact(&config.database_url)))?;
+        .with_context(|| format!("connecting to {}", runner::redact(&config.database_url)))?;
     runner::run::<Migrator>(
         &migrating,
         Command::Up { steps: None },
@@ -106,7 +106,7 @@ async fn main() -> Result<()> {
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
     let address = listener.local_addr()?;
-    tracing::info!(database = %redact(&config.database_url), "serving GraphQL at http://{address}/graphql");
+    tracing::info!(database = %runner::redact(&config.database_url), "serving GraphQL at http://{address}/graphql");
     println!("bduf: serving GraphQL at http://{address}/graphql");
     axum::serve(listener, app)
         .with_graceful_shutdown(shutdown_signal())
@@ -135,18 +135,4 @@ async fn shutdown_signal() {
         () = terminate => {},
     }
     tracing::info!("shutting down: finishing in-flight requests");
-}
-
-/// A database URL without its password, for logs.
-fn redact(url: &str) -> String {
-    match (url.find("://"), url.rfind('@')) {
-        (Some(scheme), Some(at)) if at > scheme => {
-            let credentials = &url[scheme + 3..at];
-            match credentials.split_once(':') {
-                Some((user, _)) => format!("{}{user}:***{}", &url[..scheme + 3], &url[at..]),
-                None => url.to_owned(),
-            }
-        }
-        _ => url.to_owned(),
-    }
 }
