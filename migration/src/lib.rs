@@ -12,6 +12,8 @@ mod m20261121_000004_create_work_tables;
 mod m20261121_000005_create_collaboration_tables;
 mod m20261121_000006_create_governance_tables;
 mod m20261121_000007_create_indexes;
+mod m20261122_000001_add_ordering_indexes;
+mod m20261122_000002_canonical_sqlite_timestamps;
 pub mod runner;
 
 pub use runner::{Command, MigrateError, connect};
@@ -36,6 +38,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000005_create_collaboration_tables::Migration),
             Box::new(m20261121_000006_create_governance_tables::Migration),
             Box::new(m20261121_000007_create_indexes::Migration),
+            Box::new(m20261122_000001_add_ordering_indexes::Migration),
+            Box::new(m20261122_000002_canonical_sqlite_timestamps::Migration),
         ]
     }
 }
