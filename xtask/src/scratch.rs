@@ -2,19 +2,32 @@
 //! run and always dropped afterwards: on success, on error, on panic and on Ctrl-C.
 
 use std::future::Future;
+use std::sync::OnceLock;
+use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{SystemTime, UNIX_EPOCH};
 
 use anyhow::{Context, Result, anyhow, bail};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
 
-/// The local PostgreSQL server: where generators create scratch databases unless
-/// `DATABASE_URL` names another, and where tests look unless `BDUF_TEST_DATABASE_URL` does.
+/// The local PostgreSQL server: where the generators' tests create scratch databases
+/// unless `BDUF_TEST_DATABASE_URL` names another (`cargo xtask test` sets it to the
+/// managed cluster), and where generators do when nothing else is configured.
 pub const DEFAULT_SERVER_URL: &str = "postgres://postgres@127.0.0.1:5432/postgres";
 
-/// The PostgreSQL server to create scratch databases on: `DATABASE_URL`, or the default.
+/// The managed cluster's URL, once `main` has started it for a generator
+/// (`postgres::for_generators`).
+pub static MANAGED_SERVER_URL: OnceLock<String> = OnceLock::new();
+
+/// The PostgreSQL server to create scratch databases on: `DATABASE_URL`, else the managed
+/// cluster, else the default.
 pub fn server_url() -> Result<String> {
-    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| DEFAULT_SERVER_URL.to_owned());
+    let url = std::env::var("DATABASE_URL").unwrap_or_else(|_| {
+        MANAGED_SERVER_URL
+            .get()
+            .cloned()
+            .unwrap_or_else(|| DEFAULT_SERVER_URL.to_owned())
+    });
     if !(url.starts_with("postgres://") || url.starts_with("postgresql://")) {
         bail!(
             "generators read the live PostgreSQL schema, but DATABASE_URL is {url}; \
@@ -38,7 +51,11 @@ where
     let nanos = SystemTime::now()
         .duration_since(UNIX_EPOCH)
         .map_or(0, |d| d.as_nanos());
-    let name = format!("bduf_scratch_{}_{nanos}", std::process::id());
+    // Tests create scratch databases concurrently from one process: the counter keeps
+    // their names apart even when the clock does not.
+    static NEXT: AtomicU32 = AtomicU32::new(0);
+    let serial = NEXT.fetch_add(1, Ordering::Relaxed);
+    let name = format!("bduf_scratch_{}_{serial}_{nanos}", std::process::id());
     admin
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
@@ -76,7 +93,7 @@ async fn connect(url: &str) -> Result<DatabaseConnection, sea_orm::DbErr> {
 }
 
 /// `server_url` with its database replaced by `name`.
-fn database_url(server_url: &str, name: &str) -> String {
+pub fn database_url(server_url: &str, name: &str) -> String {
     let (base, query) = match server_url.split_once('?') {
         Some((base, query)) => (base, format!("?{query}")),
         None => (server_url, String::new()),
