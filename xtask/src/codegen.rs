@@ -1,10 +1,12 @@
-//! `cargo xtask codegen [--check]`: the `entity` crate from the live PostgreSQL schema.
+//! `cargo xtask codegen [--check]`: the `entity` crate and the scalar fields of the
+//! GraphQL object types, from the live PostgreSQL schema.
 //!
 //! A scratch database is migrated in-process, discovered with sea-schema, and turned into
-//! entities by sea-orm-codegen, both used as libraries. The files are formatted with
-//! rustfmt and carry [`BANNER`]. They go to `entity/src/generated/`; everything else in
-//! `entity/src/` is hand-written and left alone. `--check` renders the same files in
-//! memory and fails with a unified diff when `entity/` differs.
+//! entities by sea-orm-codegen, both used as libraries, and into GraphQL object types by
+//! [`crate::api`]. The files are formatted with rustfmt and carry [`BANNER`]. They go to
+//! `entity/src/generated/` and `crates/bduf-graphql/src/generated/`; everything else is
+//! hand-written and left alone. `--check` renders the same files in memory and fails with
+//! a unified diff when either folder differs.
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -31,34 +33,40 @@ pub fn output_dir() -> PathBuf {
     workspace_root().join("entity/src/generated")
 }
 
-/// Regenerates the entities, or checks them.
+/// Regenerates the entities and the GraphQL fields, or checks them.
 pub async fn run(mode: Mode) -> Result<()> {
-    let files =
+    let outputs =
         scratch::with_migrated_database(
             &scratch::server_url()?,
             |db| async move { render(&db).await },
         )
         .await?;
-    let dir = output_dir();
     let mut stale = false;
-    for (name, contents) in &files {
-        stale |= !ensure_contents(&dir.join(name), contents, mode)?;
+    for (dir, files) in &outputs {
+        for (name, contents) in files {
+            stale |= !ensure_contents(&dir.join(name), contents, mode)?;
+        }
+        stale |= !remove_orphans(dir, files, mode)?;
     }
-    stale |= !remove_orphans(&dir, &files, mode)?;
     if stale && mode == Mode::Check {
-        bail!("entity/ is stale: run `cargo xtask codegen` and commit");
+        bail!(
+            "entity/ or crates/bduf-graphql/src/generated/ is stale: run `cargo xtask codegen` and commit"
+        );
     }
     Ok(())
 }
 
-/// The generated files, by name, formatted and bannered.
-pub async fn render(db: &DatabaseConnection) -> Result<BTreeMap<String, String>> {
+/// Generated files by folder, then by name.
+pub type Outputs = Vec<(PathBuf, BTreeMap<String, String>)>;
+
+/// Every generated file: the entities and the GraphQL fields, formatted and bannered.
+pub async fn render(db: &DatabaseConnection) -> Result<Outputs> {
     let pool = db.get_postgres_connection_pool().clone();
     let schema = SchemaDiscovery::new(pool, "public")
         .discover()
         .await
         .context("discovering the schema")?;
-    let tables = schema
+    let discovered: Vec<_> = schema
         .tables
         .into_iter()
         .filter(|t| !SKIPPED_TABLES.contains(&t.info.name.as_str()))
@@ -67,9 +75,21 @@ pub async fn render(db: &DatabaseConnection) -> Result<BTreeMap<String, String>>
             // and codegen cannot express partial unique constraints.
             t.columns.retain(|c| c.generated.is_none());
             t.unique_constraints.retain(|u| !u.is_partial);
-            t.write()
+            t
         })
         .collect();
+    let api = crate::api::render(&discovered)?;
+    let entities = render_entities(discovered.iter().map(|t| t.write()).collect())?;
+    Ok(vec![
+        (output_dir(), entities),
+        (crate::api::output_dir(), api),
+    ])
+}
+
+/// The entity files, by name.
+fn render_entities(
+    tables: Vec<sea_orm::sea_query::TableCreateStatement>,
+) -> Result<BTreeMap<String, String>> {
     let context = EntityWriterContext::new(
         EntityFormat::Compact,
         WithPrelude::All,
@@ -230,21 +250,27 @@ mod tests {
         // The test PostgreSQL server, as every other test uses it.
         let server = std::env::var("BDUF_TEST_DATABASE_URL")
             .unwrap_or_else(|_| crate::scratch::DEFAULT_SERVER_URL.to_owned());
-        let files = crate::scratch::with_migrated_database(&server, |db| async move {
+        let outputs = crate::scratch::with_migrated_database(&server, |db| async move {
             super::render(&db).await
         })
         .await
         .expect("rendering the entities");
-        let dir = super::output_dir();
         let mut stale = Vec::new();
-        for (name, contents) in &files {
-            if !crate::ensure_contents(&dir.join(name), contents, Mode::Check).expect("comparing") {
-                stale.push(name.clone());
+        for (dir, files) in &outputs {
+            for (name, contents) in files {
+                if !crate::ensure_contents(&dir.join(name), contents, Mode::Check)
+                    .expect("comparing")
+                {
+                    stale.push(dir.join(name));
+                }
+            }
+            if !super::remove_orphans(dir, files, Mode::Check).expect("listing") {
+                stale.push(dir.clone());
             }
         }
         assert!(
-            super::remove_orphans(&dir, &files, Mode::Check).expect("listing") && stale.is_empty(),
-            "entity/ is stale ({stale:?}): run `cargo xtask codegen` and commit"
+            stale.is_empty(),
+            "generated files are stale ({stale:?}): run `cargo xtask codegen` and commit"
         );
     }
 }

@@ -1,5 +1,7 @@
-//! The architecture invariant on crate dependencies, checked over `cargo metadata`:
-//! domain crates depend only upstream, and none of them knows about HTTP.
+//! The architecture invariants on crate dependencies, checked over `cargo metadata`:
+//! domain crates depend only upstream, none of them knows about HTTP, and no crate of the
+//! workspace declares a dependency its code never uses (so the layering the manifests
+//! show is the layering the code has).
 
 /// bduf's crates from upstream to downstream; a crate may depend only on crates of a
 /// lower layer. Collaboration and governance share a layer: neither depends on the other.
@@ -22,11 +24,27 @@ pub const SERVER_ONLY: [&str; 4] = [
     "metrics-exporter-prometheus",
 ];
 
+/// Dependencies that must not exist, whatever the layers: migrations name tables without
+/// the generated entities; entities carry no GraphQL; the server reaches the domain only
+/// through the schema.
+pub const FORBIDDEN: [(&str, &str); 7] = [
+    ("migration", "entity"),
+    ("entity", "async-graphql"),
+    ("bduf-server", "bduf-identity"),
+    ("bduf-server", "bduf-planning"),
+    ("bduf-server", "bduf-work"),
+    ("bduf-server", "bduf-collaboration"),
+    ("bduf-server", "bduf-governance"),
+];
+
 /// The violations among `edges` (`from` depends on `to`, normal dependencies only).
 pub fn violations(edges: &[(String, String)]) -> Vec<String> {
     let layer = |name: &str| LAYERS.iter().find(|(n, _)| *n == name).map(|(_, l)| *l);
     let mut found = Vec::new();
     for (from, to) in edges {
+        if FORBIDDEN.contains(&(from.as_str(), to.as_str())) {
+            found.push(format!("{from} depends on {to}, which it must not"));
+        }
         let Some(from_layer) = layer(from) else {
             continue;
         };
@@ -46,11 +64,43 @@ pub fn violations(edges: &[(String, String)]) -> Vec<String> {
     found
 }
 
+/// The declared dependencies of a package that its code never names, given the text of
+/// its sources: a dependency `foo-bar` counts as used where `foo_bar::` or `use foo_bar`
+/// appears.
+pub fn unused<'a>(dependencies: &[&'a str], sources: &str) -> Vec<&'a str> {
+    dependencies
+        .iter()
+        .filter(|dep| {
+            let name = dep.replace('-', "_");
+            !(sources.contains(&format!("{name}::")) || sources.contains(&format!("use {name}")))
+        })
+        .copied()
+        .collect()
+}
+
+/// The text of every `.rs` file under `dir`.
+#[cfg(test)]
+fn sources(dir: &std::path::Path) -> String {
+    let mut text = String::new();
+    let Ok(entries) = std::fs::read_dir(dir) else {
+        return text;
+    };
+    for entry in entries.flatten() {
+        let path = entry.path();
+        if path.is_dir() {
+            text.push_str(&sources(&path));
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            text.push_str(&std::fs::read_to_string(&path).unwrap_or_default());
+        }
+    }
+    text
+}
+
 #[cfg(test)]
 mod tests {
     use std::process::Command;
 
-    use super::{LAYERS, violations};
+    use super::{LAYERS, unused, violations};
 
     #[test]
     fn violations_are_found() {
@@ -76,6 +126,17 @@ mod tests {
             1
         );
         assert_eq!(violations(&edges(&[("bduf-graphql", "axum")])).len(), 1);
+        assert_eq!(violations(&edges(&[("migration", "entity")])).len(), 1);
+        assert_eq!(violations(&edges(&[("bduf-server", "bduf-work")])).len(), 1);
+    }
+
+    #[test]
+    fn unused_dependencies_are_found() {
+        let sources = "use sea_orm::Condition;\nfn f() -> bduf_core::Result<()> { Ok(()) }";
+        assert_eq!(
+            unused(&["sea-orm", "bduf-core", "bduf-planning"], sources),
+            ["bduf-planning"]
+        );
     }
 
     /// The invariant on the workspace as it is.
@@ -121,6 +182,46 @@ mod tests {
             );
         }
         let found = violations(&edges);
+        assert!(found.is_empty(), "{found:#?}");
+    }
+
+    /// Every dependency a workspace crate declares (normal ones; dev-dependencies are the
+    /// tests') is used by its code.
+    #[test]
+    fn crates_use_every_dependency_they_declare() {
+        let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
+        let output = Command::new(cargo)
+            .args([
+                "metadata",
+                "--format-version",
+                "1",
+                "--no-deps",
+                "--offline",
+            ])
+            .current_dir(crate::workspace_root())
+            .output()
+            .expect("running cargo metadata");
+        let metadata: serde_json::Value =
+            serde_json::from_slice(&output.stdout).expect("metadata JSON");
+        let mut found = Vec::new();
+        for package in metadata["packages"].as_array().expect("packages") {
+            let name = package["name"].as_str().unwrap_or_default();
+            let manifest =
+                std::path::Path::new(package["manifest_path"].as_str().unwrap_or_default());
+            let dir = manifest.parent().expect("a package folder");
+            // The code the package builds: its library and binaries, not its tests.
+            let code = super::sources(&dir.join("src"));
+            let deps: Vec<&str> = package["dependencies"]
+                .as_array()
+                .into_iter()
+                .flatten()
+                .filter(|d| d["kind"].is_null())
+                .filter_map(|d| d["rename"].as_str().or(d["name"].as_str()))
+                .collect();
+            for dep in unused(&deps, &code) {
+                found.push(format!("{name} declares {dep} but never uses it"));
+            }
+        }
         assert!(found.is_empty(), "{found:#?}");
     }
 }

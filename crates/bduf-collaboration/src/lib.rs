@@ -1,15 +1,16 @@
 //! Collaboration: sessions and their participants, comment threads and notifications.
-//! Filters and orderings for their connections.
+//! The read keys of their tables: filters, orderings and the links they hang off.
 
 use async_graphql::InputObject;
-use bduf_core::{Result, check_len, ordering, target_type};
+use bduf_core::read::{Filter, Link};
+use bduf_core::{Result, TargetType, check_len, flag, ordering};
 use chrono::{DateTime, Utc};
 use entity::{collaboration_sessions, comments, notifications, session_participants};
-use sea_orm::{ColumnTrait, Condition};
+use sea_orm::{ColumnTrait, Condition, DbBackend};
 use uuid::Uuid;
 
 /// Which collaboration sessions to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct SessionFilter {
     pub project_id: Option<Uuid>,
     pub created_by: Option<Uuid>,
@@ -17,8 +18,10 @@ pub struct SessionFilter {
     pub session_type: Option<String>,
 }
 
-impl SessionFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for SessionFilter {
+    type Model = collaboration_sessions::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         check_len("filter.status", self.status.as_ref(), 50)?;
         check_len("filter.sessionType", self.session_type.as_ref(), 100)?;
         let mut c = Condition::all();
@@ -45,16 +48,35 @@ ordering!(
     }
 );
 
+/// What sessions hang off: their project, their creator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum SessionsOf {
+    Project,
+    CreatedBy,
+}
+
+impl Link for SessionsOf {
+    type Model = collaboration_sessions::Model;
+    fn column(self) -> collaboration_sessions::Column {
+        match self {
+            SessionsOf::Project => collaboration_sessions::Column::ProjectId,
+            SessionsOf::CreatedBy => collaboration_sessions::Column::CreatedBy,
+        }
+    }
+}
+
 /// Which session participants to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ParticipantFilter {
     pub session_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub is_active: Option<bool>,
 }
 
-impl ParticipantFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for ParticipantFilter {
+    type Model = session_participants::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         let mut c = Condition::all();
         if let Some(v) = self.session_id {
             c = c.add(session_participants::Column::SessionId.eq(v));
@@ -63,17 +85,40 @@ impl ParticipantFilter {
             c = c.add(session_participants::Column::UserId.eq(v));
         }
         if let Some(v) = self.is_active {
-            c = c.add(session_participants::Column::IsActive.eq(v));
+            c = c.add(flag(session_participants::Column::IsActive, v, true));
         }
         Ok(c)
     }
 }
 
+ordering!(
+    /// How to order session participants.
+    ParticipantOrder, ParticipantOrderField, session_participants::Model {
+        JoinedAt => session_participants::Column::JoinedAt,
+    }
+);
+
+/// What session participants hang off: their session, their user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ParticipantsOf {
+    Session,
+    User,
+}
+
+impl Link for ParticipantsOf {
+    type Model = session_participants::Model;
+    fn column(self) -> session_participants::Column {
+        match self {
+            ParticipantsOf::Session => session_participants::Column::SessionId,
+            ParticipantsOf::User => session_participants::Column::UserId,
+        }
+    }
+}
+
 /// Which comments to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct CommentFilter {
-    /// `project`, `requirement`, `component`, `task`, `analysis` or `approval`.
-    pub target_type: Option<String>,
+    pub target_type: Option<TargetType>,
     pub target_id: Option<Uuid>,
     pub thread_id: Option<Uuid>,
     pub author_id: Option<Uuid>,
@@ -82,11 +127,13 @@ pub struct CommentFilter {
     pub roots_only: Option<bool>,
 }
 
-impl CommentFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for CommentFilter {
+    type Model = comments::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         let mut c = Condition::all();
-        if let Some(v) = &self.target_type {
-            c = c.add(comments::Column::TargetType.eq(target_type("filter.targetType", v)?));
+        if let Some(v) = self.target_type {
+            c = c.add(comments::Column::TargetType.eq(v.as_str()));
         }
         if let Some(v) = self.target_id {
             c = c.add(comments::Column::TargetId.eq(v));
@@ -98,7 +145,7 @@ impl CommentFilter {
             c = c.add(comments::Column::AuthorId.eq(v));
         }
         if let Some(v) = self.is_resolved {
-            c = c.add(comments::Column::IsResolved.eq(v));
+            c = c.add(flag(comments::Column::IsResolved, v, false));
         }
         if self.roots_only == Some(true) {
             c = c.add(comments::Column::ParentId.is_null());
@@ -114,34 +161,64 @@ ordering!(
     }
 );
 
+/// What comments hang off: the record they are on, the comment they reply to, their
+/// author.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum CommentsOf {
+    Target(TargetType),
+    Parent,
+    Author,
+}
+
+impl Link for CommentsOf {
+    type Model = comments::Model;
+    fn column(self) -> comments::Column {
+        match self {
+            CommentsOf::Target(_) => comments::Column::TargetId,
+            CommentsOf::Parent => comments::Column::ParentId,
+            CommentsOf::Author => comments::Column::AuthorId,
+        }
+    }
+    fn scope(self) -> Option<Condition> {
+        match self {
+            CommentsOf::Target(t) => {
+                Some(Condition::all().add(comments::Column::TargetType.eq(t.as_str())))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Which notifications to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct NotificationFilter {
     pub user_id: Option<Uuid>,
-    /// Only notifications not yet read.
+    /// Only notifications not yet read (an unset flag counts as unread).
     pub unread_only: Option<bool>,
     pub r#type: Option<String>,
-    pub target_type: Option<String>,
+    pub target_type: Option<TargetType>,
     pub target_id: Option<Uuid>,
     /// Scheduled on or before this instant.
     pub scheduled_before: Option<DateTime<Utc>>,
 }
 
-impl NotificationFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for NotificationFilter {
+    type Model = notifications::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         check_len("filter.type", self.r#type.as_ref(), 100)?;
         let mut c = Condition::all();
         if let Some(v) = self.user_id {
             c = c.add(notifications::Column::UserId.eq(v));
         }
         if self.unread_only == Some(true) {
-            c = c.add(notifications::Column::IsRead.eq(false));
+            c = c.add(flag(notifications::Column::IsRead, false, false));
         }
         if let Some(v) = &self.r#type {
             c = c.add(notifications::Column::Type.eq(v.clone()));
         }
-        if let Some(v) = &self.target_type {
-            c = c.add(notifications::Column::TargetType.eq(target_type("filter.targetType", v)?));
+        if let Some(v) = self.target_type {
+            c = c.add(notifications::Column::TargetType.eq(v.as_str()));
         }
         if let Some(v) = self.target_id {
             c = c.add(notifications::Column::TargetId.eq(v));
@@ -159,3 +236,18 @@ ordering!(
         ScheduledFor => notifications::Column::ScheduledFor,
     }
 );
+
+/// What notifications hang off: their user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NotificationsOf {
+    User,
+}
+
+impl Link for NotificationsOf {
+    type Model = notifications::Model;
+    fn column(self) -> notifications::Column {
+        match self {
+            NotificationsOf::User => notifications::Column::UserId,
+        }
+    }
+}

@@ -7,9 +7,8 @@ use std::time::Duration;
 
 use sea_orm::{
     ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, QueryResult,
-    Statement, Value,
+    Statement,
 };
-use uuid::Uuid;
 
 /// The database of one server or test: a pool and its counters. Cheap to clone.
 #[derive(Debug, Clone)]
@@ -22,13 +21,19 @@ pub struct Db {
 struct Counters {
     statements: AtomicU64,
     failed: AtomicU64,
+    /// Every statement sent, when recording (see [`Db::record`]).
+    recorded: std::sync::Mutex<Option<Vec<Statement>>>,
 }
 
 /// Pool settings; the defaults suit the embedded SQLite file and a small PostgreSQL.
 #[derive(Debug, Clone, Copy)]
 pub struct PoolOptions {
     pub max_connections: u32,
+    /// How long taking a connection may wait before the request is answered "busy".
     pub acquire_timeout: Duration,
+    /// PostgreSQL's `statement_timeout` for every connection: the longest one statement
+    /// may run (none: the server's setting).
+    pub statement_timeout: Option<Duration>,
 }
 
 impl Default for PoolOptions {
@@ -36,6 +41,7 @@ impl Default for PoolOptions {
         Self {
             max_connections: 16,
             acquire_timeout: Duration::from_secs(5),
+            statement_timeout: None,
         }
     }
 }
@@ -48,6 +54,14 @@ impl Db {
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
             .sqlx_logging(false);
+        if let Some(timeout) = pool.statement_timeout {
+            options.statement_timeout(timeout);
+        }
+        // Every transaction is REPEATABLE READ: a request's levels all see one snapshot,
+        // without a `SET TRANSACTION` round trip per request.
+        options.map_sqlx_postgres_opts(|o| {
+            o.options([("default_transaction_isolation", "repeatable read")])
+        });
         Ok(Self::counting(Database::connect(options).await?))
     }
 
@@ -59,6 +73,11 @@ impl Db {
             seen.statements.fetch_add(1, Ordering::Relaxed);
             if info.failed {
                 seen.failed.fetch_add(1, Ordering::Relaxed);
+            }
+            if let Ok(mut recorded) = seen.recorded.lock()
+                && let Some(list) = recorded.as_mut()
+            {
+                list.push(info.statement.clone());
             }
         });
         Self { conn, counters }
@@ -79,29 +98,46 @@ impl Db {
         self.counters.statements.load(Ordering::Relaxed)
     }
 
-    /// Runs `sql`, whose `{ids}` stands for the bind placeholders of `ids` (an `IN` list).
-    pub async fn query_with_ids(&self, sql: &str, ids: &[Uuid]) -> Result<Vec<QueryResult>, DbErr> {
-        let backend = self.backend();
-        let sql = sql.replace("{ids}", &placeholders(backend, 1, ids.len()));
-        let values: Vec<Value> = ids.iter().map(|id| (*id).into()).collect();
-        self.conn
-            .query_all_raw(Statement::from_sql_and_values(backend, sql, values))
-            .await
+    /// Runs a query and returns its rows.
+    pub async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.conn.query_all_raw(statement).await
+    }
+
+    /// Connections the pool holds, and how many of them are idle.
+    pub fn pool_status(&self) -> (u32, usize) {
+        match self.backend() {
+            DbBackend::Postgres => {
+                let pool = self.conn.get_postgres_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            DbBackend::Sqlite => {
+                let pool = self.conn.get_sqlite_connection_pool();
+                (pool.size(), pool.num_idle())
+            }
+            _ => (0, 0),
+        }
+    }
+
+    /// Starts keeping every statement sent (with its values), for tools that examine the
+    /// statements a workload issues (the index-use test runs `EXPLAIN` on each).
+    pub fn record(&self) {
+        if let Ok(mut recorded) = self.counters.recorded.lock() {
+            recorded.get_or_insert_with(Vec::new);
+        }
+    }
+
+    /// The statements kept since [`Db::record`], emptying the list.
+    pub fn recorded(&self) -> Vec<Statement> {
+        self.counters
+            .recorded
+            .lock()
+            .ok()
+            .and_then(|mut r| r.as_mut().map(std::mem::take))
+            .unwrap_or_default()
     }
 
     /// Statements that failed since connecting.
     pub fn failed_statements(&self) -> u64 {
         self.counters.failed.load(Ordering::Relaxed)
     }
-}
-
-/// `n` bind placeholders for `backend`, numbered from `first` on PostgreSQL.
-pub fn placeholders(backend: DbBackend, first: usize, n: usize) -> String {
-    (first..first + n)
-        .map(|i| match backend {
-            DbBackend::Postgres => format!("${i}"),
-            _ => "?".to_owned(),
-        })
-        .collect::<Vec<_>>()
-        .join(", ")
 }

@@ -15,6 +15,15 @@ pub enum Error {
     /// The database failed; the detail is logged, never shown to clients.
     #[error("the database could not answer; try again later")]
     Database(#[source] Arc<DbErr>),
+    /// The request ended before its data arrived.
+    #[error("the request was cancelled")]
+    Cancelled,
+    /// No database connection came free in time: the server is overloaded.
+    #[error("the server is busy; try again shortly")]
+    Busy,
+    /// A statement ran longer than the server allows (PostgreSQL's `statement_timeout`).
+    #[error("the query took too long and was stopped; ask for less")]
+    Timeout,
 }
 
 /// The result of every domain operation.
@@ -33,20 +42,23 @@ impl Error {
     pub fn code(&self) -> &'static str {
         match self {
             Error::InvalidInput { .. } => "BAD_USER_INPUT",
-            Error::Database(_) => "INTERNAL_SERVER_ERROR",
+            Error::Database(_) | Error::Cancelled => "INTERNAL_SERVER_ERROR",
+            Error::Busy => "SERVER_BUSY",
+            Error::Timeout => "TIMEOUT",
         }
     }
 }
 
 impl From<DbErr> for Error {
     fn from(err: DbErr) -> Self {
+        // PostgreSQL cancels a statement past `statement_timeout` with SQLSTATE 57014.
+        if err
+            .to_string()
+            .contains("canceling statement due to statement timeout")
+        {
+            return Error::Timeout;
+        }
         Error::Database(Arc::new(err))
-    }
-}
-
-impl From<Arc<DbErr>> for Error {
-    fn from(err: Arc<DbErr>) -> Self {
-        Error::Database(err)
     }
 }
 

@@ -1,21 +1,26 @@
 //! bduf's shared kernel, used by every domain crate: the database handle ([`Db`]), the
-//! error type ([`Error`]), keyset paging ([`paging`]), the per-request context
-//! ([`RequestContext`]) and the generic batched loaders ([`loader`]).
+//! error type ([`Error`]), per-request batching in waves ([`batch`]), the generic read
+//! keys and their SQL ([`read`], [`window`]), cursor paging ([`paging`]) and the
+//! per-request context ([`RequestContext`]).
 
 pub mod aggregate;
+pub mod batch;
 pub mod db;
 pub mod error;
-pub mod loader;
 pub mod paging;
+pub mod read;
 pub mod record;
+pub mod window;
 
+pub use batch::{Batcher, Fetch, Reader, drive};
 pub use db::Db;
 pub use error::{Error, GraphqlResult, Result};
-pub use loader::{EntityLoader, Loaders, request_loaders};
-pub use record::Record;
+pub use record::{Columns, Record, Tree};
+
+use chrono::{DateTime, FixedOffset, Utc};
 
 /// The direction of an ordering.
-#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Default)]
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
 pub enum OrderDirection {
     #[default]
     Asc,
@@ -47,34 +52,111 @@ pub fn check_range(field: &str, value: Option<i32>, low: i32, high: i32) -> Resu
     }
 }
 
-/// The kinds of record comments, approvals and notifications may target.
-pub const TARGET_TYPES: [&str; 6] = [
-    "project",
-    "requirement",
-    "component",
-    "task",
-    "analysis",
-    "approval",
-];
-
-/// Checks a `targetType` input against [`TARGET_TYPES`] and returns its static form.
-pub fn target_type(field: &str, value: &str) -> Result<&'static str> {
-    TARGET_TYPES
-        .iter()
-        .find(|t| **t == value)
-        .copied()
-        .ok_or_else(|| {
-            Error::invalid(
-                field,
-                format!("must be one of {}, got {value:?}", TARGET_TYPES.join(", ")),
-            )
-        })
+/// A timestamp in UTC, the one form timestamps are bound in: SQLite stores timestamps as
+/// RFC 3339 text and compares them as text, which orders instants correctly only when
+/// every value has the same offset (see `migration/README.md`, "SQLite mapping").
+pub fn utc(t: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
+    t.with_timezone(&Utc).fixed_offset()
 }
 
-/// What every request carries besides its loaders. Authentication fills `viewer`; until
+/// The kinds of record comments, approvals and notifications may target.
+#[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TargetType {
+    Project,
+    Requirement,
+    Component,
+    Task,
+    Analysis,
+    Approval,
+}
+
+impl TargetType {
+    /// Every target type.
+    pub const ALL: [TargetType; 6] = [
+        TargetType::Project,
+        TargetType::Requirement,
+        TargetType::Component,
+        TargetType::Task,
+        TargetType::Analysis,
+        TargetType::Approval,
+    ];
+
+    /// The label stored in `target_type` columns.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            TargetType::Project => "project",
+            TargetType::Requirement => "requirement",
+            TargetType::Component => "component",
+            TargetType::Task => "task",
+            TargetType::Analysis => "analysis",
+            TargetType::Approval => "approval",
+        }
+    }
+
+    /// The target type a stored label names.
+    pub fn from_label(label: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|t| t.as_str() == label)
+    }
+}
+
+/// What every request carries besides its batcher. Authentication fills `viewer`; until
 /// then every request is anonymous and every read is allowed.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
     /// The signed-in user, if any.
     pub viewer: Option<uuid::Uuid>,
+}
+
+/// The condition of a filter on a boolean column that has a default: NULL counts as the
+/// default, so `isArchived: false` finds rows never archived whether their flag is false
+/// or unset, on both backends alike.
+pub fn flag<C: sea_orm::ColumnTrait>(column: C, value: bool, default: bool) -> sea_orm::Condition {
+    let is = sea_orm::Condition::any().add(column.eq(value));
+    if value == default {
+        is.add(column.is_null())
+    } else {
+        is
+    }
+}
+
+/// A decimal at the scale of its column (`DECIMAL(p, scale)`): PostgreSQL returns
+/// `0.90` for a `DECIMAL(3,2)`, SQLite (which stores a float) `0.9`; both print `0.90`.
+pub fn fixed_scale(value: rust_decimal::Decimal, scale: u32) -> rust_decimal::Decimal {
+    let mut value = value;
+    value.rescale(scale);
+    value
+}
+
+/// The longest search text a filter accepts.
+pub const MAX_SEARCH: usize = 200;
+
+/// A text search of `term` over a row's `name` (title) and `description`. On PostgreSQL
+/// a full-text match, `to_tsvector('english', name || ' ' || COALESCE(description, '')) @@
+/// plainto_tsquery('english', term)` — the expression of the table's GIN index, so
+/// searching never scans the table: every word of `term` must appear, stemmed (`plans`
+/// finds `planning`). SQLite has no such index: there the whole `term` must appear as
+/// written, case-insensitively for ASCII. The two backends may answer differently.
+pub fn search(
+    backend: sea_orm::DbBackend,
+    name: sea_orm::sea_query::Expr,
+    description: sea_orm::sea_query::Expr,
+    term: &str,
+) -> sea_orm::sea_query::Expr {
+    use sea_orm::sea_query::Expr;
+    match backend {
+        sea_orm::DbBackend::Postgres => Expr::cust_with_exprs(
+            "to_tsvector('english', $1 || ' ' || COALESCE($2, '')) @@ plainto_tsquery('english', $3)",
+            [name, description, Expr::val(term)],
+        ),
+        _ => {
+            let escaped = term
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            Expr::cust_with_exprs(
+                "(? || ' ' || COALESCE(?, '')) LIKE ? ESCAPE '\\'",
+                [name, description, Expr::val(format!("%{escaped}%"))],
+            )
+        }
+    }
 }

@@ -1,20 +1,25 @@
-//! Relay cursor paging. Root connections page in SQL by keyset — `WHERE (sort, id) > cursor
-//! ORDER BY sort, id LIMIT n + 1`, never OFFSET — on an indexed sort column, nulls last.
-//! Nested lists, which arrive whole from a batched loader, page in memory by id.
+//! Relay cursor paging, the same for root and nested connections: the checked arguments
+//! ([`PageArgs`]), the ordering of a connection ([`Ordering`]), opaque cursors
+//! ([`CursorKey`]) and the page a read returns ([`Page`]). The SQL that serves a page is
+//! built by [`crate::window`].
 //!
-//! A cursor is opaque to clients: the sort value and id of an edge.
+//! Every ordering is total: a sort column, then the id. NULL sorts after every value, as
+//! PostgreSQL's B-tree does: last ascending, first descending — so one index on
+//! `(…, column, id)` serves both directions, forwards and backwards.
+//!
+//! A cursor is opaque to clients. It names the connection and ordering it was issued for
+//! and holds the sort value and id of its edge; a cursor that does not decode, or was
+//! issued for another connection, ordering or type, is `BAD_USER_INPUT` naming the
+//! argument.
 
 use async_graphql::connection::{CursorType, OpaqueCursor};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
-use sea_orm::sea_query::{Expr, ExprTrait, Order, SimpleExpr, Value};
-use sea_orm::{
-    Condition, IdenStatic, ModelTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Select,
-};
+use sea_orm::sea_query::{ColumnType, Value};
+use sea_orm::{ColumnTrait, IdenStatic, ModelTrait};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 
-use crate::db::Db;
 use crate::error::{Error, Result};
 use crate::record::{Column, Record};
 
@@ -25,7 +30,7 @@ pub const MAX_PAGE: usize = 100;
 pub const DEFAULT_PAGE: usize = 20;
 
 /// The four Relay arguments, checked.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct PageArgs {
     pub after: Option<CursorKey>,
     pub before: Option<CursorKey>,
@@ -35,19 +40,25 @@ pub struct PageArgs {
     pub from_end: bool,
 }
 
-/// What a cursor holds: the sort column (none when ordered by id), the sort value and
-/// the id of an edge.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+/// What a cursor holds.
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 pub struct CursorKey {
+    /// The connection that issued it: a table, or a derived list such as
+    /// `tasks.descendants`.
+    #[serde(rename = "c")]
+    pub connection: String,
+    /// The sort column; none when ordered by id alone.
     #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
     pub ordered_by: Option<String>,
+    #[serde(rename = "d", default, skip_serializing_if = "std::ops::Not::not")]
+    pub descending: bool,
     #[serde(rename = "k")]
     pub key: SortKey,
     pub id: Uuid,
 }
 
 /// A sort value, in a form that survives a cursor round trip.
-#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(tag = "t", content = "v")]
 pub enum SortKey {
     Null,
@@ -59,8 +70,43 @@ pub enum SortKey {
     Bool(bool),
 }
 
+/// The kind of sort value a column holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum KeyKind {
+    Int,
+    Text,
+    Time,
+    Date,
+    Decimal,
+    Bool,
+}
+
+impl KeyKind {
+    /// The kind of values of `column`, if it can be sorted on.
+    pub fn of<M: Record>(column: Column<M>) -> Option<KeyKind> {
+        Self::of_type(column.def().get_column_type())
+    }
+
+    /// The kind of values of a column of type `column_type`, if it can be sorted on.
+    pub fn of_type(column_type: &ColumnType) -> Option<KeyKind> {
+        Some(match column_type {
+            ColumnType::TinyInteger
+            | ColumnType::SmallInteger
+            | ColumnType::Integer
+            | ColumnType::BigInteger => KeyKind::Int,
+            ColumnType::Char(_) | ColumnType::String(_) | ColumnType::Text => KeyKind::Text,
+            ColumnType::TimestampWithTimeZone | ColumnType::Timestamp => KeyKind::Time,
+            ColumnType::Date => KeyKind::Date,
+            ColumnType::Decimal(_) | ColumnType::Money(_) => KeyKind::Decimal,
+            ColumnType::Boolean => KeyKind::Bool,
+            _ => return None,
+        })
+    }
+}
+
 impl SortKey {
-    fn from_value(value: Value) -> Self {
+    /// The sort value of a column value.
+    pub fn from_value(value: Value) -> Self {
         match value {
             Value::Int(Some(n)) => SortKey::Int(n.into()),
             Value::BigInt(Some(n)) => SortKey::Int(n),
@@ -74,21 +120,49 @@ impl SortKey {
         }
     }
 
-    fn into_value(self) -> Option<Value> {
-        match self {
-            SortKey::Null => None,
-            SortKey::Int(n) => Some(n.into()),
-            SortKey::Text(s) => Some(s.into()),
-            SortKey::Time(t) => Some(t.into()),
-            SortKey::Date(d) => Some(d.into()),
-            SortKey::Decimal(d) => Some(d.into()),
-            SortKey::Bool(b) => Some(b.into()),
-        }
+    /// The kind of value held, `None` for null.
+    pub fn kind(&self) -> Option<KeyKind> {
+        Some(match self {
+            SortKey::Null => return None,
+            SortKey::Int(_) => KeyKind::Int,
+            SortKey::Text(_) => KeyKind::Text,
+            SortKey::Time(_) => KeyKind::Time,
+            SortKey::Date(_) => KeyKind::Date,
+            SortKey::Decimal(_) => KeyKind::Decimal,
+            SortKey::Bool(_) => KeyKind::Bool,
+        })
+    }
+
+    /// The value to bind for a column of type `column`; `None` for null. Timestamps are
+    /// bound in UTC: SQLite compares them as text in one canonical form.
+    pub fn to_value(&self, column: &ColumnType) -> Option<Value> {
+        Some(match self {
+            SortKey::Null => return None,
+            SortKey::Int(n) => match column {
+                ColumnType::BigInteger => Value::BigInt(Some(*n)),
+                ColumnType::SmallInteger | ColumnType::TinyInteger => {
+                    Value::SmallInt(Some(i16::try_from(*n).ok()?))
+                }
+                _ => Value::Int(Some(i32::try_from(*n).ok()?)),
+            },
+            SortKey::Text(s) => Value::String(Some(s.clone())),
+            SortKey::Time(t) => Value::ChronoDateTimeWithTimeZone(Some(crate::utc(*t))),
+            SortKey::Date(d) => Value::ChronoDate(Some(*d)),
+            SortKey::Decimal(d) => Value::Decimal(Some(*d)),
+            SortKey::Bool(b) => Value::Bool(Some(*b)),
+        })
     }
 }
 
 /// The encoded form of a cursor.
 pub type Cursor = OpaqueCursor<CursorKey>;
+
+impl CursorKey {
+    /// The opaque string clients see.
+    pub fn encode(self) -> String {
+        OpaqueCursor(self).encode_cursor()
+    }
+}
 
 impl PageArgs {
     /// Checks the Relay arguments: `first`/`last` between 0 and [`MAX_PAGE`], not both,
@@ -131,6 +205,58 @@ impl PageArgs {
             from_end,
         })
     }
+
+    /// Checks that both cursors were issued by `connection` under `ordered_by` (a column
+    /// name, none for the id) and `descending`, and hold a sort value that fits a column
+    /// of type `sorts`.
+    pub fn check(
+        &self,
+        connection: &str,
+        ordered_by: Option<&str>,
+        descending: bool,
+        sorts: Option<&ColumnType>,
+    ) -> Result<()> {
+        for (name, cursor) in [("after", &self.after), ("before", &self.before)] {
+            let Some(cursor) = cursor else { continue };
+            if cursor.connection != connection {
+                return Err(Error::invalid(
+                    name,
+                    format!(
+                        "was issued by another connection ({}), not {connection}",
+                        cursor.connection
+                    ),
+                ));
+            }
+            if cursor.ordered_by.as_deref() != ordered_by || cursor.descending != descending {
+                return Err(Error::invalid(
+                    name,
+                    "was issued for another orderBy; pass the same orderBy",
+                ));
+            }
+            let fits = match (sorts, &cursor.key) {
+                (_, SortKey::Null) => true,
+                (None, _) => false,
+                (Some(column), key) => {
+                    KeyKind::of_type(column) == key.kind() && key.to_value(column).is_some()
+                }
+            };
+            if !fits {
+                return Err(Error::invalid(name, "is not a cursor this API issued"));
+            }
+        }
+        Ok(())
+    }
+
+    /// [`PageArgs::check`] for a connection over the table of `M` under `ordering`.
+    pub fn check_for<M: Record>(&self, ordering: &Ordering<M>) -> Result<()> {
+        let sorts = ordering.column.map(|c| c.def().get_column_type().clone());
+        self.check(
+            M::TABLE,
+            ordering.column.map(|c| c.as_str()),
+            ordering.descending,
+            sorts.as_ref(),
+        )
+    }
 }
 
 /// One page of rows, with what the connection needs besides them.
@@ -144,8 +270,45 @@ pub struct Page<M> {
     pub total_count: Option<i64>,
 }
 
-/// How a root connection is ordered: a sort column (nulls last) or just the id, and the
-/// direction. The id always breaks ties.
+impl<M> Default for Page<M> {
+    fn default() -> Self {
+        Self {
+            rows: Vec::new(),
+            has_previous_page: false,
+            has_next_page: false,
+            total_count: None,
+        }
+    }
+}
+
+impl<M> Page<M> {
+    /// The page of `rows` fetched in traversal order with one row more than `args.limit`
+    /// asked for, to tell whether rows lie beyond.
+    pub fn from_scan(mut rows: Vec<M>, args: &PageArgs, cursor: impl Fn(&M) -> String) -> Self {
+        let more = rows.len() > args.limit;
+        rows.truncate(args.limit);
+        if args.from_end {
+            rows.reverse();
+        }
+        Page {
+            rows: rows.into_iter().map(|r| (cursor(&r), r)).collect(),
+            has_previous_page: if args.from_end {
+                more
+            } else {
+                args.after.is_some()
+            },
+            has_next_page: if args.from_end {
+                args.before.is_some()
+            } else {
+                more
+            },
+            total_count: None,
+        }
+    }
+}
+
+/// How a connection is ordered: a sort column or just the id, and the direction. The id
+/// always breaks ties; NULL sorts after every value.
 #[derive(Debug)]
 pub struct Ordering<M: Record> {
     pub column: Option<Column<M>>,
@@ -154,12 +317,11 @@ pub struct Ordering<M: Record> {
 
 impl<M: Record> Clone for Ordering<M> {
     fn clone(&self) -> Self {
-        Self {
-            column: self.column,
-            descending: self.descending,
-        }
+        *self
     }
 }
+
+impl<M: Record> Copy for Ordering<M> {}
 
 impl<M: Record> Ordering<M> {
     /// By id ascending: creation order, as ids are UUIDv7.
@@ -169,166 +331,22 @@ impl<M: Record> Ordering<M> {
             descending: false,
         }
     }
-}
 
-/// The cursor of `row` under `ordering`.
-pub fn cursor_of<M>(row: &M, ordering: &Ordering<M>) -> String
-where
-    M: Record + ModelTrait<Entity = <M as Record>::E>,
-{
-    let key = ordering
-        .column
-        .map_or(SortKey::Null, |c| SortKey::from_value(row.get(c)));
-    let ordered_by = ordering.column.map(|c| c.as_str().to_owned());
-    OpaqueCursor(CursorKey {
-        ordered_by,
-        key,
-        id: row.id(),
-    })
-    .encode_cursor()
-}
-
-/// The rows strictly past `cursor` in traversal order (`backward`: towards the start).
-fn past<M: Record>(ordering: &Ordering<M>, cursor: &CursorKey, backward: bool) -> Condition {
-    // Traversal runs towards smaller values when exactly one of (descending, backward) holds.
-    let smaller = ordering.descending != backward;
-    let beyond = |expr: SimpleExpr, value: Value| {
-        if smaller {
-            expr.lt(value)
-        } else {
-            expr.gt(value)
+    /// The cursor of `row` under this ordering.
+    pub fn cursor_of(&self, row: &M) -> String
+    where
+        M: ModelTrait<Entity = <M as Record>::E>,
+    {
+        CursorKey {
+            connection: M::TABLE.to_owned(),
+            ordered_by: self.column.map(|c| c.as_str().to_owned()),
+            descending: self.descending,
+            key: self
+                .column
+                .map_or(SortKey::Null, |c| SortKey::from_value(row.get(c))),
+            id: row.id(),
         }
-    };
-    let id = Expr::col(M::id_column());
-    let Some(col) = ordering.column else {
-        return Condition::all().add(beyond(id, cursor.id.into()));
-    };
-    let value = Expr::col(col);
-    match cursor.key.clone().into_value() {
-        // Nulls sort last: past a null, forward, only later nulls; backward, the later
-        // nulls' complement: earlier nulls and every non-null.
-        None => {
-            let later_nulls = Condition::all()
-                .add(value.clone().is_null())
-                .add(beyond(id, cursor.id.into()));
-            if backward {
-                Condition::any().add(later_nulls).add(value.is_not_null())
-            } else {
-                later_nulls
-            }
-        }
-        Some(v) => {
-            let non_null = Condition::all().add(value.clone().is_not_null()).add(
-                Condition::any().add(beyond(value.clone(), v.clone())).add(
-                    Condition::all()
-                        .add(value.clone().eq(v))
-                        .add(beyond(id, cursor.id.into())),
-                ),
-            );
-            if backward {
-                non_null
-            } else {
-                Condition::any().add(non_null).add(value.is_null())
-            }
-        }
-    }
-}
-
-/// Pages `select` (already filtered) by keyset; counts the filtered rows too when
-/// `with_total_count`.
-pub async fn keyset<M>(
-    db: &Db,
-    select: Select<M::E>,
-    ordering: &Ordering<M>,
-    args: &PageArgs,
-    with_total_count: bool,
-) -> Result<Page<M>>
-where
-    M: Record + ModelTrait<Entity = <M as Record>::E>,
-{
-    let total_count = if with_total_count {
-        Some(i64::try_from(select.clone().count(db.conn()).await?).unwrap_or(i64::MAX))
-    } else {
-        None
-    };
-    let ordered_by = ordering.column.map(|c| c.as_str().to_owned());
-    for (name, cursor) in [("after", &args.after), ("before", &args.before)] {
-        if cursor.as_ref().is_some_and(|c| c.ordered_by != ordered_by) {
-            return Err(Error::invalid(
-                name,
-                "was issued for another orderBy; pass the same orderBy",
-            ));
-        }
-    }
-    let backward = args.from_end;
-    let mut query = select;
-    if let Some(after) = &args.after {
-        query = query.filter(past(ordering, after, false));
-    }
-    if let Some(before) = &args.before {
-        query = query.filter(past(ordering, before, true));
-    }
-    let direction = |smaller: bool| if smaller { Order::Desc } else { Order::Asc };
-    let smaller = ordering.descending != backward;
-    if let Some(col) = ordering.column {
-        query = query
-            .order_by(Expr::col(col).is_null(), direction(backward))
-            .order_by(col, direction(smaller));
-    }
-    query = query.order_by(M::id_column(), direction(smaller));
-    let limit = u64::try_from(args.limit).unwrap_or(u64::MAX);
-    let mut rows = query.limit(limit + 1).all(db.conn()).await?;
-    let more = rows.len() > args.limit;
-    rows.truncate(args.limit);
-    if backward {
-        rows.reverse();
-    }
-    Ok(Page {
-        rows: rows
-            .into_iter()
-            .map(|r| (cursor_of(&r, ordering), r))
-            .collect(),
-        has_previous_page: if backward { more } else { args.after.is_some() },
-        has_next_page: if backward {
-            args.before.is_some()
-        } else {
-            more
-        },
-        total_count,
-    })
-}
-
-/// Pages rows that are already loaded (a nested list), ordered by id.
-pub fn in_memory<M>(mut rows: Vec<M>, args: &PageArgs) -> Page<M>
-where
-    M: Record + ModelTrait<Entity = <M as Record>::E>,
-{
-    rows.sort_by_key(|r| r.id());
-    let total = rows.len();
-    let ordering = Ordering::<M>::by_id();
-    let start = args
-        .after
-        .as_ref()
-        .map_or(0, |c| rows.partition_point(|r| r.id() <= c.id));
-    let end = args
-        .before
-        .as_ref()
-        .map_or(total, |c| rows.partition_point(|r| r.id() < c.id));
-    let end = end.max(start);
-    let (from, to) = if args.from_end {
-        (end.saturating_sub(args.limit).max(start), end)
-    } else {
-        (start, (start + args.limit).min(end))
-    };
-    // The whole list is at hand, so both flags say exactly whether rows lie beyond.
-    Page {
-        has_previous_page: from > 0,
-        has_next_page: to < total,
-        rows: rows
-            .drain(from..to)
-            .map(|r| (cursor_of(&r, &ordering), r))
-            .collect(),
-        total_count: Some(i64::try_from(total).unwrap_or(i64::MAX)),
+        .encode()
     }
 }
 
@@ -341,40 +359,38 @@ pub fn check(field: &str, ok: bool, rule: &str) -> Result<()> {
     }
 }
 
-/// Declares a GraphQL ordering input `$input { field: $fields, direction }` for a root
-/// connection over `$model`, with `ID` plus the listed indexed columns, and its
-/// conversion into an [`Ordering`].
+/// Declares a GraphQL ordering input `$input { field: $fields, direction }` for a
+/// connection over `$model`, with `ID` plus the listed indexed columns, and implements
+/// [`crate::read::Order`] for it.
 #[macro_export]
 macro_rules! ordering {
     ($(#[$doc:meta])* $input:ident, $fields:ident, $model:ty { $($variant:ident => $col:expr),* $(,)? }) => {
         /// The columns this connection can be ordered by (the id always breaks ties).
-        #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq)]
+        #[derive(async_graphql::Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub enum $fields {
             Id,
             $($variant),*
         }
 
         $(#[$doc])*
-        #[derive(async_graphql::InputObject, Debug, Clone, Copy)]
+        #[derive(async_graphql::InputObject, Debug, Clone, Copy, PartialEq, Eq, Hash)]
         pub struct $input {
             pub field: $fields,
             #[graphql(default)]
             pub direction: $crate::OrderDirection,
         }
 
-        impl $input {
-            /// The ordering to page by; by id ascending (creation order) when absent.
-            pub fn ordering(input: Option<Self>) -> $crate::paging::Ordering<$model> {
-                let Some(input) = input else {
-                    return $crate::paging::Ordering::by_id();
-                };
-                let column = match input.field {
+        impl $crate::read::Order for $input {
+            type Model = $model;
+
+            fn ordering(self) -> $crate::paging::Ordering<$model> {
+                let column = match self.field {
                     $fields::Id => None,
                     $($fields::$variant => Some($col),)*
                 };
                 $crate::paging::Ordering {
                     column,
-                    descending: input.direction == $crate::OrderDirection::Desc,
+                    descending: self.direction == $crate::OrderDirection::Desc,
                 }
             }
         }

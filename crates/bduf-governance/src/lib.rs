@@ -1,19 +1,23 @@
-//! Governance: approvals, their participants, and the audit log. Filters and orderings
-//! for their connections, the GraphQL approval status, and the open-approval aggregates.
+//! Governance: approvals, their participants, and the audit log. The read keys of their
+//! tables — filters, orderings, the links they hang off — the GraphQL approval status,
+//! and the open-approval aggregates.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{Enum, InputObject};
-use bduf_core::{EntityLoader, Error, Result, check_len, ordering, target_type};
+use bduf_core::aggregate::count_by;
+use bduf_core::read::{Filter, Link};
+use bduf_core::window::{any_of, col, counts};
+use bduf_core::{Error, Fetch, Reader, Result, TargetType, check_len, ordering};
 use chrono::{DateTime, Utc};
-use entity::{approval_participants, approvals, audit_log};
-use sea_orm::{ColumnTrait, Condition, DbErr};
+use entity::sea_orm_active_enums::ApprovalStatus as DbApprovalStatus;
+use entity::{approval_participants, approvals, audit_log, projects};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::{ColumnTrait, Condition, DbBackend};
 use uuid::Uuid;
 
 /// Where an approval, or one approver's response, stands.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[graphql(remote = "entity::sea_orm_active_enums::ApprovalStatus")]
 pub enum ApprovalStatus {
     Pending,
@@ -23,33 +27,33 @@ pub enum ApprovalStatus {
 }
 
 /// Which approvals to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ApprovalFilter {
     pub project_id: Option<Uuid>,
     pub status: Option<ApprovalStatus>,
     pub approval_type: Option<String>,
-    pub target_type: Option<String>,
+    pub target_type: Option<TargetType>,
     pub target_id: Option<Uuid>,
     pub requested_by: Option<Uuid>,
 }
 
-impl ApprovalFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for ApprovalFilter {
+    type Model = approvals::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         check_len("filter.approvalType", self.approval_type.as_ref(), 100)?;
         let mut c = Condition::all();
         if let Some(v) = self.project_id {
             c = c.add(approvals::Column::ProjectId.eq(v));
         }
         if let Some(v) = self.status {
-            c = c.add(
-                approvals::Column::Status.eq(entity::sea_orm_active_enums::ApprovalStatus::from(v)),
-            );
+            c = c.add(approvals::Column::Status.eq(DbApprovalStatus::from(v)));
         }
         if let Some(v) = &self.approval_type {
             c = c.add(approvals::Column::ApprovalType.eq(v.clone()));
         }
-        if let Some(v) = &self.target_type {
-            c = c.add(approvals::Column::TargetType.eq(target_type("filter.targetType", v)?));
+        if let Some(v) = self.target_type {
+            c = c.add(approvals::Column::TargetType.eq(v.as_str()));
         }
         if let Some(v) = self.target_id {
             c = c.add(approvals::Column::TargetId.eq(v));
@@ -68,16 +72,45 @@ ordering!(
     }
 );
 
+/// What approvals hang off: their project, the record they are about, who asked.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApprovalsOf {
+    Project,
+    Target(TargetType),
+    RequestedBy,
+}
+
+impl Link for ApprovalsOf {
+    type Model = approvals::Model;
+    fn column(self) -> approvals::Column {
+        match self {
+            ApprovalsOf::Project => approvals::Column::ProjectId,
+            ApprovalsOf::Target(_) => approvals::Column::TargetId,
+            ApprovalsOf::RequestedBy => approvals::Column::RequestedBy,
+        }
+    }
+    fn scope(self) -> Option<Condition> {
+        match self {
+            ApprovalsOf::Target(t) => {
+                Some(Condition::all().add(approvals::Column::TargetType.eq(t.as_str())))
+            }
+            _ => None,
+        }
+    }
+}
+
 /// Which approval participants to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ApprovalParticipantFilter {
     pub approval_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub response: Option<ApprovalStatus>,
 }
 
-impl ApprovalParticipantFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for ApprovalParticipantFilter {
+    type Model = approval_participants::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         let mut c = Condition::all();
         if let Some(v) = self.approval_id {
             c = c.add(approval_participants::Column::ApprovalId.eq(v));
@@ -86,17 +119,38 @@ impl ApprovalParticipantFilter {
             c = c.add(approval_participants::Column::UserId.eq(v));
         }
         if let Some(v) = self.response {
-            c = c.add(
-                approval_participants::Column::Response
-                    .eq(entity::sea_orm_active_enums::ApprovalStatus::from(v)),
-            );
+            c = c.add(approval_participants::Column::Response.eq(DbApprovalStatus::from(v)));
         }
         Ok(c)
     }
 }
 
+ordering!(
+    /// How to order approval participants.
+    ApprovalParticipantOrder, ApprovalParticipantOrderField, approval_participants::Model {
+        RespondedAt => approval_participants::Column::RespondedAt,
+    }
+);
+
+/// What approval participants hang off: their approval, their user.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ApprovalParticipantsOf {
+    Approval,
+    User,
+}
+
+impl Link for ApprovalParticipantsOf {
+    type Model = approval_participants::Model;
+    fn column(self) -> approval_participants::Column {
+        match self {
+            ApprovalParticipantsOf::Approval => approval_participants::Column::ApprovalId,
+            ApprovalParticipantsOf::User => approval_participants::Column::UserId,
+        }
+    }
+}
+
 /// Which audit-log entries to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct AuditLogFilter {
     /// The table changed; with `recordId`, one record's history.
     pub table_name: Option<String>,
@@ -111,8 +165,10 @@ pub struct AuditLogFilter {
     pub to: Option<DateTime<Utc>>,
 }
 
-impl AuditLogFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for AuditLogFilter {
+    type Model = audit_log::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         check_len("filter.tableName", self.table_name.as_ref(), 100)?;
         if let Some(op) = &self.operation
             && !["INSERT", "UPDATE", "DELETE"].contains(&op.as_str())
@@ -163,6 +219,21 @@ ordering!(
     }
 );
 
+/// What audit-log entries hang off: the user who made the change.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AuditLogOf {
+    User,
+}
+
+impl Link for AuditLogOf {
+    type Model = audit_log::Model;
+    fn column(self) -> audit_log::Column {
+        match self {
+            AuditLogOf::User => audit_log::Column::UserId,
+        }
+    }
+}
+
 /// Key: a project's pending approvals.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OpenApprovalsOf(pub Uuid);
@@ -171,33 +242,16 @@ pub struct OpenApprovalsOf(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OrganizationOpenApprovalsOf(pub Uuid);
 
-async fn pending_counts(
-    loader: &EntityLoader,
-    sql: &str,
-    ids: &[Uuid],
-) -> Result<HashMap<Uuid, i64>, Arc<DbErr>> {
-    let rows = loader.db().query_with_ids(sql, ids).await?;
-    let mut out: HashMap<Uuid, i64> = ids.iter().map(|id| (*id, 0)).collect();
-    for row in rows {
-        out.insert(row.try_get("", "owner")?, row.try_get("", "n")?);
-    }
-    Ok(out)
-}
-
-impl Loader<OpenApprovalsOf> for EntityLoader {
+impl Fetch<OpenApprovalsOf> for Reader {
     type Value = i64;
-    type Error = Arc<DbErr>;
 
-    async fn load(
-        &self,
-        keys: &[OpenApprovalsOf],
-    ) -> Result<HashMap<OpenApprovalsOf, i64>, Self::Error> {
+    async fn fetch(&self, keys: &[OpenApprovalsOf]) -> Result<HashMap<OpenApprovalsOf, i64>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let counts = pending_counts(
+        let counts = count_by::<approvals::Model>(
             self,
-            "SELECT project_id AS owner, COUNT(*) AS n FROM approvals \
-             WHERE project_id IN ({ids}) AND status = 'pending' GROUP BY project_id",
+            approvals::Column::ProjectId,
             &ids,
+            Condition::all().add(approvals::Column::Status.eq(DbApprovalStatus::Pending)),
         )
         .await?;
         Ok(counts
@@ -207,24 +261,31 @@ impl Loader<OpenApprovalsOf> for EntityLoader {
     }
 }
 
-impl Loader<OrganizationOpenApprovalsOf> for EntityLoader {
+impl Fetch<OrganizationOpenApprovalsOf> for Reader {
     type Value = i64;
-    type Error = Arc<DbErr>;
 
-    async fn load(
+    async fn fetch(
         &self,
         keys: &[OrganizationOpenApprovalsOf],
-    ) -> Result<HashMap<OrganizationOpenApprovalsOf, i64>, Self::Error> {
+    ) -> Result<HashMap<OrganizationOpenApprovalsOf, i64>> {
+        let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let counts = pending_counts(
-            self,
-            "SELECT p.organization_id AS owner, COUNT(*) AS n FROM approvals a \
-             JOIN projects p ON p.id = a.project_id \
-             WHERE p.organization_id IN ({ids}) AND a.status = 'pending' GROUP BY p.organization_id",
-            &ids,
-        )
-        .await?;
-        Ok(counts
+        let organization = col::<projects::Model>(projects::Column::OrganizationId);
+        let mut select = Query::select();
+        select
+            .from(approvals::Entity)
+            .inner_join(
+                projects::Entity,
+                col::<projects::Model>(projects::Column::Id)
+                    .equals((approvals::Entity, approvals::Column::ProjectId)),
+            )
+            .expr_as(organization.clone(), Alias::new("owner"))
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .and_where(any_of(backend, organization.clone(), &ids))
+            .and_where(approvals::Column::Status.eq(DbApprovalStatus::Pending))
+            .add_group_by([organization]);
+        let rows = self.query(backend.build(&select)).await?;
+        Ok(counts(&rows, &ids)?
             .into_iter()
             .map(|(id, n)| (OrganizationOpenApprovalsOf(id), n))
             .collect())

@@ -3,30 +3,31 @@
 
 use async_graphql::{Context, MergedObject, Object, Result};
 use bduf_collaboration::{
-    CommentFilter, CommentOrder, NotificationFilter, NotificationOrder, ParticipantFilter,
-    SessionFilter, SessionOrder,
+    CommentFilter, CommentOrder, CommentsOf, NotificationFilter, NotificationOrder,
+    NotificationsOf, ParticipantFilter, ParticipantOrder, ParticipantsOf, SessionFilter,
+    SessionOrder, SessionsOf,
 };
-use bduf_core::paging::Ordering;
 use bduf_governance::{
-    ApprovalFilter, ApprovalOrder, ApprovalParticipantFilter, AuditLogFilter, AuditLogOrder,
+    ApprovalFilter, ApprovalOrder, ApprovalParticipantFilter, ApprovalParticipantOrder,
+    ApprovalParticipantsOf, ApprovalsOf, AuditLogFilter, AuditLogOf, AuditLogOrder,
 };
-use bduf_identity::{MemberFilter, OrganizationFilter, OrganizationOrder, UserFilter, UserOrder};
+use bduf_identity::{
+    MemberFilter, MemberOrder, MembersOf, OrganizationFilter, OrganizationOrder, OrganizationsOf,
+    UserFilter, UserOrder, UsersOf,
+};
 use bduf_planning::{
-    AnalysisFilter, AnalysisOrder, ComponentFilter, ComponentOrder, ProjectFilter, ProjectOrder,
-    RequirementFilter, RequirementOrder,
+    AnalysesOf, AnalysisFilter, AnalysisOrder, ComponentFilter, ComponentOrder, ComponentsOf,
+    ProjectFilter, ProjectOrder, ProjectsOf, RequirementFilter, RequirementOrder, RequirementsOf,
 };
-use bduf_work::{TaskFilter, TaskOrder};
-use entity::*;
+use bduf_work::{TaskFilter, TaskOrder, TasksOf};
 use uuid::Uuid;
 
-use crate::support::{Conn, Window, node, root_connection};
-use crate::types::collaboration::{
-    CollaborationSession, Comment, Notification, SessionParticipant,
+use crate::generated::{
+    Analysis, Approval, ApprovalParticipant, ArchitecturalComponent, AuditLogEntry,
+    CollaborationSession, Comment, Notification, Organization, OrganizationMember, Project,
+    Requirement, SessionParticipant, Task, User,
 };
-use crate::types::governance::{Approval, ApprovalParticipant, AuditLogEntry};
-use crate::types::identity::{Organization, OrganizationMember, User};
-use crate::types::planning::{Analysis, ArchitecturalComponent, Project, Requirement};
-use crate::types::work::Task;
+use crate::support::{Conn, Paging, connection, one, page_cost};
 
 /// The root query type.
 #[derive(MergedObject, Default, Debug)]
@@ -58,77 +59,67 @@ pub struct CollaborationQuery;
 #[derive(Default, Debug)]
 pub struct GovernanceQuery;
 
-/// Declares a root query part: for each table, a lookup by id and a filtered, ordered
-/// (where an ordering is given, else by id), keyset-paged connection.
+/// Declares a root query part: for each table, a lookup by id and a filtered, ordered,
+/// keyset-paged connection.
 macro_rules! root_fields {
     ($part:ident { $(
-        $one:ident / $many:ident: $module:ident => $node:ident, $filter:ident $(, $order:ident)?;
+        $one:ident / $many:ident => $node:ident, $link:ident, $filter:ident, $order:ident;
     )* }) => {
         #[Object]
         impl $part {
             $(
                 #[doc = concat!("One `", stringify!($node), "` by id; null when there is none.")]
                 async fn $one(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<$node>> {
-                    node::<$module::Model, _>(ctx, Some(id)).await
+                    one(ctx, Some(id)).await
                 }
 
                 #[doc = concat!("`", stringify!($node), "` rows matching `filter`, keyset-paged (`first`/`last` at most 100).")]
+                #[graphql(complexity = "page_cost(first, last, child_complexity)")]
                 #[allow(clippy::too_many_arguments)]
                 async fn $many(
                     &self,
                     ctx: &Context<'_>,
                     filter: Option<$filter>,
-                    $(order_by: Option<$order>,)?
+                    order_by: Option<$order>,
                     after: Option<String>,
                     before: Option<String>,
                     first: Option<i32>,
                     last: Option<i32>,
                 ) -> Result<Conn<$node>> {
-                    let condition = filter.unwrap_or_default().condition();
-                    let ordering = ordering!($module $(, $order, order_by)?);
-                    root_connection(ctx, condition, ordering, Window { after, before, first, last }).await
+                    let paging = Paging { after, before, first, last };
+                    connection(ctx, None::<($link, Uuid)>, filter, order_by, paging).await
                 }
             )*
         }
     };
 }
 
-/// The ordering of a root connection: the input's, or by id where there is none.
-macro_rules! ordering {
-    ($module:ident) => {
-        Ordering::<$module::Model>::by_id()
-    };
-    ($module:ident, $order:ident, $input:ident) => {
-        $order::ordering($input)
-    };
-}
-
 root_fields!(IdentityQuery {
-    user / users: users => User, UserFilter, UserOrder;
-    organization / organizations: organizations => Organization, OrganizationFilter, OrganizationOrder;
-    organization_member / organization_members: organization_members => OrganizationMember, MemberFilter;
+    user / users => User, UsersOf, UserFilter, UserOrder;
+    organization / organizations => Organization, OrganizationsOf, OrganizationFilter, OrganizationOrder;
+    organization_member / organization_members => OrganizationMember, MembersOf, MemberFilter, MemberOrder;
 });
 
 root_fields!(PlanningQuery {
-    project / projects: projects => Project, ProjectFilter, ProjectOrder;
-    requirement / requirements: requirements => Requirement, RequirementFilter, RequirementOrder;
-    architectural_component / architectural_components: architectural_components => ArchitecturalComponent, ComponentFilter, ComponentOrder;
-    analysis / analyses: analyses => Analysis, AnalysisFilter, AnalysisOrder;
+    project / projects => Project, ProjectsOf, ProjectFilter, ProjectOrder;
+    requirement / requirements => Requirement, RequirementsOf, RequirementFilter, RequirementOrder;
+    architectural_component / architectural_components => ArchitecturalComponent, ComponentsOf, ComponentFilter, ComponentOrder;
+    analysis / analyses => Analysis, AnalysesOf, AnalysisFilter, AnalysisOrder;
 });
 
 root_fields!(WorkQuery {
-    task / tasks: tasks => Task, TaskFilter, TaskOrder;
+    task / tasks => Task, TasksOf, TaskFilter, TaskOrder;
 });
 
 root_fields!(CollaborationQuery {
-    collaboration_session / collaboration_sessions: collaboration_sessions => CollaborationSession, SessionFilter, SessionOrder;
-    session_participant / session_participants: session_participants => SessionParticipant, ParticipantFilter;
-    comment / comments: comments => Comment, CommentFilter, CommentOrder;
-    notification / notifications: notifications => Notification, NotificationFilter, NotificationOrder;
+    collaboration_session / collaboration_sessions => CollaborationSession, SessionsOf, SessionFilter, SessionOrder;
+    session_participant / session_participants => SessionParticipant, ParticipantsOf, ParticipantFilter, ParticipantOrder;
+    comment / comments => Comment, CommentsOf, CommentFilter, CommentOrder;
+    notification / notifications => Notification, NotificationsOf, NotificationFilter, NotificationOrder;
 });
 
 root_fields!(GovernanceQuery {
-    approval / approvals: approvals => Approval, ApprovalFilter, ApprovalOrder;
-    approval_participant / approval_participants: approval_participants => ApprovalParticipant, ApprovalParticipantFilter;
-    audit_log_entry / audit_log: audit_log => AuditLogEntry, AuditLogFilter, AuditLogOrder;
+    approval / approvals => Approval, ApprovalsOf, ApprovalFilter, ApprovalOrder;
+    approval_participant / approval_participants => ApprovalParticipant, ApprovalParticipantsOf, ApprovalParticipantFilter, ApprovalParticipantOrder;
+    audit_log_entry / audit_log => AuditLogEntry, AuditLogOf, AuditLogFilter, AuditLogOrder;
 });

@@ -1,158 +1,121 @@
-//! Resolver plumbing shared by every object type: loader access, connections, errors.
+//! Resolver plumbing shared by every object type: the request's batcher, connections and
+//! the columns a selection needs. Every edge of every object type is one call to one of
+//! [`one`], [`connection`], [`ancestors`], [`descendants`], [`depth`] or [`value`].
 
-use async_graphql::connection::{Connection, EmptyFields};
-use async_graphql::dataloader::Loader;
-use async_graphql::{Context, ErrorExtensions, OutputType, SimpleObject};
-use bduf_core::loader::{Ancestors, ByColumn, ById, ByTarget, Descendants, EntityLoader};
-use bduf_core::paging::{self, Ordering, Page, PageArgs};
-use bduf_core::{Error, Loaders, Record};
-use sea_orm::{Condition, EntityTrait, ModelTrait, QueryFilter};
+use std::hash::Hash;
+
+use async_graphql::connection::{Connection, Edge, EmptyFields};
+use async_graphql::{Context, ErrorExtensions, Lookahead, OutputType, SimpleObject};
+use bduf_core::paging::{DEFAULT_PAGE, Page, PageArgs};
+use bduf_core::read::{
+    Ancestors, ById, DepthOf, Descendants, Filter, Link, Order, Rows, TreeWindow, Window,
+};
+use bduf_core::{Batcher, Columns, Error, Fetch, Reader, Record, Tree};
+use sea_orm::ModelTrait;
 use uuid::Uuid;
+
+/// An object type over the rows of one table: built from a model, and able to tell
+/// which columns a selection of its fields needs (generated, see `crate::generated`).
+pub trait Node: OutputType + From<Self::Model> + Send + Sync + 'static {
+    type Model: Record + ModelTrait<Entity = <Self::Model as Record>::E>;
+    /// The columns the selections `looks` of this type need.
+    fn columns(looks: &[Lookahead<'_>]) -> Columns;
+}
 
 /// The fields every connection has besides edges and page info.
 #[derive(SimpleObject, Debug, Clone, Copy)]
 pub struct Totals {
-    /// Rows matching the connection's filter, all pages together.
+    /// Rows matching the connection's filter, all pages together. Counted (one grouped
+    /// `COUNT` per level) only when selected.
     pub total_count: i64,
 }
 
 /// A Relay connection of `N` nodes.
 pub type Conn<N> = Connection<String, N, Totals, EmptyFields>;
 
+/// The cost of a connection field (see `crate::limits`): its page size — `first` or
+/// `last`, the default page size when neither is given — times the cost of one node.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+    let size = first
+        .or(last)
+        .map_or(DEFAULT_PAGE, |n| usize::try_from(n).unwrap_or(0));
+    size.max(1).saturating_mul(child_complexity)
+}
+
 /// The deepest `descendants(maxDepth)` a client may ask for.
-pub const MAX_DESCENDANT_DEPTH: i32 = 50;
+pub const MAX_DESCENDANT_DEPTH: i32 = 1_000;
 
 /// A domain error as a GraphQL error, keeping its `extensions.code`.
 pub fn gql(err: impl Into<Error>) -> async_graphql::Error {
     err.into().extend()
 }
 
-/// This request's loaders.
-pub fn loaders<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Loaders> {
-    ctx.data::<Loaders>()
+/// This request's batcher.
+fn batcher<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Batcher> {
+    ctx.data::<Batcher>()
 }
 
-/// Loads one key through the request's loader.
+/// The value of `key`, fetched in the request's next wave.
 pub async fn load<K>(
     ctx: &Context<'_>,
     key: K,
-) -> async_graphql::Result<Option<<EntityLoader as Loader<K>>::Value>>
+) -> async_graphql::Result<Option<<Reader as Fetch<K>>::Value>>
 where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    EntityLoader: Loader<K, Error = std::sync::Arc<sea_orm::DbErr>>,
+    K: Clone + Eq + Hash + Send + Sync + 'static,
+    Reader: Fetch<K>,
 {
-    loaders(ctx)?.load_one(key).await.map_err(gql)
+    batcher(ctx)?.load(key).await.map_err(gql)
 }
 
-/// Loads one aggregate key, falling back to its default when the loader has no row.
-pub async fn load_or_default<K>(
+/// The value of an aggregate key, its default when the key has none.
+pub async fn value<K>(
     ctx: &Context<'_>,
     key: K,
-) -> async_graphql::Result<<EntityLoader as Loader<K>>::Value>
+) -> async_graphql::Result<<Reader as Fetch<K>>::Value>
 where
-    K: Send + Sync + std::hash::Hash + Eq + Clone + 'static,
-    EntityLoader: Loader<K, Error = std::sync::Arc<sea_orm::DbErr>>,
-    <EntityLoader as Loader<K>>::Value: Default,
+    K: Clone + Eq + Hash + Send + Sync + 'static,
+    Reader: Fetch<K>,
+    <Reader as Fetch<K>>::Value: Default,
 {
     Ok(load(ctx, key).await?.unwrap_or_default())
 }
 
-/// The row of `M` with `id`, wrapped as `N`.
-pub async fn node<M, N>(ctx: &Context<'_>, id: Option<Uuid>) -> async_graphql::Result<Option<N>>
-where
-    M: Record + ModelTrait<Entity = <M as Record>::E>,
-    N: From<M>,
-{
-    let Some(id) = id else { return Ok(None) };
-    Ok(load(ctx, ById::<M>::new(id)).await?.map(N::from))
+/// The columns of `N` this field's selection needs (the field is an `N` or a list).
+pub fn selected<N: Node>(ctx: &Context<'_>) -> Columns {
+    N::columns(&[ctx.look_ahead()])
 }
 
-/// The rows of `M` whose `column` equals `id`, wrapped as `N`, by id.
-pub async fn children<M, N>(
-    ctx: &Context<'_>,
-    column: &'static str,
-    id: Uuid,
-) -> async_graphql::Result<Vec<N>>
-where
-    M: Record + ModelTrait<Entity = <M as Record>::E>,
-    N: From<M>,
-{
-    Ok(load(ctx, ByColumn::<M>::new(column, id))
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(N::from)
-        .collect())
-}
-
-/// The rows of `M` aimed at `(target_type, id)`, wrapped as `N`.
-pub async fn targeting<M, N>(
-    ctx: &Context<'_>,
-    target_type: &'static str,
-    id: Uuid,
-) -> async_graphql::Result<Vec<N>>
-where
-    M: Record + ModelTrait<Entity = <M as Record>::E>,
-    N: From<M>,
-{
-    Ok(load(ctx, ByTarget::<M>::new(target_type, id))
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(N::from)
-        .collect())
-}
-
-/// The ancestors of tree node `id`, root first.
-pub async fn ancestors<M, N>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<N>>
-where
-    M: Record,
-    N: From<M>,
-{
-    Ok(load(ctx, Ancestors::<M>::new(id))
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(N::from)
-        .collect())
-}
-
-/// How deep tree node `id` sits: 0 for a root.
-pub async fn depth<M: Record>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<i32> {
-    let chain = load(ctx, Ancestors::<M>::new(id))
-        .await?
-        .unwrap_or_default();
-    Ok(i32::try_from(chain.len()).unwrap_or(i32::MAX))
-}
-
-/// The descendants of tree node `id`, at most `max_depth` levels down, breadth first.
-pub async fn descendants<M, N>(
-    ctx: &Context<'_>,
-    id: Uuid,
-    max_depth: i32,
-) -> async_graphql::Result<Vec<N>>
-where
-    M: Record,
-    N: From<M>,
-{
-    if !(1..=MAX_DESCENDANT_DEPTH).contains(&max_depth) {
-        return Err(gql(Error::invalid(
-            "maxDepth",
-            format!("must be between 1 and {MAX_DESCENDANT_DEPTH}, got {max_depth}"),
-        )));
-    }
-    let depth = u32::try_from(max_depth).unwrap_or(1);
-    Ok(load(ctx, Descendants::<M>::new(id, depth))
-        .await?
-        .unwrap_or_default()
-        .into_iter()
-        .map(|(_, m)| N::from(m))
-        .collect())
+/// The columns the nodes of this connection field need.
+fn selected_nodes<N: Node>(ctx: &Context<'_>) -> Columns {
+    let look = ctx.look_ahead();
+    N::columns(&[look.field("nodes"), look.field("edges").field("node")])
 }
 
 /// Whether the client selected `totalCount` on this connection.
 fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
+}
+
+/// The row of `N`'s table with `id`, as `N`.
+pub async fn one<N: Node>(ctx: &Context<'_>, id: Option<Uuid>) -> async_graphql::Result<Option<N>> {
+    let Some(id) = id else { return Ok(None) };
+    let key = ById::<N::Model>::new(id, selected::<N>(ctx));
+    Ok(load(ctx, key).await?.map(N::from))
+}
+
+/// The Relay arguments of a connection field.
+#[derive(Debug, Clone, Default)]
+pub struct Paging {
+    pub after: Option<String>,
+    pub before: Option<String>,
+    pub first: Option<i32>,
+    pub last: Option<i32>,
+}
+
+impl Paging {
+    fn check(self) -> async_graphql::Result<PageArgs> {
+        PageArgs::new(self.after, self.before, self.first, self.last).map_err(gql)
+    }
 }
 
 fn into_connection<M, N>(page: Page<M>) -> Conn<N>
@@ -169,65 +132,88 @@ where
     conn.edges.extend(
         page.rows
             .into_iter()
-            .map(|(cursor, row)| async_graphql::connection::Edge::new(cursor, N::from(row))),
+            .map(|(cursor, row)| Edge::new(cursor, N::from(row))),
     );
     conn
 }
 
-/// The Relay arguments of a connection field.
-#[derive(Debug, Clone, Default)]
-pub struct Window {
-    pub after: Option<String>,
-    pub before: Option<String>,
-    pub first: Option<i32>,
-    pub last: Option<i32>,
-}
-
-impl Window {
-    fn check(self) -> async_graphql::Result<PageArgs> {
-        PageArgs::new(self.after, self.before, self.first, self.last).map_err(gql)
-    }
-}
-
-/// A root connection over `M`: the rows matching `condition`, keyset-paged in SQL.
-pub async fn root_connection<M, N>(
+/// A connection over the rows of `N`'s table: the whole table (`parent` none, a root
+/// connection) or the rows linked to one parent (a nested connection). Either way one
+/// statement per level (two with `totalCount`), windowed in SQL.
+pub async fn connection<L, F, O, N>(
     ctx: &Context<'_>,
-    condition: Result<Condition, Error>,
-    ordering: Ordering<M>,
-    window: Window,
+    parent: Option<(L, Uuid)>,
+    filter: Option<F>,
+    order: Option<O>,
+    paging: Paging,
 ) -> async_graphql::Result<Conn<N>>
 where
-    M: Record + ModelTrait<Entity = <M as Record>::E>,
-    N: OutputType + From<M>,
+    L: Link<Model = N::Model>,
+    F: Filter<Model = N::Model>,
+    O: Order<Model = N::Model>,
+    N: Node,
 {
-    let args = window.check()?;
-    let condition = condition.map_err(gql)?;
-    let db = loaders(ctx)?.loader().db();
-    let select = M::E::find().filter(condition);
-    let page = paging::keyset(db, select, &ordering, &args, wants_total(ctx))
-        .await
-        .map_err(gql)?;
+    let window = Window {
+        filter: filter.unwrap_or_default(),
+        order,
+        page: paging.check()?,
+        columns: selected_nodes::<N>(ctx),
+        total: wants_total(ctx),
+    };
+    let key = match parent {
+        Some((link, id)) => Rows::under(link, id, window),
+        None => Rows::root(window),
+    };
+    key.check(batcher(ctx)?.reader().backend()).map_err(gql)?;
+    let page = load(ctx, key).await?.unwrap_or_default();
     Ok(into_connection(page))
 }
 
-/// A nested connection: rows already loaded in one batch, paged in memory by id.
-pub fn nested_connection<M, N>(rows: Vec<M>, window: Window) -> async_graphql::Result<Conn<N>>
+/// The ancestors of tree node `id`, root first.
+pub async fn ancestors<N>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<N>>
 where
-    M: Record + ModelTrait<Entity = <M as Record>::E>,
-    N: OutputType + From<M>,
+    N: Node,
+    N::Model: Tree,
 {
-    let args = window.check()?;
-    Ok(into_connection(paging::in_memory(rows, &args)))
+    let key = Ancestors::<N::Model>::new(id, selected::<N>(ctx));
+    Ok(value(ctx, key).await?.into_iter().map(N::from).collect())
 }
 
-/// Declares `From<Model>` for a newtype object wrapper.
-macro_rules! wrapper {
-    ($($name:ident => $module:ident),* $(,)?) => {$(
-        impl From<entity::$module::Model> for $name {
-            fn from(model: entity::$module::Model) -> Self {
-                Self(model)
-            }
-        }
-    )*};
+/// How deep tree node `id` sits: 0 for a root.
+pub async fn depth<M: Tree>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<i32> {
+    value(ctx, DepthOf::<M>::new(id)).await
 }
-pub(crate) use wrapper;
+
+/// The descendants of tree node `id`, at most `max_depth` levels down, breadth first.
+pub async fn descendants<F, N>(
+    ctx: &Context<'_>,
+    id: Uuid,
+    max_depth: i32,
+    filter: Option<F>,
+    paging: Paging,
+) -> async_graphql::Result<Conn<N>>
+where
+    N: Node,
+    N::Model: Tree,
+    F: Filter<Model = N::Model>,
+{
+    if !(1..=MAX_DESCENDANT_DEPTH).contains(&max_depth) {
+        return Err(gql(Error::invalid(
+            "maxDepth",
+            format!("must be between 1 and {MAX_DESCENDANT_DEPTH}, got {max_depth}"),
+        )));
+    }
+    let key = Descendants::new(
+        id,
+        TreeWindow {
+            filter: filter.unwrap_or_default(),
+            max_depth: max_depth.unsigned_abs(),
+            page: paging.check()?,
+            columns: selected_nodes::<N>(ctx),
+            total: wants_total(ctx),
+        },
+    );
+    key.check(batcher(ctx)?.reader().backend()).map_err(gql)?;
+    let page = load(ctx, key).await?.unwrap_or_default();
+    Ok(into_connection(page))
+}

@@ -1,18 +1,19 @@
-//! Identity: users, organizations and memberships. Filters and orderings for their
-//! connections, the GraphQL enum of roles, and the membership aggregate.
+//! Identity: users, organizations and memberships. The read keys of their tables —
+//! filters, orderings, the links memberships hang off — the GraphQL enum of roles, and
+//! the membership aggregate.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{Enum, InputObject};
-use bduf_core::{EntityLoader, Result, check_len, ordering};
+use bduf_core::aggregate::count_by;
+use bduf_core::read::{Filter, Link};
+use bduf_core::{Fetch, Reader, Result, check_len, flag, ordering};
 use entity::{organization_members, organizations, users};
-use sea_orm::{ColumnTrait, Condition, DbErr};
+use sea_orm::{ColumnTrait, Condition, DbBackend};
 use uuid::Uuid;
 
 /// A member's role in an organization or session.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[graphql(remote = "entity::sea_orm_active_enums::CollaborationRole")]
 pub enum CollaborationRole {
     Owner,
@@ -22,7 +23,7 @@ pub enum CollaborationRole {
 }
 
 /// Which users to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct UserFilter {
     /// Exact email address.
     pub email: Option<String>,
@@ -31,9 +32,10 @@ pub struct UserFilter {
     pub is_active: Option<bool>,
 }
 
-impl UserFilter {
-    /// The filter as a condition, after checking its inputs.
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for UserFilter {
+    type Model = users::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         check_len("filter.email", self.email.as_ref(), 255)?;
         check_len("filter.username", self.username.as_ref(), 100)?;
         let mut c = Condition::all();
@@ -44,7 +46,7 @@ impl UserFilter {
             c = c.add(users::Column::Username.eq(v.clone()));
         }
         if let Some(v) = self.is_active {
-            c = c.add(users::Column::IsActive.eq(v));
+            c = c.add(flag(users::Column::IsActive, v, true));
         }
         Ok(c)
     }
@@ -55,22 +57,35 @@ ordering!(
     UserOrder, UserOrderField, users::Model { LastLoginAt => users::Column::LastLoginAt }
 );
 
+/// Users hang off nothing: they are listed at the root or reached by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum UsersOf {}
+
+impl Link for UsersOf {
+    type Model = users::Model;
+    fn column(self) -> users::Column {
+        match self {}
+    }
+}
+
 /// Which organizations to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct OrganizationFilter {
     pub slug: Option<String>,
     pub is_active: Option<bool>,
 }
 
-impl OrganizationFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for OrganizationFilter {
+    type Model = organizations::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         check_len("filter.slug", self.slug.as_ref(), 100)?;
         let mut c = Condition::all();
         if let Some(v) = &self.slug {
             c = c.add(organizations::Column::Slug.eq(v.clone()));
         }
         if let Some(v) = self.is_active {
-            c = c.add(organizations::Column::IsActive.eq(v));
+            c = c.add(flag(organizations::Column::IsActive, v, true));
         }
         Ok(c)
     }
@@ -81,16 +96,29 @@ ordering!(
     OrganizationOrder, OrganizationOrderField, organizations::Model { Slug => organizations::Column::Slug }
 );
 
+/// Organizations hang off nothing: they are listed at the root or reached by id.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum OrganizationsOf {}
+
+impl Link for OrganizationsOf {
+    type Model = organizations::Model;
+    fn column(self) -> organizations::Column {
+        match self {}
+    }
+}
+
 /// Which memberships to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct MemberFilter {
     pub organization_id: Option<Uuid>,
     pub user_id: Option<Uuid>,
     pub role: Option<CollaborationRole>,
 }
 
-impl MemberFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for MemberFilter {
+    type Model = organization_members::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         let mut c = Condition::all();
         if let Some(v) = self.organization_id {
             c = c.add(organization_members::Column::OrganizationId.eq(v));
@@ -108,31 +136,49 @@ impl MemberFilter {
     }
 }
 
+ordering!(
+    /// How to order memberships.
+    MemberOrder, MemberOrderField, organization_members::Model {
+        JoinedAt => organization_members::Column::JoinedAt,
+    }
+);
+
+/// What memberships hang off: an organization's members, a user's memberships.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum MembersOf {
+    Organization,
+    User,
+}
+
+impl Link for MembersOf {
+    type Model = organization_members::Model;
+    fn column(self) -> organization_members::Column {
+        match self {
+            MembersOf::Organization => organization_members::Column::OrganizationId,
+            MembersOf::User => organization_members::Column::UserId,
+        }
+    }
+}
+
 /// Key: how many members an organization has.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberCount(pub Uuid);
 
-impl Loader<MemberCount> for EntityLoader {
+impl Fetch<MemberCount> for Reader {
     type Value = i64;
-    type Error = Arc<DbErr>;
 
-    async fn load(&self, keys: &[MemberCount]) -> Result<HashMap<MemberCount, i64>, Self::Error> {
+    async fn fetch(&self, keys: &[MemberCount]) -> Result<HashMap<MemberCount, i64>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = self
-            .db()
-            .query_with_ids(
-                "SELECT organization_id, COUNT(*) AS n FROM organization_members \
-                 WHERE organization_id IN ({ids}) GROUP BY organization_id",
-                &ids,
-            )
-            .await?;
-        let mut out: HashMap<MemberCount, i64> = keys.iter().map(|k| (*k, 0)).collect();
-        for row in rows {
-            out.insert(
-                MemberCount(row.try_get("", "organization_id")?),
-                row.try_get("", "n")?,
-            );
-        }
-        Ok(out)
+        let counts = count_by::<organization_members::Model>(
+            self,
+            organization_members::Column::OrganizationId,
+            &ids,
+            Condition::all(),
+        )
+        .await?;
+        Ok(counts
+            .into_iter()
+            .map(|(id, n)| (MemberCount(id), n))
+            .collect())
     }
 }

@@ -1,21 +1,27 @@
-//! Planning: projects, requirements, architectural components and analyses. Filters and
-//! orderings for their connections, their GraphQL enums, and the planning aggregates of
-//! the dashboard statistics.
+//! Planning: projects, requirements, architectural components and analyses. The read
+//! keys of their tables — filters, orderings, the links they hang off — their GraphQL
+//! enums, and the planning aggregates of the dashboard statistics.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{Enum, InputObject, SimpleObject};
-use bduf_core::aggregate::{grouped_counts, label};
-use bduf_core::{EntityLoader, Result, check_len, check_range, ordering};
+use bduf_core::aggregate::{count_by_label, label, rank, sql};
+use bduf_core::read::{Filter, Link};
+use bduf_core::window::{any_of, col, select_columns};
+use bduf_core::{
+    Columns, Fetch, MAX_SEARCH, Reader, Result, check_len, check_range, flag, ordering, search,
+};
 use entity::{analyses, architectural_components, projects, requirements};
 use rust_decimal::Decimal;
-use sea_orm::{ColumnTrait, Condition, DbErr, FromQueryResult};
+use sea_orm::sea_query::{
+    Alias, Asterisk, Expr, ExprTrait, Func, NullOrdering, Order, OverStatement, Query,
+    WindowStatement,
+};
+use sea_orm::{ColumnTrait, Condition, DbBackend, FromQueryResult};
 use uuid::Uuid;
 
 /// A project's lifecycle state.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[graphql(remote = "entity::sea_orm_active_enums::ProjectStatus")]
 pub enum ProjectStatus {
     Draft,
@@ -26,7 +32,7 @@ pub enum ProjectStatus {
 }
 
 /// What an analysis examined.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[graphql(remote = "entity::sea_orm_active_enums::AnalysisType")]
 pub enum AnalysisType {
     Requirements,
@@ -37,8 +43,10 @@ pub enum AnalysisType {
 }
 
 /// Which projects to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ProjectFilter {
+    /// Words to look for in the name and description (see the README on search).
+    pub search: Option<String>,
     pub organization_id: Option<Uuid>,
     pub status: Option<ProjectStatus>,
     pub is_archived: Option<bool>,
@@ -50,13 +58,24 @@ pub struct ProjectFilter {
     pub complexity_max: Option<i32>,
 }
 
-impl ProjectFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for ProjectFilter {
+    type Model = projects::Model;
+
+    fn condition(&self, backend: DbBackend) -> Result<Condition> {
         check_len("filter.projectType", self.project_type.as_ref(), 100)?;
         check_len("filter.industry", self.industry.as_ref(), 100)?;
         check_range("filter.complexityMin", self.complexity_min, 1, 10)?;
         check_range("filter.complexityMax", self.complexity_max, 1, 10)?;
         let mut c = Condition::all();
+        check_len("filter.search", self.search.as_ref(), MAX_SEARCH)?;
+        if let Some(term) = &self.search {
+            c = c.add(search(
+                backend,
+                col::<projects::Model>(projects::Column::Name),
+                col::<projects::Model>(projects::Column::Description),
+                term,
+            ));
+        }
         if let Some(v) = self.organization_id {
             c = c.add(projects::Column::OrganizationId.eq(v));
         }
@@ -66,7 +85,7 @@ impl ProjectFilter {
             );
         }
         if let Some(v) = self.is_archived {
-            c = c.add(projects::Column::IsArchived.eq(v));
+            c = c.add(flag(projects::Column::IsArchived, v, false));
         }
         if let Some(v) = &self.project_type {
             c = c.add(projects::Column::ProjectType.eq(v.clone()));
@@ -87,14 +106,34 @@ impl ProjectFilter {
 ordering!(
     /// How to order projects.
     ProjectOrder, ProjectOrderField, projects::Model {
+        Name => projects::Column::Name,
         CreatedAt => projects::Column::CreatedAt,
         ComplexityScore => projects::Column::ComplexityScore,
     }
 );
 
+/// What projects hang off: an organization, their creator.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProjectsOf {
+    Organization,
+    CreatedBy,
+}
+
+impl Link for ProjectsOf {
+    type Model = projects::Model;
+    fn column(self) -> projects::Column {
+        match self {
+            ProjectsOf::Organization => projects::Column::OrganizationId,
+            ProjectsOf::CreatedBy => projects::Column::CreatedBy,
+        }
+    }
+}
+
 /// Which requirements to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct RequirementFilter {
+    /// Words to look for in the title and description (see the README on search).
+    pub search: Option<String>,
     pub project_id: Option<Uuid>,
     /// Only the direct children of this requirement.
     pub parent_id: Option<Uuid>,
@@ -106,11 +145,22 @@ pub struct RequirementFilter {
     pub is_validated: Option<bool>,
 }
 
-impl RequirementFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for RequirementFilter {
+    type Model = requirements::Model;
+
+    fn condition(&self, backend: DbBackend) -> Result<Condition> {
         check_len("filter.category", self.category.as_ref(), 100)?;
         check_range("filter.priority", self.priority, 1, 5)?;
         let mut c = Condition::all();
+        check_len("filter.search", self.search.as_ref(), MAX_SEARCH)?;
+        if let Some(term) = &self.search {
+            c = c.add(search(
+                backend,
+                col::<requirements::Model>(requirements::Column::Title),
+                col::<requirements::Model>(requirements::Column::Description),
+                term,
+            ));
+        }
         if let Some(v) = self.project_id {
             c = c.add(requirements::Column::ProjectId.eq(v));
         }
@@ -127,7 +177,7 @@ impl RequirementFilter {
             c = c.add(requirements::Column::Priority.eq(v));
         }
         if let Some(v) = self.is_validated {
-            c = c.add(requirements::Column::IsValidated.eq(v));
+            c = c.add(flag(requirements::Column::IsValidated, v, false));
         }
         Ok(c)
     }
@@ -140,8 +190,25 @@ ordering!(
     }
 );
 
+/// What requirements hang off: their project, their parent requirement.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum RequirementsOf {
+    Project,
+    Parent,
+}
+
+impl Link for RequirementsOf {
+    type Model = requirements::Model;
+    fn column(self) -> requirements::Column {
+        match self {
+            RequirementsOf::Project => requirements::Column::ProjectId,
+            RequirementsOf::Parent => requirements::Column::ParentId,
+        }
+    }
+}
+
 /// Which architectural components to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct ComponentFilter {
     pub project_id: Option<Uuid>,
     pub parent_id: Option<Uuid>,
@@ -152,8 +219,10 @@ pub struct ComponentFilter {
     pub implementation_status: Option<String>,
 }
 
-impl ComponentFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for ComponentFilter {
+    type Model = architectural_components::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         check_len("filter.type", self.r#type.as_ref(), 100)?;
         check_len("filter.technology", self.technology.as_ref(), 100)?;
         check_len(
@@ -189,8 +258,25 @@ ordering!(
     ComponentOrder, ComponentOrderField, architectural_components::Model {}
 );
 
+/// What architectural components hang off: their project, their parent component.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ComponentsOf {
+    Project,
+    Parent,
+}
+
+impl Link for ComponentsOf {
+    type Model = architectural_components::Model;
+    fn column(self) -> architectural_components::Column {
+        match self {
+            ComponentsOf::Project => architectural_components::Column::ProjectId,
+            ComponentsOf::Parent => architectural_components::Column::ParentId,
+        }
+    }
+}
+
 /// Which analyses to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct AnalysisFilter {
     pub project_id: Option<Uuid>,
     pub r#type: Option<AnalysisType>,
@@ -199,8 +285,10 @@ pub struct AnalysisFilter {
     pub min_confidence: Option<Decimal>,
 }
 
-impl AnalysisFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for AnalysisFilter {
+    type Model = analyses::Model;
+
+    fn condition(&self, _backend: DbBackend) -> Result<Condition> {
         check_len("filter.status", self.status.as_ref(), 50)?;
         if let Some(v) = self.min_confidence {
             bduf_core::paging::check(
@@ -236,6 +324,21 @@ ordering!(
     }
 );
 
+/// What analyses hang off: their project.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum AnalysesOf {
+    Project,
+}
+
+impl Link for AnalysesOf {
+    type Model = analyses::Model;
+    fn column(self) -> analyses::Column {
+        match self {
+            AnalysesOf::Project => analyses::Column::ProjectId,
+        }
+    }
+}
+
 /// How many requirements a project has, and how many are validated.
 #[derive(SimpleObject, Debug, Clone, Copy, Default, PartialEq, Eq)]
 pub struct RequirementCounts {
@@ -263,48 +366,60 @@ pub struct ProjectStatusCount {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct RequirementCountsOf(pub Uuid);
 
-/// Key: a project's components per implementation status.
+/// Key: a project's components per implementation status, in text order (null last).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ComponentStatusOf(pub Uuid);
 
-/// Key: a project's latest analysis of each type.
+/// Key: a project's latest analysis of each type, in the order of the types.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct LatestAnalysesOf(pub Uuid);
+pub struct LatestAnalysesOf {
+    pub project: Uuid,
+    /// The columns to read.
+    pub columns: Columns,
+}
 
-/// Key: an organization's projects per status.
+/// Key: an organization's projects per status, in the order of the statuses (null last).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProjectStatusOf(pub Uuid);
 
-fn keys_of<K: Copy>(keys: &[K], id: impl Fn(K) -> Uuid) -> Vec<Uuid> {
-    keys.iter().map(|k| id(*k)).collect()
-}
-
-impl Loader<RequirementCountsOf> for EntityLoader {
+impl Fetch<RequirementCountsOf> for Reader {
     type Value = RequirementCounts;
-    type Error = Arc<DbErr>;
 
-    async fn load(
+    async fn fetch(
         &self,
         keys: &[RequirementCountsOf],
-    ) -> Result<HashMap<RequirementCountsOf, RequirementCounts>, Self::Error> {
-        let rows = self
-            .db()
-            .query_with_ids(
-                "SELECT project_id, COUNT(*) AS total, \
-                        COALESCE(SUM(CASE WHEN is_validated THEN 1 ELSE 0 END), 0) AS validated \
-                 FROM requirements WHERE project_id IN ({ids}) GROUP BY project_id",
-                &keys_of(keys, |k| k.0),
+    ) -> Result<HashMap<RequirementCountsOf, RequirementCounts>> {
+        let backend = self.backend();
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let project = col::<requirements::Model>(requirements::Column::ProjectId);
+        let mut select = Query::select();
+        select
+            .from(requirements::Entity)
+            .expr_as(project.clone(), Alias::new("owner"))
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .expr_as(
+                sql::or_zero(sql::sum(
+                    Expr::case(
+                        col::<requirements::Model>(requirements::Column::IsValidated),
+                        Expr::cust("1"),
+                    )
+                    .finally(Expr::cust("0"))
+                    .into(),
+                )),
+                Alias::new("validated"),
             )
-            .await?;
+            .and_where(any_of(backend, project.clone(), &ids))
+            .add_group_by([project]);
+        let rows = self.query(backend.build(&select)).await?;
         let mut out: HashMap<_, _> = keys
             .iter()
             .map(|k| (*k, RequirementCounts::default()))
             .collect();
         for row in rows {
             out.insert(
-                RequirementCountsOf(row.try_get("", "project_id")?),
+                RequirementCountsOf(row.try_get("", "owner")?),
                 RequirementCounts {
-                    total: row.try_get("", "total")?,
+                    total: row.try_get("", "n")?,
                     validated: row.try_get("", "validated")?,
                 },
             );
@@ -313,96 +428,125 @@ impl Loader<RequirementCountsOf> for EntityLoader {
     }
 }
 
-impl Loader<ComponentStatusOf> for EntityLoader {
+impl Fetch<ComponentStatusOf> for Reader {
     type Value = Vec<LabelCount>;
-    type Error = Arc<DbErr>;
 
-    async fn load(
+    async fn fetch(
         &self,
         keys: &[ComponentStatusOf],
-    ) -> Result<HashMap<ComponentStatusOf, Vec<LabelCount>>, Self::Error> {
-        let rows = self
-            .db()
-            .query_with_ids(
-                "SELECT project_id AS owner, implementation_status AS label, COUNT(*) AS n \
-                 FROM architectural_components WHERE project_id IN ({ids}) \
-                 GROUP BY project_id, implementation_status",
-                &keys_of(keys, |k| k.0),
-            )
-            .await?;
-        Ok(grouped_counts(keys, ComponentStatusOf, &rows)?
+    ) -> Result<HashMap<ComponentStatusOf, Vec<LabelCount>>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let counts = count_by_label::<architectural_components::Model>(
+            self,
+            architectural_components::Column::ProjectId,
+            architectural_components::Column::ImplementationStatus,
+            &ids,
+            Condition::all(),
+        )
+        .await?;
+        Ok(counts
             .into_iter()
-            .map(|(k, v)| {
-                (
-                    k,
-                    v.into_iter()
-                        .map(|(label, count)| LabelCount { label, count })
-                        .collect(),
-                )
+            .map(|(id, v)| {
+                let counts = v
+                    .into_iter()
+                    .map(|(label, count)| LabelCount { label, count })
+                    .collect();
+                (ComponentStatusOf(id), counts)
             })
             .collect())
     }
 }
 
-impl Loader<LatestAnalysesOf> for EntityLoader {
+impl Fetch<LatestAnalysesOf> for Reader {
     type Value = Vec<analyses::Model>;
-    type Error = Arc<DbErr>;
 
-    async fn load(
+    async fn fetch(
         &self,
         keys: &[LatestAnalysesOf],
-    ) -> Result<HashMap<LatestAnalysesOf, Vec<analyses::Model>>, Self::Error> {
-        // The newest analysis of each (project, type): no newer one of the same pair exists.
-        let rows = self
-            .db()
-            .query_with_ids(
-                "SELECT a.* FROM analyses a WHERE a.project_id IN ({ids}) AND NOT EXISTS ( \
-                   SELECT 1 FROM analyses b WHERE b.project_id = a.project_id AND b.type = a.type \
-                   AND (b.created_at > a.created_at OR (b.created_at = a.created_at AND b.id > a.id))) \
-                 ORDER BY a.project_id, a.type",
-                &keys_of(keys, |k| k.0),
-            )
-            .await?;
+    ) -> Result<HashMap<LatestAnalysesOf, Vec<analyses::Model>>> {
+        let backend = self.backend();
+        let mut groups: HashMap<Columns, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups.entry(key.columns).or_default().push(key.project);
+        }
         let mut out: HashMap<_, Vec<analyses::Model>> =
             keys.iter().map(|k| (*k, Vec::new())).collect();
-        for row in rows {
-            let model = analyses::Model::from_query_result(&row, "")?;
-            out.entry(LatestAnalysesOf(model.project_id))
+        for (columns, ids) in groups {
+            // The newest analysis of each (project, type): the first of its partition.
+            let mut newest = WindowStatement::new();
+            newest
+                .add_partition_by(col::<analyses::Model>(analyses::Column::ProjectId))
+                .add_partition_by(col::<analyses::Model>(analyses::Column::Type));
+            newest
+                .order_by_expr_with_nulls(
+                    col::<analyses::Model>(analyses::Column::CreatedAt),
+                    Order::Desc,
+                    NullOrdering::Last,
+                )
+                .order_by_expr(col::<analyses::Model>(analyses::Column::Id), Order::Desc);
+            let mut inner = Query::select();
+            select_columns::<analyses::Model>(&mut inner, columns);
+            inner
+                .from(analyses::Entity)
+                .expr_window_as(Func::cust("ROW_NUMBER"), newest, Alias::new("_rn"))
+                .and_where(any_of(
+                    backend,
+                    col::<analyses::Model>(analyses::Column::ProjectId),
+                    &ids,
+                ));
+            let mut select = Query::select();
+            select
+                .column(Asterisk)
+                .from_subquery(inner, Alias::new("_w"))
+                .and_where(Expr::col((Alias::new("_w"), Alias::new("_rn"))).eq(1));
+            let rows = self.query(backend.build(&select)).await?;
+            for row in rows {
+                let model = analyses::Model::from_query_result(&row, "")?;
+                out.entry(LatestAnalysesOf {
+                    project: model.project_id,
+                    columns,
+                })
                 .or_default()
                 .push(model);
+            }
+        }
+        for analyses in out.values_mut() {
+            analyses.sort_by_key(|a| rank(&a.r#type));
         }
         Ok(out)
     }
 }
 
-impl Loader<ProjectStatusOf> for EntityLoader {
+impl Fetch<ProjectStatusOf> for Reader {
     type Value = Vec<ProjectStatusCount>;
-    type Error = Arc<DbErr>;
 
-    async fn load(
+    async fn fetch(
         &self,
         keys: &[ProjectStatusOf],
-    ) -> Result<HashMap<ProjectStatusOf, Vec<ProjectStatusCount>>, Self::Error> {
-        let rows = self
-            .db()
-            .query_with_ids(
-                "SELECT organization_id AS owner, CAST(status AS TEXT) AS label, COUNT(*) AS n \
-                 FROM projects WHERE organization_id IN ({ids}) GROUP BY organization_id, status",
-                &keys_of(keys, |k| k.0),
-            )
-            .await?;
-        Ok(grouped_counts(keys, ProjectStatusOf, &rows)?
+    ) -> Result<HashMap<ProjectStatusOf, Vec<ProjectStatusCount>>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let counts = count_by_label::<projects::Model>(
+            self,
+            projects::Column::OrganizationId,
+            projects::Column::Status,
+            &ids,
+            Condition::all(),
+        )
+        .await?;
+        Ok(counts
             .into_iter()
-            .map(|(k, v)| {
-                let counts = v
-                    .iter()
-                    .map(|(l, count)| ProjectStatusCount {
-                        status: label::<entity::sea_orm_active_enums::ProjectStatus>(l)
-                            .map(Into::into),
-                        count: *count,
+            .map(|(id, v)| {
+                let mut counts: Vec<(Option<entity::sea_orm_active_enums::ProjectStatus>, i64)> =
+                    v.iter().map(|(l, n)| (label(l), *n)).collect();
+                counts.sort_by_key(|(status, _)| status.as_ref().map_or(usize::MAX, rank));
+                let counts = counts
+                    .into_iter()
+                    .map(|(status, count)| ProjectStatusCount {
+                        status: status.map(Into::into),
+                        count,
                     })
                     .collect();
-                (k, counts)
+                (ProjectStatusOf(id), counts)
             })
             .collect())
     }

@@ -1,20 +1,25 @@
-//! Work: tasks, the work-breakdown tree of a project. Filters and orderings for task
-//! connections, the GraphQL task status, and the task aggregates of the dashboards.
+//! Work: tasks, the work-breakdown tree of a project. The read keys of the task table —
+//! filter, ordering, the links tasks hang off — the GraphQL task status, and the task
+//! aggregates of the dashboards.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::dataloader::Loader;
 use async_graphql::{Enum, InputObject, SimpleObject};
-use bduf_core::aggregate::{grouped_counts, label};
-use bduf_core::{EntityLoader, Error, Result, check_len, check_range, ordering};
+use bduf_core::aggregate::{LabelCounts, count_by_label, grouped_counts, label, rank, sql};
+use bduf_core::read::{Filter, Link};
+use bduf_core::window::{any_of, col};
+use bduf_core::{
+    Error, Fetch, MAX_SEARCH, Reader, Result, check_len, check_range, ordering, search,
+};
 use chrono::NaiveDate;
-use entity::tasks;
-use sea_orm::{ColumnTrait, Condition, DbErr};
+use entity::sea_orm_active_enums::TaskStatus as DbTaskStatus;
+use entity::{projects, tasks};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+use sea_orm::{ColumnTrait, Condition, DbBackend};
 use uuid::Uuid;
 
 /// Where a task stands.
-#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Enum, Debug, Clone, Copy, PartialEq, Eq, Hash)]
 #[graphql(remote = "entity::sea_orm_active_enums::TaskStatus")]
 pub enum TaskStatus {
     Pending,
@@ -26,8 +31,10 @@ pub enum TaskStatus {
 }
 
 /// Which tasks to list.
-#[derive(InputObject, Debug, Clone, Default)]
+#[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TaskFilter {
+    /// Words to look for in the title and description (see the README on search).
+    pub search: Option<String>,
     pub project_id: Option<Uuid>,
     /// Only the direct sub-tasks of this task.
     pub parent_id: Option<Uuid>,
@@ -44,8 +51,10 @@ pub struct TaskFilter {
     pub planned_start_to: Option<NaiveDate>,
 }
 
-impl TaskFilter {
-    pub fn condition(&self) -> Result<Condition> {
+impl Filter for TaskFilter {
+    type Model = tasks::Model;
+
+    fn condition(&self, backend: DbBackend) -> Result<Condition> {
         check_len("filter.workType", self.work_type.as_ref(), 100)?;
         check_range("filter.priority", self.priority, 1, 5)?;
         if let (Some(from), Some(to)) = (self.planned_start_from, self.planned_start_to)
@@ -57,6 +66,15 @@ impl TaskFilter {
             ));
         }
         let mut c = Condition::all();
+        check_len("filter.search", self.search.as_ref(), MAX_SEARCH)?;
+        if let Some(term) = &self.search {
+            c = c.add(search(
+                backend,
+                col::<tasks::Model>(tasks::Column::Title),
+                col::<tasks::Model>(tasks::Column::Description),
+                term,
+            ));
+        }
         if let Some(v) = self.project_id {
             c = c.add(tasks::Column::ProjectId.eq(v));
         }
@@ -67,7 +85,7 @@ impl TaskFilter {
             c = c.add(tasks::Column::ParentId.is_null());
         }
         if let Some(v) = self.status {
-            c = c.add(tasks::Column::Status.eq(entity::sea_orm_active_enums::TaskStatus::from(v)));
+            c = c.add(tasks::Column::Status.eq(DbTaskStatus::from(v)));
         }
         if let Some(v) = self.priority {
             c = c.add(tasks::Column::Priority.eq(v));
@@ -97,6 +115,25 @@ ordering!(
     }
 );
 
+/// What tasks hang off: their project, their parent task, their assignee.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum TasksOf {
+    Project,
+    Parent,
+    Assignee,
+}
+
+impl Link for TasksOf {
+    type Model = tasks::Model;
+    fn column(self) -> tasks::Column {
+        match self {
+            TasksOf::Project => tasks::Column::ProjectId,
+            TasksOf::Parent => tasks::Column::ParentId,
+            TasksOf::Assignee => tasks::Column::AssignedTo,
+        }
+    }
+}
+
 /// A count of tasks in one status.
 #[derive(SimpleObject, Debug, Clone, Copy, PartialEq, Eq)]
 pub struct TaskStatusCount {
@@ -117,7 +154,7 @@ pub struct TaskProgress {
     pub estimated_hours: i64,
 }
 
-/// Key: a project's tasks per status.
+/// Key: a project's tasks per status, in the order of the statuses (null last).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskStatusOf(pub Uuid);
 
@@ -129,93 +166,148 @@ pub struct OrganizationTaskStatusOf(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct TaskProgressOf(pub Uuid);
 
+/// Label counts as status counts, in the order of the statuses, null last.
 fn status_counts<K: Copy + Eq + std::hash::Hash>(
-    keys: &[K],
-    owner: impl Fn(Uuid) -> K,
-    rows: &[sea_orm::QueryResult],
-) -> Result<HashMap<K, Vec<TaskStatusCount>>, DbErr> {
-    Ok(grouped_counts(keys, owner, rows)?
+    counts: LabelCounts<Uuid>,
+    key: impl Fn(Uuid) -> K,
+) -> HashMap<K, Vec<TaskStatusCount>> {
+    counts
         .into_iter()
-        .map(|(k, v)| {
-            let counts = v
-                .iter()
-                .map(|(l, count)| TaskStatusCount {
-                    status: label::<entity::sea_orm_active_enums::TaskStatus>(l).map(Into::into),
-                    count: *count,
+        .map(|(id, v)| {
+            let mut counts: Vec<(Option<DbTaskStatus>, i64)> =
+                v.iter().map(|(l, n)| (label(l), *n)).collect();
+            counts.sort_by_key(|(status, _)| status.as_ref().map_or(usize::MAX, rank));
+            let counts = counts
+                .into_iter()
+                .map(|(status, count)| TaskStatusCount {
+                    status: status.map(Into::into),
+                    count,
                 })
                 .collect();
-            (k, counts)
+            (key(id), counts)
         })
-        .collect())
+        .collect()
 }
 
-impl Loader<TaskStatusOf> for EntityLoader {
+impl Fetch<TaskStatusOf> for Reader {
     type Value = Vec<TaskStatusCount>;
-    type Error = Arc<DbErr>;
 
-    async fn load(
+    async fn fetch(
         &self,
         keys: &[TaskStatusOf],
-    ) -> Result<HashMap<TaskStatusOf, Vec<TaskStatusCount>>, Self::Error> {
+    ) -> Result<HashMap<TaskStatusOf, Vec<TaskStatusCount>>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = self
-            .db()
-            .query_with_ids(
-                "SELECT project_id AS owner, CAST(status AS TEXT) AS label, COUNT(*) AS n \
-                 FROM tasks WHERE project_id IN ({ids}) GROUP BY project_id, status",
-                &ids,
-            )
-            .await?;
-        Ok(status_counts(keys, TaskStatusOf, &rows)?)
+        let counts = count_by_label::<tasks::Model>(
+            self,
+            tasks::Column::ProjectId,
+            tasks::Column::Status,
+            &ids,
+            Condition::all(),
+        )
+        .await?;
+        Ok(status_counts(counts, TaskStatusOf))
     }
 }
 
-impl Loader<OrganizationTaskStatusOf> for EntityLoader {
+impl Fetch<OrganizationTaskStatusOf> for Reader {
     type Value = Vec<TaskStatusCount>;
-    type Error = Arc<DbErr>;
 
-    async fn load(
+    async fn fetch(
         &self,
         keys: &[OrganizationTaskStatusOf],
-    ) -> Result<HashMap<OrganizationTaskStatusOf, Vec<TaskStatusCount>>, Self::Error> {
+    ) -> Result<HashMap<OrganizationTaskStatusOf, Vec<TaskStatusCount>>> {
+        let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = self
-            .db()
-            .query_with_ids(
-                "SELECT p.organization_id AS owner, CAST(t.status AS TEXT) AS label, COUNT(*) AS n \
-                 FROM tasks t JOIN projects p ON p.id = t.project_id \
-                 WHERE p.organization_id IN ({ids}) GROUP BY p.organization_id, t.status",
-                &ids,
+        let organization = col::<projects::Model>(projects::Column::OrganizationId);
+        let status = col::<tasks::Model>(tasks::Column::Status);
+        let mut select = Query::select();
+        select
+            .from(tasks::Entity)
+            .inner_join(
+                projects::Entity,
+                col::<projects::Model>(projects::Column::Id)
+                    .equals((tasks::Entity, tasks::Column::ProjectId)),
             )
-            .await?;
-        Ok(status_counts(keys, OrganizationTaskStatusOf, &rows)?)
+            .expr_as(organization.clone(), Alias::new("owner"))
+            .expr_as(
+                tasks::Column::Status.select_as(status.clone()),
+                Alias::new("label"),
+            )
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .and_where(any_of(backend, organization.clone(), &ids))
+            .add_group_by([organization, status]);
+        let rows = self.query(backend.build(&select)).await?;
+        let counts = grouped_counts(&ids, |id| id, &rows)?;
+        Ok(status_counts(counts, OrganizationTaskStatusOf))
     }
 }
 
-impl Loader<TaskProgressOf> for EntityLoader {
+impl Fetch<TaskProgressOf> for Reader {
     type Value = TaskProgress;
-    type Error = Arc<DbErr>;
 
-    async fn load(
+    async fn fetch(
         &self,
         keys: &[TaskProgressOf],
-    ) -> Result<HashMap<TaskProgressOf, TaskProgress>, Self::Error> {
+    ) -> Result<HashMap<TaskProgressOf, TaskProgress>> {
+        let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let rows = self
-            .db()
-            .query_with_ids(
-                "SELECT project_id, SUM(w * p) AS weighted, SUM(w) AS weight, COUNT(*) AS leaves, \
-                        SUM(COALESCE(estimated_hours, 0)) AS hours \
-                 FROM (SELECT t.project_id, t.estimated_hours, \
-                              COALESCE(NULLIF(t.estimated_hours, 0), 1) AS w, \
-                              CASE WHEN t.status = 'done' THEN 100 ELSE COALESCE(t.progress_percentage, 0) END AS p \
-                       FROM tasks t WHERE t.project_id IN ({ids}) \
-                         AND (t.status IS NULL OR t.status <> 'cancelled') \
-                         AND NOT EXISTS (SELECT 1 FROM tasks c WHERE c.parent_id = t.id)) leaves \
-                 GROUP BY project_id",
-                &ids,
+        let task = |c: tasks::Column| col::<tasks::Model>(c);
+        let child = Alias::new("child");
+        // The leaf tasks (no sub-task) of the projects, cancelled ones left out, each with
+        // its weight (estimated hours, 1 when unestimated) and progress (100 when done).
+        let mut leaves = Query::select();
+        leaves
+            .from(tasks::Entity)
+            .expr_as(task(tasks::Column::ProjectId), Alias::new("owner"))
+            .expr_as(
+                sql::or_zero(task(tasks::Column::EstimatedHours)),
+                Alias::new("hours"),
             )
-            .await?;
+            .expr_as(
+                Func::coalesce([
+                    sql::null_if_zero(task(tasks::Column::EstimatedHours)),
+                    Expr::cust("1"),
+                ]),
+                Alias::new("w"),
+            )
+            .expr_as(
+                Expr::case(
+                    tasks::Column::Status.eq(DbTaskStatus::Done),
+                    Expr::cust("100"),
+                )
+                .finally(sql::or_zero(task(tasks::Column::ProgressPercentage))),
+                Alias::new("p"),
+            )
+            .and_where(any_of(backend, task(tasks::Column::ProjectId), &ids))
+            .cond_where(
+                Condition::any()
+                    .add(tasks::Column::Status.is_null())
+                    .add(tasks::Column::Status.ne(DbTaskStatus::Cancelled)),
+            )
+            .and_where(
+                Expr::exists(
+                    Query::select()
+                        .expr(Expr::cust("1"))
+                        .from_as(tasks::Entity, child.clone())
+                        .and_where(
+                            Expr::col((child.clone(), tasks::Column::ParentId))
+                                .equals((tasks::Entity, tasks::Column::Id)),
+                        )
+                        .to_owned(),
+                )
+                .not(),
+            );
+        let leaf = |name: &str| Expr::col((Alias::new("leaves"), Alias::new(name)));
+        let mut select = Query::select();
+        select
+            .from_subquery(leaves, Alias::new("leaves"))
+            .expr_as(leaf("owner"), Alias::new("owner"))
+            .expr_as(sql::sum(leaf("w").mul(leaf("p"))), Alias::new("weighted"))
+            .expr_as(sql::sum(leaf("w")), Alias::new("weight"))
+            .expr_as(Expr::cust("COUNT(*)"), Alias::new("leaves"))
+            .expr_as(sql::sum(leaf("hours")), Alias::new("hours"))
+            .add_group_by([leaf("owner")]);
+        let rows = self.query(backend.build(&select)).await?;
         let mut out: HashMap<_, _> = keys.iter().map(|k| (*k, TaskProgress::default())).collect();
         for row in rows {
             let weighted: i64 = row.try_get("", "weighted")?;
@@ -227,7 +319,7 @@ impl Loader<TaskProgressOf> for EntityLoader {
                 0.0
             };
             out.insert(
-                TaskProgressOf(row.try_get("", "project_id")?),
+                TaskProgressOf(row.try_get("", "owner")?),
                 TaskProgress {
                     percent: (percent * 10.0).round() / 10.0,
                     leaf_tasks: row.try_get("", "leaves")?,

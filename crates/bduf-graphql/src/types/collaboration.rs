@@ -1,185 +1,143 @@
-//! Collaboration sessions and participants, comment threads, notifications.
+//! The edges of collaboration sessions and participants, comment threads and
+//! notifications.
 
-use async_graphql::{Context, Json, Object, Result};
-use bduf_identity::CollaborationRole;
-use chrono::{DateTime, FixedOffset};
-use entity::{
-    collaboration_sessions, comments, notifications, projects, session_participants, users,
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result};
+use bduf_collaboration::{
+    CommentFilter, CommentOrder, CommentsOf, ParticipantFilter, ParticipantOrder, ParticipantsOf,
 };
-use uuid::Uuid;
+use entity::{collaboration_sessions, comments, notifications, session_participants};
 
-use super::identity::User;
-use super::json;
-use super::planning::Project;
-use crate::support::{ancestors, children, depth, descendants, node, wrapper};
+use crate::generated::{CollaborationSession, Comment, Project, SessionParticipant, User};
+use crate::limits::ANCESTORS_WEIGHT;
+use crate::support::{Conn, Paging, ancestors, connection, depth, descendants, one, page_cost};
 
-/// A live working session on a project.
+/// The edges of `CollaborationSession`.
 #[derive(Debug, Clone)]
-pub struct CollaborationSession(pub collaboration_sessions::Model);
-
-/// A user taking part in a session.
-#[derive(Debug, Clone)]
-pub struct SessionParticipant(pub session_participants::Model);
-
-/// A comment on a project, requirement, component, task, analysis or approval; replies
-/// form a tree.
-#[derive(Debug, Clone)]
-pub struct Comment(pub comments::Model);
-
-/// A message to one user.
-#[derive(Debug, Clone)]
-pub struct Notification(pub notifications::Model);
-
-wrapper!(
-    CollaborationSession => collaboration_sessions,
-    SessionParticipant => session_participants,
-    Comment => comments,
-    Notification => notifications,
-);
+pub struct CollaborationSessionEdges(pub Arc<collaboration_sessions::Model>);
 
 #[Object]
-impl CollaborationSession {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    /// Review, planning, brainstorming, …
-    async fn session_type(&self) -> Option<&str> {
-        self.0.session_type.as_deref()
-    }
-    async fn status(&self) -> Option<&str> {
-        self.0.status.as_deref()
-    }
-    async fn current_phase(&self) -> Option<&str> {
-        self.0.current_phase.as_deref()
-    }
-    async fn session_data(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.session_data)
-    }
-    async fn started_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.started_at
-    }
-    async fn ended_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.ended_at
-    }
-    async fn max_participants(&self) -> Option<i32> {
-        self.0.max_participants
-    }
-    async fn requires_approval(&self) -> Option<bool> {
-        self.0.requires_approval
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+impl CollaborationSessionEdges {
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        node::<projects::Model, _>(ctx, Some(self.0.project_id)).await
+        one(ctx, Some(self.0.project_id)).await
     }
     async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        node::<users::Model, _>(ctx, Some(self.0.created_by)).await
+        one(ctx, Some(self.0.created_by)).await
     }
-    async fn participants(&self, ctx: &Context<'_>) -> Result<Vec<SessionParticipant>> {
-        children::<session_participants::Model, _>(ctx, "session_id", self.0.id).await
+    /// Who takes part.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn participants(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ParticipantFilter>,
+        order_by: Option<ParticipantOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<SessionParticipant>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((ParticipantsOf::Session, self.0.id)),
+            filter,
+            order_by,
+            paging,
+        )
+        .await
     }
 }
 
+/// The edges of `SessionParticipant`.
+#[derive(Debug, Clone)]
+pub struct SessionParticipantEdges(pub Arc<session_participants::Model>);
+
 #[Object]
-impl SessionParticipant {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn role(&self) -> Option<CollaborationRole> {
-        self.0.role.map(Into::into)
-    }
-    async fn joined_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.joined_at
-    }
-    async fn last_active_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.last_active_at
-    }
-    async fn is_active(&self) -> Option<bool> {
-        self.0.is_active
-    }
-    async fn can_edit(&self) -> Option<bool> {
-        self.0.can_edit
-    }
-    async fn can_approve(&self) -> Option<bool> {
-        self.0.can_approve
-    }
+impl SessionParticipantEdges {
     async fn session(&self, ctx: &Context<'_>) -> Result<Option<CollaborationSession>> {
-        node::<collaboration_sessions::Model, _>(ctx, Some(self.0.session_id)).await
+        one(ctx, Some(self.0.session_id)).await
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        node::<users::Model, _>(ctx, Some(self.0.user_id)).await
+        one(ctx, Some(self.0.user_id)).await
     }
 }
 
+/// The edges of `Comment`.
+#[derive(Debug, Clone)]
+pub struct CommentEdges(pub Arc<comments::Model>);
+
 #[Object]
-impl Comment {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    /// What the comment is on: project, requirement, component, task, analysis, approval.
-    async fn target_type(&self) -> &str {
-        &self.0.target_type
-    }
-    async fn target_id(&self) -> Uuid {
-        self.0.target_id
-    }
-    async fn content(&self) -> &str {
-        &self.0.content
-    }
-    /// Text or markdown.
-    async fn content_type(&self) -> Option<&str> {
-        self.0.content_type.as_deref()
-    }
-    async fn thread_id(&self) -> Option<Uuid> {
-        self.0.thread_id
-    }
-    async fn is_resolved(&self) -> Option<bool> {
-        self.0.is_resolved
-    }
-    async fn resolved_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.resolved_at
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+impl CommentEdges {
     async fn author(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        node::<users::Model, _>(ctx, Some(self.0.author_id)).await
+        one(ctx, Some(self.0.author_id)).await
     }
     async fn resolved_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        node::<users::Model, _>(ctx, self.0.resolved_by).await
+        one(ctx, self.0.resolved_by).await
     }
     /// The comment this one replies to.
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Comment>> {
-        node::<comments::Model, _>(ctx, self.0.parent_id).await
+        one(ctx, self.0.parent_id).await
     }
     /// Direct replies.
-    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
-        children::<comments::Model, _>(ctx, "parent_id", self.0.id).await
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommentFilter>,
+        order_by: Option<CommentOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Comment>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((CommentsOf::Parent, self.0.id)),
+            filter,
+            order_by,
+            paging,
+        )
+        .await
     }
     /// From the thread's first comment down to the parent.
+    #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
     async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
-        ancestors::<comments::Model, _>(ctx, self.0.id).await
+        ancestors(ctx, self.0.id).await
     }
     /// All replies below, at most `maxDepth` levels down, level by level.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn descendants(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] max_depth: i32,
-    ) -> Result<Vec<Comment>> {
-        descendants::<comments::Model, _>(ctx, self.0.id, max_depth).await
+        filter: Option<CommentFilter>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Comment>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        descendants(ctx, self.0.id, max_depth, filter, paging).await
     }
     /// 0 for a comment that starts a thread.
     async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
@@ -187,46 +145,13 @@ impl Comment {
     }
 }
 
+/// The edges of `Notification`.
+#[derive(Debug, Clone)]
+pub struct NotificationEdges(pub Arc<notifications::Model>);
+
 #[Object]
-impl Notification {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn r#type(&self) -> &str {
-        &self.0.r#type
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn message(&self) -> Option<&str> {
-        self.0.message.as_deref()
-    }
-    async fn target_type(&self) -> Option<&str> {
-        self.0.target_type.as_deref()
-    }
-    async fn target_id(&self) -> Option<Uuid> {
-        self.0.target_id
-    }
-    async fn is_read(&self) -> Option<bool> {
-        self.0.is_read
-    }
-    async fn read_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.read_at
-    }
-    /// In-app, email or SMS.
-    async fn delivery_method(&self) -> Option<&str> {
-        self.0.delivery_method.as_deref()
-    }
-    async fn scheduled_for(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.scheduled_for
-    }
-    async fn delivered_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.delivered_at
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
+impl NotificationEdges {
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        node::<users::Model, _>(ctx, Some(self.0.user_id)).await
+        one(ctx, Some(self.0.user_id)).await
     }
 }

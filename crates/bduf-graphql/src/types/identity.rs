@@ -1,201 +1,173 @@
-//! Users, organizations, memberships, and the organization dashboard statistics.
+//! The edges of users, organizations and memberships, and the organization dashboard
+//! statistics.
 
-use async_graphql::{Context, Json, Object, Result};
-use bduf_core::loader::ByColumn;
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result};
+use bduf_collaboration::{NotificationFilter, NotificationOrder, NotificationsOf};
 use bduf_governance::OrganizationOpenApprovalsOf;
-use bduf_identity::{CollaborationRole, MemberCount};
-use bduf_planning::{ProjectStatus, ProjectStatusCount, ProjectStatusOf};
-use bduf_work::{OrganizationTaskStatusOf, TaskStatusCount};
-use chrono::{DateTime, FixedOffset};
-use entity::{notifications, organization_members, organizations, projects, tasks, users};
+use bduf_identity::{MemberCount, MemberFilter, MemberOrder, MembersOf};
+use bduf_planning::{ProjectFilter, ProjectOrder, ProjectStatusCount, ProjectStatusOf, ProjectsOf};
+use bduf_work::{OrganizationTaskStatusOf, TaskFilter, TaskOrder, TaskStatusCount, TasksOf};
+use entity::{organization_members, organizations, users};
 use uuid::Uuid;
 
-use super::collaboration::Notification;
-use super::json;
-use super::planning::Project;
-use super::work::Task;
-use crate::support::{
-    Conn, Window, children, load, load_or_default, nested_connection, node, wrapper,
-};
+use crate::generated::{Notification, Organization, OrganizationMember, Project, Task, User};
+use crate::support::{Conn, Paging, connection, one, page_cost, value};
 
-/// A person who signs in.
+/// The edges of `User`.
 #[derive(Debug, Clone)]
-pub struct User(pub users::Model);
-
-/// An organization: the tenant that owns projects.
-#[derive(Debug, Clone)]
-pub struct Organization(pub organizations::Model);
-
-/// A user's membership of an organization.
-#[derive(Debug, Clone)]
-pub struct OrganizationMember(pub organization_members::Model);
-
-wrapper!(User => users, Organization => organizations, OrganizationMember => organization_members);
+pub struct UserEdges(pub Arc<users::Model>);
 
 #[Object]
-impl User {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn email(&self) -> &str {
-        &self.0.email
-    }
-    async fn username(&self) -> &str {
-        &self.0.username
-    }
-    async fn first_name(&self) -> Option<&str> {
-        self.0.first_name.as_deref()
-    }
-    async fn last_name(&self) -> Option<&str> {
-        self.0.last_name.as_deref()
-    }
-    async fn avatar_url(&self) -> Option<&str> {
-        self.0.avatar_url.as_deref()
-    }
-    async fn timezone(&self) -> Option<&str> {
-        self.0.timezone.as_deref()
-    }
-    async fn preferences(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.preferences)
-    }
-    async fn is_active(&self) -> Option<bool> {
-        self.0.is_active
-    }
-    async fn email_verified(&self) -> Option<bool> {
-        self.0.email_verified
-    }
-    async fn last_login_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.last_login_at
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+impl UserEdges {
     /// The organizations this user belongs to, with the role in each.
-    async fn memberships(&self, ctx: &Context<'_>) -> Result<Vec<OrganizationMember>> {
-        children::<organization_members::Model, _>(ctx, "user_id", self.0.id).await
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn memberships(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MemberFilter>,
+        order_by: Option<MemberOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<OrganizationMember>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((MembersOf::User, self.0.id)),
+            filter,
+            order_by,
+            paging,
+        )
+        .await
     }
     /// Tasks assigned to this user.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn assigned_tasks(
         &self,
         ctx: &Context<'_>,
+        filter: Option<TaskFilter>,
+        order_by: Option<TaskOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Conn<Task>> {
-        let rows = load(ctx, ByColumn::<tasks::Model>::new("assigned_to", self.0.id))
-            .await?
-            .unwrap_or_default();
-        nested_connection(
-            rows,
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((TasksOf::Assignee, self.0.id)),
+            filter,
+            order_by,
+            paging,
         )
+        .await
     }
-    /// This user's notifications, newest schedule last.
+    /// This user's notifications.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn notifications(
         &self,
         ctx: &Context<'_>,
-        unread_only: Option<bool>,
+        filter: Option<NotificationFilter>,
+        order_by: Option<NotificationOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Conn<Notification>> {
-        let mut rows = load(
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
             ctx,
-            ByColumn::<notifications::Model>::new("user_id", self.0.id),
+            Some((NotificationsOf::User, self.0.id)),
+            filter,
+            order_by,
+            paging,
         )
-        .await?
-        .unwrap_or_default();
-        if unread_only == Some(true) {
-            rows.retain(|n| n.is_read != Some(true));
-        }
-        nested_connection(
-            rows,
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        .await
     }
 }
 
+/// The edges of `Organization`.
+#[derive(Debug, Clone)]
+pub struct OrganizationEdges(pub Arc<organizations::Model>);
+
 #[Object]
-impl Organization {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn slug(&self) -> &str {
-        &self.0.slug
-    }
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    async fn settings(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.settings)
-    }
-    async fn is_active(&self) -> Option<bool> {
-        self.0.is_active
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+impl OrganizationEdges {
     /// The organization's members.
-    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<OrganizationMember>> {
-        children::<organization_members::Model, _>(ctx, "organization_id", self.0.id).await
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn members(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<MemberFilter>,
+        order_by: Option<MemberOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<OrganizationMember>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((MembersOf::Organization, self.0.id)),
+            filter,
+            order_by,
+            paging,
+        )
+        .await
     }
-    /// The organization's projects, in creation order. Loaded for every organization of
-    /// the page at once and paged in memory; for more filters and orderings use the root
-    /// `projects(filter: {organizationId})`.
+    /// The organization's projects.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]
     async fn projects(
         &self,
         ctx: &Context<'_>,
-        status: Option<ProjectStatus>,
-        is_archived: Option<bool>,
+        filter: Option<ProjectFilter>,
+        order_by: Option<ProjectOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Conn<Project>> {
-        let mut rows = load(
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
             ctx,
-            ByColumn::<projects::Model>::new("organization_id", self.0.id),
+            Some((ProjectsOf::Organization, self.0.id)),
+            filter,
+            order_by,
+            paging,
         )
-        .await?
-        .unwrap_or_default();
-        if let Some(status) = status {
-            let status = entity::sea_orm_active_enums::ProjectStatus::from(status);
-            rows.retain(|p| p.status == Some(status));
-        }
-        if let Some(archived) = is_archived {
-            rows.retain(|p| p.is_archived.unwrap_or(false) == archived);
-        }
-        nested_connection(
-            rows,
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        .await
     }
     /// Dashboard numbers over all the organization's projects.
     async fn stats(&self) -> OrganizationStats {
@@ -203,49 +175,41 @@ impl Organization {
     }
 }
 
-/// Dashboard numbers of one organization; each field costs one statement per batch of
+/// Dashboard numbers of one organization; each field costs one statement per level of
 /// organizations, and only when asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct OrganizationStats(Uuid);
 
 #[Object]
 impl OrganizationStats {
-    /// Projects per status.
+    /// Projects per status, in the order of the statuses (none last).
     async fn projects_by_status(&self, ctx: &Context<'_>) -> Result<Vec<ProjectStatusCount>> {
-        load_or_default(ctx, ProjectStatusOf(self.0)).await
+        value(ctx, ProjectStatusOf(self.0)).await
     }
-    /// Tasks per status, over all projects.
+    /// Tasks per status over all projects, in the order of the statuses (none last).
     async fn tasks_by_status(&self, ctx: &Context<'_>) -> Result<Vec<TaskStatusCount>> {
-        load_or_default(ctx, OrganizationTaskStatusOf(self.0)).await
+        value(ctx, OrganizationTaskStatusOf(self.0)).await
     }
     /// Members of the organization.
     async fn members(&self, ctx: &Context<'_>) -> Result<i64> {
-        load_or_default(ctx, MemberCount(self.0)).await
+        value(ctx, MemberCount(self.0)).await
     }
     /// Approvals still pending, over all projects.
     async fn open_approvals(&self, ctx: &Context<'_>) -> Result<i64> {
-        load_or_default(ctx, OrganizationOpenApprovalsOf(self.0)).await
+        value(ctx, OrganizationOpenApprovalsOf(self.0)).await
     }
 }
 
+/// The edges of `OrganizationMember`.
+#[derive(Debug, Clone)]
+pub struct OrganizationMemberEdges(pub Arc<organization_members::Model>);
+
 #[Object]
-impl OrganizationMember {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn role(&self) -> CollaborationRole {
-        self.0.role.into()
-    }
-    async fn permissions(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.permissions)
-    }
-    async fn joined_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.joined_at
-    }
+impl OrganizationMemberEdges {
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        node::<organizations::Model, _>(ctx, Some(self.0.organization_id)).await
+        one(ctx, Some(self.0.organization_id)).await
     }
     async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        node::<users::Model, _>(ctx, Some(self.0.user_id)).await
+        one(ctx, Some(self.0.user_id)).await
     }
 }

@@ -1,266 +1,235 @@
-//! Projects, requirement trees, architectural component trees, analyses, and the project
-//! dashboard statistics.
+//! The edges of projects, requirement trees, architectural component trees and analyses,
+//! and the project dashboard statistics.
 
-use async_graphql::{Context, Json, Object, Result};
-use bduf_core::loader::ByColumn;
-use bduf_governance::OpenApprovalsOf;
+use std::sync::Arc;
+
+use async_graphql::{Context, Object, Result};
+use bduf_collaboration::{
+    CommentFilter, CommentOrder, CommentsOf, SessionFilter, SessionOrder, SessionsOf,
+};
+use bduf_core::TargetType;
+use bduf_governance::{ApprovalFilter, ApprovalOrder, ApprovalsOf, OpenApprovalsOf};
 use bduf_planning::{
-    AnalysisType, ComponentStatusOf, LabelCount, LatestAnalysesOf, ProjectStatus,
-    RequirementCounts, RequirementCountsOf,
+    AnalysesOf, AnalysisFilter, AnalysisOrder, ComponentFilter, ComponentOrder, ComponentStatusOf,
+    ComponentsOf, LabelCount, LatestAnalysesOf, RequirementCounts, RequirementCountsOf,
+    RequirementFilter, RequirementOrder, RequirementsOf,
 };
-use bduf_work::{TaskProgress, TaskProgressOf, TaskStatusCount, TaskStatusOf};
-use chrono::{DateTime, FixedOffset};
-use entity::{
-    analyses, approvals, architectural_components, collaboration_sessions, comments, organizations,
-    projects, requirements, tasks, users,
+use bduf_work::{
+    TaskFilter, TaskOrder, TaskProgress, TaskProgressOf, TaskStatusCount, TaskStatusOf, TasksOf,
 };
-use rust_decimal::Decimal;
+use entity::{analyses, architectural_components, projects, requirements};
 use uuid::Uuid;
 
-use super::collaboration::{CollaborationSession, Comment};
-use super::governance::Approval;
-use super::identity::{Organization, User};
-use super::json;
-use super::work::Task;
+use crate::generated::{
+    Analysis, Approval, ArchitecturalComponent, CollaborationSession, Comment, Organization,
+    Project, Requirement, Task, User,
+};
+use crate::limits::{ANCESTORS_WEIGHT, LATEST_ANALYSES_WEIGHT};
 use crate::support::{
-    Conn, Window, ancestors, children, depth, descendants, load, load_or_default,
-    nested_connection, node, targeting, wrapper,
+    Conn, Paging, ancestors, connection, depth, descendants, one, page_cost, selected, value,
 };
 
-/// A project: the plan of one system, owned by an organization.
+/// The edges of `Project`.
 #[derive(Debug, Clone)]
-pub struct Project(pub projects::Model);
-
-/// A requirement, in a tree under its project.
-#[derive(Debug, Clone)]
-pub struct Requirement(pub requirements::Model);
-
-/// An architectural component, in a tree under its project.
-#[derive(Debug, Clone)]
-pub struct ArchitecturalComponent(pub architectural_components::Model);
-
-/// The result of one analysis of a project.
-#[derive(Debug, Clone)]
-pub struct Analysis(pub analyses::Model);
-
-wrapper!(
-    Project => projects,
-    Requirement => requirements,
-    ArchitecturalComponent => architectural_components,
-    Analysis => analyses,
-);
-
-/// Keeps only root rows (no parent) when `roots_only`.
-fn roots<M>(
-    mut rows: Vec<M>,
-    roots_only: Option<bool>,
-    parent: impl Fn(&M) -> Option<Uuid>,
-) -> Vec<M> {
-    if roots_only == Some(true) {
-        rows.retain(|r| parent(r).is_none());
-    }
-    rows
-}
+pub struct ProjectEdges(pub Arc<projects::Model>);
 
 #[Object]
-impl Project {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    async fn status(&self) -> Option<ProjectStatus> {
-        self.0.status.map(Into::into)
-    }
-    async fn project_type(&self) -> Option<&str> {
-        self.0.project_type.as_deref()
-    }
-    async fn industry(&self) -> Option<&str> {
-        self.0.industry.as_deref()
-    }
-    async fn complexity_score(&self) -> Option<i32> {
-        self.0.complexity_score
-    }
-    async fn estimated_duration_weeks(&self) -> Option<i32> {
-        self.0.estimated_duration_weeks
-    }
-    async fn estimated_budget(&self) -> Option<Decimal> {
-        self.0.estimated_budget
-    }
-    async fn currency(&self) -> Option<&str> {
-        self.0.currency.as_deref()
-    }
-    async fn technology_stack(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.technology_stack)
-    }
-    async fn constraints(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.constraints)
-    }
-    async fn assumptions(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.assumptions)
-    }
-    async fn version(&self) -> Option<i32> {
-        self.0.version
-    }
-    async fn is_archived(&self) -> Option<bool> {
-        self.0.is_archived
-    }
-    async fn archived_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.archived_at
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+impl ProjectEdges {
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        node::<organizations::Model, _>(ctx, Some(self.0.organization_id)).await
+        one(ctx, Some(self.0.organization_id)).await
     }
     async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        node::<users::Model, _>(ctx, Some(self.0.created_by)).await
+        one(ctx, Some(self.0.created_by)).await
     }
-    /// The project's requirements (only the roots of the trees with `rootsOnly`).
+    /// The project's requirements (`filter: {rootsOnly: true}` for the roots of the trees).
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn requirements(
         &self,
         ctx: &Context<'_>,
-        roots_only: Option<bool>,
+        filter: Option<RequirementFilter>,
+        order_by: Option<RequirementOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Conn<Requirement>> {
-        let rows = load(
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
             ctx,
-            ByColumn::<requirements::Model>::new("project_id", self.0.id),
+            Some((RequirementsOf::Project, self.0.id)),
+            filter,
+            order_by,
+            paging,
         )
-        .await?
-        .unwrap_or_default();
-        nested_connection(
-            roots(rows, roots_only, |r| r.parent_id),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        .await
     }
-    /// The project's architectural components (only the roots with `rootsOnly`).
+    /// The project's architectural components.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn components(
         &self,
         ctx: &Context<'_>,
-        roots_only: Option<bool>,
+        filter: Option<ComponentFilter>,
+        order_by: Option<ComponentOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Conn<ArchitecturalComponent>> {
-        let rows = load(
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
             ctx,
-            ByColumn::<architectural_components::Model>::new("project_id", self.0.id),
+            Some((ComponentsOf::Project, self.0.id)),
+            filter,
+            order_by,
+            paging,
         )
-        .await?
-        .unwrap_or_default();
-        nested_connection(
-            roots(rows, roots_only, |r| r.parent_id),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        .await
     }
-    /// The project's tasks (only the roots of the work breakdown with `rootsOnly`).
+    /// The project's tasks.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn tasks(
         &self,
         ctx: &Context<'_>,
-        roots_only: Option<bool>,
+        filter: Option<TaskFilter>,
+        order_by: Option<TaskOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Conn<Task>> {
-        let rows = load(ctx, ByColumn::<tasks::Model>::new("project_id", self.0.id))
-            .await?
-            .unwrap_or_default();
-        nested_connection(
-            roots(rows, roots_only, |r| r.parent_id),
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((TasksOf::Project, self.0.id)),
+            filter,
+            order_by,
+            paging,
         )
+        .await
     }
-    /// The project's analyses, oldest first.
+    /// The project's analyses.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn analyses(
         &self,
         ctx: &Context<'_>,
-        r#type: Option<AnalysisType>,
+        filter: Option<AnalysisFilter>,
+        order_by: Option<AnalysisOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Conn<Analysis>> {
-        let mut rows = load(
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
             ctx,
-            ByColumn::<analyses::Model>::new("project_id", self.0.id),
+            Some((AnalysesOf::Project, self.0.id)),
+            filter,
+            order_by,
+            paging,
         )
-        .await?
-        .unwrap_or_default();
-        if let Some(kind) = r#type {
-            let kind = entity::sea_orm_active_enums::AnalysisType::from(kind);
-            rows.retain(|a| a.r#type == kind);
-        }
-        nested_connection(
-            rows,
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        .await
     }
-    /// The project's approvals.
+    /// The project's approvals, whatever they are about.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn approvals(
         &self,
         ctx: &Context<'_>,
+        filter: Option<ApprovalFilter>,
+        order_by: Option<ApprovalOrder>,
         after: Option<String>,
         before: Option<String>,
         first: Option<i32>,
         last: Option<i32>,
     ) -> Result<Conn<Approval>> {
-        let rows = load(
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
             ctx,
-            ByColumn::<approvals::Model>::new("project_id", self.0.id),
+            Some((ApprovalsOf::Project, self.0.id)),
+            filter,
+            order_by,
+            paging,
         )
-        .await?
-        .unwrap_or_default();
-        nested_connection(
-            rows,
-            Window {
-                after,
-                before,
-                first,
-                last,
-            },
-        )
+        .await
     }
     /// The project's collaboration sessions.
-    async fn sessions(&self, ctx: &Context<'_>) -> Result<Vec<CollaborationSession>> {
-        children::<collaboration_sessions::Model, _>(ctx, "project_id", self.0.id).await
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn sessions(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<SessionFilter>,
+        order_by: Option<SessionOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<CollaborationSession>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((SessionsOf::Project, self.0.id)),
+            filter,
+            order_by,
+            paging,
+        )
+        .await
     }
     /// Comments on the project itself.
-    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
-        targeting::<comments::Model, _>(ctx, "project", self.0.id).await
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommentFilter>,
+        order_by: Option<CommentOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Comment>> {
+        let link = CommentsOf::Target(TargetType::Project);
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
     }
     /// Dashboard numbers of the project.
     async fn stats(&self) -> ProjectStats {
@@ -268,254 +237,309 @@ impl Project {
     }
 }
 
-/// Dashboard numbers of one project; each field costs one statement per batch of
+/// Dashboard numbers of one project; each field costs one statement per level of
 /// projects, and only when asked for.
 #[derive(Debug, Clone, Copy)]
 pub struct ProjectStats(Uuid);
 
 #[Object]
 impl ProjectStats {
-    /// Tasks per status.
+    /// Tasks per status, in the order of the statuses (none last).
     async fn tasks_by_status(&self, ctx: &Context<'_>) -> Result<Vec<TaskStatusCount>> {
-        load_or_default(ctx, TaskStatusOf(self.0)).await
+        value(ctx, TaskStatusOf(self.0)).await
     }
     /// Progress rolled up over the task tree, weighted by estimated hours.
     async fn progress(&self, ctx: &Context<'_>) -> Result<TaskProgress> {
-        load_or_default(ctx, TaskProgressOf(self.0)).await
+        value(ctx, TaskProgressOf(self.0)).await
     }
     /// Requirements validated, and in all.
     async fn requirements(&self, ctx: &Context<'_>) -> Result<RequirementCounts> {
-        load_or_default(ctx, RequirementCountsOf(self.0)).await
+        value(ctx, RequirementCountsOf(self.0)).await
     }
-    /// Architectural components per implementation status.
+    /// Architectural components per implementation status (none last).
     async fn components_by_status(&self, ctx: &Context<'_>) -> Result<Vec<LabelCount>> {
-        load_or_default(ctx, ComponentStatusOf(self.0)).await
+        value(ctx, ComponentStatusOf(self.0)).await
     }
     /// Approvals still pending.
     async fn open_approvals(&self, ctx: &Context<'_>) -> Result<i64> {
-        load_or_default(ctx, OpenApprovalsOf(self.0)).await
+        value(ctx, OpenApprovalsOf(self.0)).await
     }
-    /// The newest analysis of each type, with its confidence.
+    /// The newest analysis of each type, in the order of the types.
+    #[graphql(complexity = "LATEST_ANALYSES_WEIGHT * child_complexity")]
     async fn latest_analyses(&self, ctx: &Context<'_>) -> Result<Vec<Analysis>> {
-        Ok(load_or_default(ctx, LatestAnalysesOf(self.0))
+        let key = LatestAnalysesOf {
+            project: self.0,
+            columns: selected::<Analysis>(ctx),
+        };
+        Ok(value(ctx, key)
             .await?
             .into_iter()
-            .map(Analysis)
+            .map(Analysis::from)
             .collect())
     }
 }
 
+/// The edges of `Requirement`.
+#[derive(Debug, Clone)]
+pub struct RequirementEdges(pub Arc<requirements::Model>);
+
 #[Object]
-impl Requirement {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    async fn acceptance_criteria(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.acceptance_criteria)
-    }
-    /// 1 (highest) to 5.
-    async fn priority(&self) -> Option<i32> {
-        self.0.priority
-    }
-    async fn category(&self) -> Option<&str> {
-        self.0.category.as_deref()
-    }
-    async fn complexity_score(&self) -> Option<i32> {
-        self.0.complexity_score
-    }
-    async fn effort_estimate_hours(&self) -> Option<i32> {
-        self.0.effort_estimate_hours
-    }
-    async fn dependencies(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.dependencies)
-    }
-    async fn is_validated(&self) -> Option<bool> {
-        self.0.is_validated
-    }
-    async fn validation_notes(&self) -> Option<&str> {
-        self.0.validation_notes.as_deref()
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+impl RequirementEdges {
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        node::<projects::Model, _>(ctx, Some(self.0.project_id)).await
+        one(ctx, Some(self.0.project_id)).await
     }
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Requirement>> {
-        node::<requirements::Model, _>(ctx, self.0.parent_id).await
+        one(ctx, self.0.parent_id).await
     }
     /// Direct sub-requirements.
-    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Requirement>> {
-        children::<requirements::Model, _>(ctx, "parent_id", self.0.id).await
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<RequirementFilter>,
+        order_by: Option<RequirementOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Requirement>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((RequirementsOf::Parent, self.0.id)),
+            filter,
+            order_by,
+            paging,
+        )
+        .await
     }
     /// From the root down to the parent.
+    #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
     async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Requirement>> {
-        ancestors::<requirements::Model, _>(ctx, self.0.id).await
+        ancestors(ctx, self.0.id).await
     }
     /// Everything below, at most `maxDepth` levels down, level by level.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn descendants(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] max_depth: i32,
-    ) -> Result<Vec<Requirement>> {
-        descendants::<requirements::Model, _>(ctx, self.0.id, max_depth).await
+        filter: Option<RequirementFilter>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Requirement>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        descendants(ctx, self.0.id, max_depth, filter, paging).await
     }
     /// 0 for a root requirement.
     async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
         depth::<requirements::Model>(ctx, self.0.id).await
     }
-    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
-        targeting::<comments::Model, _>(ctx, "requirement", self.0.id).await
+    /// Comments on this requirement.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommentFilter>,
+        order_by: Option<CommentOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Comment>> {
+        let link = CommentsOf::Target(TargetType::Requirement);
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
     }
-    async fn approvals(&self, ctx: &Context<'_>) -> Result<Vec<Approval>> {
-        targeting::<approvals::Model, _>(ctx, "requirement", self.0.id).await
+    /// Approvals about this requirement.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn approvals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ApprovalFilter>,
+        order_by: Option<ApprovalOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Approval>> {
+        let link = ApprovalsOf::Target(TargetType::Requirement);
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
     }
 }
 
+/// The edges of `ArchitecturalComponent`.
+#[derive(Debug, Clone)]
+pub struct ArchitecturalComponentEdges(pub Arc<architectural_components::Model>);
+
 #[Object]
-impl ArchitecturalComponent {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn name(&self) -> &str {
-        &self.0.name
-    }
-    /// Service, database, frontend, …
-    async fn r#type(&self) -> Option<&str> {
-        self.0.r#type.as_deref()
-    }
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    async fn technology(&self) -> Option<&str> {
-        self.0.technology.as_deref()
-    }
-    async fn patterns(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.patterns)
-    }
-    async fn interfaces(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.interfaces)
-    }
-    async fn dependencies(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.dependencies)
-    }
-    async fn scalability_requirements(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.scalability_requirements)
-    }
-    async fn performance_requirements(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.performance_requirements)
-    }
-    async fn security_requirements(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.security_requirements)
-    }
-    async fn implementation_status(&self) -> Option<&str> {
-        self.0.implementation_status.as_deref()
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+impl ArchitecturalComponentEdges {
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        node::<projects::Model, _>(ctx, Some(self.0.project_id)).await
+        one(ctx, Some(self.0.project_id)).await
     }
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<ArchitecturalComponent>> {
-        node::<architectural_components::Model, _>(ctx, self.0.parent_id).await
+        one(ctx, self.0.parent_id).await
     }
     /// Direct sub-components.
-    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<ArchitecturalComponent>> {
-        children::<architectural_components::Model, _>(ctx, "parent_id", self.0.id).await
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ComponentFilter>,
+        order_by: Option<ComponentOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<ArchitecturalComponent>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((ComponentsOf::Parent, self.0.id)),
+            filter,
+            order_by,
+            paging,
+        )
+        .await
     }
     /// From the root down to the parent.
+    #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
     async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<ArchitecturalComponent>> {
-        ancestors::<architectural_components::Model, _>(ctx, self.0.id).await
+        ancestors(ctx, self.0.id).await
     }
     /// Everything below, at most `maxDepth` levels down, level by level.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn descendants(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] max_depth: i32,
-    ) -> Result<Vec<ArchitecturalComponent>> {
-        descendants::<architectural_components::Model, _>(ctx, self.0.id, max_depth).await
+        filter: Option<ComponentFilter>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<ArchitecturalComponent>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        descendants(ctx, self.0.id, max_depth, filter, paging).await
     }
     /// 0 for a root component.
     async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
         depth::<architectural_components::Model>(ctx, self.0.id).await
     }
-    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
-        targeting::<comments::Model, _>(ctx, "component", self.0.id).await
+    /// Comments on this component.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommentFilter>,
+        order_by: Option<CommentOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Comment>> {
+        let link = CommentsOf::Target(TargetType::Component);
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
     }
 }
 
+/// The edges of `Analysis`.
+#[derive(Debug, Clone)]
+pub struct AnalysisEdges(pub Arc<analyses::Model>);
+
 #[Object]
-impl Analysis {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn r#type(&self) -> AnalysisType {
-        self.0.r#type.into()
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    async fn methodology(&self) -> Option<&str> {
-        self.0.methodology.as_deref()
-    }
-    async fn findings(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.findings)
-    }
-    async fn recommendations(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.recommendations)
-    }
-    async fn risks(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.risks)
-    }
-    async fn opportunities(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.opportunities)
-    }
-    /// 0 to 1.
-    async fn confidence_score(&self) -> Option<Decimal> {
-        self.0.confidence_score
-    }
-    /// 0 to 1.
-    async fn completeness_score(&self) -> Option<Decimal> {
-        self.0.completeness_score
-    }
-    async fn processing_time_seconds(&self) -> Option<i32> {
-        self.0.processing_time_seconds
-    }
-    async fn ai_model_used(&self) -> Option<&str> {
-        self.0.ai_model_used.as_deref()
-    }
-    async fn context_sources(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.context_sources)
-    }
-    async fn status(&self) -> Option<&str> {
-        self.0.status.as_deref()
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+impl AnalysisEdges {
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        node::<projects::Model, _>(ctx, Some(self.0.project_id)).await
+        one(ctx, Some(self.0.project_id)).await
     }
-    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
-        targeting::<comments::Model, _>(ctx, "analysis", self.0.id).await
+    /// Comments on this analysis.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommentFilter>,
+        order_by: Option<CommentOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Comment>> {
+        let link = CommentsOf::Target(TargetType::Analysis);
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
+    }
+    /// Approvals about this analysis.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn approvals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ApprovalFilter>,
+        order_by: Option<ApprovalOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Approval>> {
+        let link = ApprovalsOf::Target(TargetType::Analysis);
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
     }
 }

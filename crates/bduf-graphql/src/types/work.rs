@@ -1,115 +1,134 @@
-//! Tasks: the work-breakdown tree of a project.
+//! The edges of tasks: the work-breakdown tree of a project.
 
-use async_graphql::{Context, Json, Object, Result};
-use bduf_work::TaskStatus;
-use chrono::{DateTime, FixedOffset, NaiveDate};
-use entity::{comments, projects, tasks, users};
-use uuid::Uuid;
+use std::sync::Arc;
 
-use super::collaboration::Comment;
-use super::identity::User;
-use super::json;
-use super::planning::Project;
-use crate::support::{ancestors, children, depth, descendants, node, targeting, wrapper};
+use async_graphql::{Context, Object, Result};
+use bduf_collaboration::{CommentFilter, CommentOrder, CommentsOf};
+use bduf_core::TargetType;
+use bduf_governance::{ApprovalFilter, ApprovalOrder, ApprovalsOf};
+use bduf_work::{TaskFilter, TaskOrder, TasksOf};
+use entity::tasks;
 
-/// A unit of work, in a tree under its project.
+use crate::generated::{Approval, Comment, Project, Task, User};
+use crate::limits::ANCESTORS_WEIGHT;
+use crate::support::{Conn, Paging, ancestors, connection, depth, descendants, one, page_cost};
+
+/// The edges of `Task`.
 #[derive(Debug, Clone)]
-pub struct Task(pub tasks::Model);
-
-wrapper!(Task => tasks);
+pub struct TaskEdges(pub Arc<tasks::Model>);
 
 #[Object]
-impl Task {
-    async fn id(&self) -> Uuid {
-        self.0.id
-    }
-    async fn title(&self) -> &str {
-        &self.0.title
-    }
-    async fn description(&self) -> Option<&str> {
-        self.0.description.as_deref()
-    }
-    async fn acceptance_criteria(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.acceptance_criteria)
-    }
-    async fn work_type(&self) -> Option<&str> {
-        self.0.work_type.as_deref()
-    }
-    /// 1 (highest) to 5.
-    async fn priority(&self) -> Option<i32> {
-        self.0.priority
-    }
-    async fn complexity_score(&self) -> Option<i32> {
-        self.0.complexity_score
-    }
-    async fn estimated_hours(&self) -> Option<i32> {
-        self.0.estimated_hours
-    }
-    async fn actual_hours(&self) -> Option<i32> {
-        self.0.actual_hours
-    }
-    async fn dependencies(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.dependencies)
-    }
-    async fn blockers(&self) -> Option<Json<serde_json::Value>> {
-        json(&self.0.blockers)
-    }
-    async fn status(&self) -> Option<TaskStatus> {
-        self.0.status.map(Into::into)
-    }
-    /// 0 to 100.
-    async fn progress_percentage(&self) -> Option<i32> {
-        self.0.progress_percentage
-    }
-    async fn planned_start_date(&self) -> Option<NaiveDate> {
-        self.0.planned_start_date
-    }
-    async fn planned_end_date(&self) -> Option<NaiveDate> {
-        self.0.planned_end_date
-    }
-    async fn actual_start_date(&self) -> Option<NaiveDate> {
-        self.0.actual_start_date
-    }
-    async fn actual_end_date(&self) -> Option<NaiveDate> {
-        self.0.actual_end_date
-    }
-    async fn created_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.created_at
-    }
-    async fn updated_at(&self) -> Option<DateTime<FixedOffset>> {
-        self.0.updated_at
-    }
+impl TaskEdges {
     async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        node::<projects::Model, _>(ctx, Some(self.0.project_id)).await
+        one(ctx, Some(self.0.project_id)).await
     }
     /// The user the task is assigned to.
     async fn assignee(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        node::<users::Model, _>(ctx, self.0.assigned_to).await
+        one(ctx, self.0.assigned_to).await
     }
     async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Task>> {
-        node::<tasks::Model, _>(ctx, self.0.parent_id).await
+        one(ctx, self.0.parent_id).await
     }
     /// Direct sub-tasks.
-    async fn children(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
-        children::<tasks::Model, _>(ctx, "parent_id", self.0.id).await
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn children(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<TaskFilter>,
+        order_by: Option<TaskOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Task>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(
+            ctx,
+            Some((TasksOf::Parent, self.0.id)),
+            filter,
+            order_by,
+            paging,
+        )
+        .await
     }
     /// From the root down to the parent.
+    #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
     async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
-        ancestors::<tasks::Model, _>(ctx, self.0.id).await
+        ancestors(ctx, self.0.id).await
     }
     /// Everything below, at most `maxDepth` levels down, level by level.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
     async fn descendants(
         &self,
         ctx: &Context<'_>,
         #[graphql(default = 10)] max_depth: i32,
-    ) -> Result<Vec<Task>> {
-        descendants::<tasks::Model, _>(ctx, self.0.id, max_depth).await
+        filter: Option<TaskFilter>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Task>> {
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        descendants(ctx, self.0.id, max_depth, filter, paging).await
     }
     /// 0 for a root task.
     async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
         depth::<tasks::Model>(ctx, self.0.id).await
     }
-    async fn comments(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
-        targeting::<comments::Model, _>(ctx, "task", self.0.id).await
+    /// Comments on this task.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn comments(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<CommentFilter>,
+        order_by: Option<CommentOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Comment>> {
+        let link = CommentsOf::Target(TargetType::Task);
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
+    }
+    /// Approvals about this task.
+    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
+    #[allow(clippy::too_many_arguments)]
+    async fn approvals(
+        &self,
+        ctx: &Context<'_>,
+        filter: Option<ApprovalFilter>,
+        order_by: Option<ApprovalOrder>,
+        after: Option<String>,
+        before: Option<String>,
+        first: Option<i32>,
+        last: Option<i32>,
+    ) -> Result<Conn<Approval>> {
+        let link = ApprovalsOf::Target(TargetType::Task);
+        let paging = Paging {
+            after,
+            before,
+            first,
+            last,
+        };
+        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
     }
 }

@@ -4,6 +4,7 @@
 mod support;
 
 mod errors;
+mod paging;
 mod resolvers;
 mod sdl;
 mod statements;

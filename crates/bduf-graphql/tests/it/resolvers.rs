@@ -9,7 +9,7 @@ use crate::support::{Plan, Shape, TestApp, nodes, on_both_backends, strings};
 on_both_backends!(
     lookups_by_id_find_rows_and_null_for_unknown_ids,
     root_connections_page_forward_and_backward_without_gaps,
-    ordering_by_a_nullable_column_keeps_nulls_last_across_pages,
+    ordering_by_a_nullable_column_sorts_nulls_after_values_across_pages,
     filters_select_the_matching_rows,
     hierarchies_walk_up_and_down,
     project_stats_add_up,
@@ -116,7 +116,7 @@ async fn root_connections_page_forward_and_backward_without_gaps(backend: Backen
     assert_eq!(earlier["pageInfo"]["hasNextPage"], true);
 }
 
-async fn ordering_by_a_nullable_column_keeps_nulls_last_across_pages(backend: Backend) {
+async fn ordering_by_a_nullable_column_sorts_nulls_after_values_across_pages(backend: Backend) {
     let app = TestApp::new(backend).await;
     // Complexity scores of projects 0..7: 1, 2, null, 4, 5, null, 7.
     Plan::build(
@@ -143,15 +143,16 @@ async fn ordering_by_a_nullable_column_keeps_nulls_last_across_pages(backend: Ba
             ],
         ),
         (
+            // NULL sorts after every value: first when descending.
             "DESC",
             vec![
+                Value::Null,
+                Value::Null,
                 json!(7),
                 json!(5),
                 json!(4),
                 json!(2),
                 json!(1),
-                Value::Null,
-                Value::Null,
             ],
         ),
     ] {
@@ -203,7 +204,7 @@ async fn filters_select_the_matching_rows(backend: Backend) {
                  validated: requirements(filter: {{projectId: "{p}", isValidated: true}}) {{ totalCount }}
                  done: tasks(filter: {{status: DONE}}) {{ totalCount }}
                  mine: tasks(filter: {{assignedTo: "{u}"}}) {{ totalCount }}
-                 onLeaf: comments(filter: {{targetType: "requirement", targetId: "{leaf}"}}) {{ totalCount }} }}"#,
+                 onLeaf: comments(filter: {{targetType: REQUIREMENT, targetId: "{leaf}"}}) {{ totalCount }} }}"#,
             p = plan.projects[0],
             u = plan.users[1],
             leaf = plan.leaves[0],
@@ -239,10 +240,12 @@ async fn hierarchies_walk_up_and_down(backend: Backend) {
     let data = app
         .data(&format!(
             r#"{{ leaf: requirement(id: "{leaf}") {{ title depth parent {{ title }} ancestors {{ title depth }} }}
-                 root: requirement(id: "{root}") {{ depth children {{ title }}
-                   all: descendants {{ title }} near: descendants(maxDepth: 1) {{ title }} }}
-                 project(id: "{p}") {{ roots: requirements(rootsOnly: true) {{ totalCount }} all: requirements {{ totalCount }}
-                   tasks(rootsOnly: true) {{ edges {{ node {{ title descendants {{ title }} }} }} }} }} }}"#,
+                 root: requirement(id: "{root}") {{ depth children {{ nodes {{ title }} }}
+                   all: descendants {{ totalCount nodes {{ title }} }}
+                   near: descendants(maxDepth: 1) {{ nodes {{ title }} }} }}
+                 project(id: "{p}") {{ roots: requirements(filter: {{rootsOnly: true}}) {{ totalCount }}
+                   all: requirements {{ totalCount }}
+                   tasks(filter: {{rootsOnly: true}}) {{ nodes {{ title descendants {{ nodes {{ title }} }} }} }} }} }}"#,
             root = plan.roots[0][0],
             p = plan.projects[0],
         ))
@@ -256,26 +259,27 @@ async fn hierarchies_walk_up_and_down(backend: Backend) {
     );
     assert_eq!(data["root"]["depth"], 0);
     assert_eq!(
-        strings(data["root"]["children"].as_array().expect("list"), "title"),
+        strings(&nodes(&data["root"]["children"]), "title"),
         ["R0.0.0", "R0.0.1"]
     );
     assert_eq!(
-        strings(data["root"]["all"].as_array().expect("list"), "title"),
+        strings(&nodes(&data["root"]["all"]), "title"),
         [
             "R0.0.0", "R0.0.1", "R0.0.0.0", "R0.0.0.1", "R0.0.1.0", "R0.0.1.1"
         ],
         "breadth first"
     );
     assert_eq!(
-        strings(data["root"]["near"].as_array().expect("list"), "title"),
+        strings(&nodes(&data["root"]["near"]), "title"),
         ["R0.0.0", "R0.0.1"]
     );
+    assert_eq!(data["root"]["all"]["totalCount"], 6);
     assert_eq!(data["project"]["roots"]["totalCount"], 1);
     assert_eq!(data["project"]["all"]["totalCount"], 7);
     let tasks = nodes(&data["project"]["tasks"]);
     assert_eq!(strings(&tasks, "title"), ["Build"]);
     assert_eq!(
-        strings(tasks[0]["descendants"].as_array().expect("list"), "title"),
+        strings(&nodes(&tasks[0]["descendants"]), "title"),
         ["Part", "Sub", "Leaf"]
     );
 }
@@ -305,7 +309,8 @@ async fn project_stats_add_up(backend: Backend) {
     let stats = &data["project"]["stats"];
     assert_eq!(
         stats["tasksByStatus"],
-        json!([{"status": "DONE", "count": 1}, {"status": "IN_PROGRESS", "count": 2}, {"status": "PENDING", "count": 1}])
+        json!([{"status": "PENDING", "count": 1}, {"status": "IN_PROGRESS", "count": 2}, {"status": "DONE", "count": 1}]),
+        "in the order of the statuses"
     );
     // Leaves: Part (done, 30 h) and Leaf (0 %, unestimated: weight 1): 3000 / 31.
     assert_eq!(
@@ -318,11 +323,55 @@ async fn project_stats_add_up(backend: Backend) {
     let org = &data["organization"]["stats"];
     assert_eq!(
         org["projectsByStatus"],
-        json!([{"status": "ACTIVE", "count": 1}, {"status": "DRAFT", "count": 1}])
+        json!([{"status": "DRAFT", "count": 1}, {"status": "ACTIVE", "count": 1}])
     );
     assert_eq!(org["members"], 0);
     assert_eq!(
         org["tasksByStatus"][0],
-        json!({"status": "DONE", "count": 2})
+        json!({"status": "PENDING", "count": 2})
+    );
+}
+
+on_both_backends!(search_finds_words_in_titles_and_descriptions);
+
+async fn search_finds_words_in_titles_and_descriptions(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(
+        app.conn(),
+        Shape {
+            projects: 2,
+            roots: 2,
+            breadth: 1,
+            comments: 0,
+        },
+    )
+    .await;
+    let data = app
+        .data(&format!(
+            r#"{{ tasks(filter: {{search: "build"}}) {{ totalCount nodes {{ title }} }}
+                 none: tasks(filter: {{search: "rocket"}}) {{ totalCount }}
+                 scoped: tasks(filter: {{search: "sub", projectId: "{p}"}}) {{ totalCount }}
+                 projects(filter: {{search: "project"}}) {{ totalCount }}
+                 odd: requirements(filter: {{search: "50%_off\\"}}) {{ totalCount }} }}"#,
+            p = plan.projects[0],
+        ))
+        .await;
+    // Every project has one task titled "Build"; the words match whatever the case.
+    assert_eq!(data["tasks"]["totalCount"], 2, "{data}");
+    assert_eq!(strings(&nodes(&data["tasks"]), "title"), ["Build", "Build"]);
+    assert_eq!(data["none"]["totalCount"], 0);
+    assert_eq!(data["scoped"]["totalCount"], 1);
+    assert_eq!(data["projects"]["totalCount"], 2);
+    // Wildcards and quotes in the text are text, not patterns.
+    assert_eq!(data["odd"]["totalCount"], 0);
+    let long = "x".repeat(201);
+    let response = app
+        .run(&format!(
+            r#"{{ tasks(filter: {{search: "{long}"}}) {{ totalCount }} }}"#
+        ))
+        .await;
+    assert_eq!(
+        response["errors"][0]["extensions"]["field"], "filter.search",
+        "{response:#}"
     );
 }

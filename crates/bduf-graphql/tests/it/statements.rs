@@ -1,31 +1,184 @@
 //! The number of SQL statements a request takes depends on the query's shape, never on
-//! how many rows it touches: counted for real, by the connection's metric callback.
+//! how many rows it touches: counted for real, by the connection's metric callback, on a
+//! dataset with one item per level and on one with levels of 1,000 and 3,000 items, for
+//! every kind of read key.
 
 use bduf_testkit::Backend;
+use serde_json::Value;
 
-use crate::support::{Plan, Shape, TestApp, nodes, on_both_backends};
+use crate::support::{Breadth, Plan, Shape, TestApp, nodes, on_both_backends};
 
-/// organization → projects → requirements → children → children → comments → author:
-/// seven levels of nesting.
-const NESTED: &str = r#"{
-  organizations(first: 10) { edges { node { name
-    projects(first: 100) { edges { node { name
-      requirements(rootsOnly: true, first: 100) { edges { node { title
-        children { title
-          children { title
-            comments { content author { username } } } } } } } } } } } } }
+/// Every kind of read key, each at a level of at least 1,000 items on the large dataset:
+/// users → memberships (1,000) → organization by id (1,000 distinct) → its four
+/// aggregates and its projects (1,000 parents) → by id (creator, organization), six
+/// project aggregates, comments by polymorphic target, tasks (3,000) → by id (assignee,
+/// parent), depth, ancestors, children and descendants (3,000 parents each), comments by
+/// target again, their authors by id.
+const WIDE: &str = r#"{
+  users(first: 100) { nodes { id
+    memberships(first: 10) { nodes { organization { id
+      stats { projectsByStatus { status count } tasksByStatus { status count } members openApprovals }
+      projects(first: 1) { totalCount nodes { id
+        createdBy { id } organization { id }
+        stats {
+          tasksByStatus { status count } progress { percent leafTasks }
+          requirements { total validated } componentsByStatus { label count }
+          openApprovals latestAnalyses { type confidenceScore }
+        }
+        comments(first: 2) { totalCount nodes { author { id } } }
+        tasks(first: 3) { nodes { id
+          assignee { id } parent { id } depth ancestors { id }
+          children(first: 2) { totalCount nodes { id } }
+          descendants(first: 2) { totalCount nodes { id } }
+          comments(first: 1) { nodes { author { id } } }
+        } }
+      } }
+    } } }
+  } }
 }"#;
 
-/// Levels of nesting in [`NESTED`] that each may cost one statement.
-const LEVELS: u64 = 7;
+/// The statements [`WIDE`] takes: one per kind of key at each wave (level), and one more
+/// per `totalCount`.
+///
+/// 1. users; 2. memberships; 3. organizations by id; 4. the four organization aggregates
+///    and the projects (+ count): 6; 5. users by id (creators), organizations by id, six
+///    project aggregates, comments (+ count), tasks: 11; 6. users by id (comment authors
+///    and assignees share the key), tasks by id (parents), depth, ancestors, children
+///    (+ count), descendants (+ count), comments: 9; 7. users by id (authors): 1.
+const WIDE_STATEMENTS: u64 = 1 + 1 + 1 + 6 + 11 + 9 + 1;
 
 on_both_backends!(
-    statements_depend_on_the_query_not_the_rows,
-    dashboard_stats_cost_one_statement_each
+    statements_depend_on_the_shape_not_the_breadth,
+    deep_nesting_costs_one_statement_per_level
 );
 
-async fn statements_depend_on_the_query_not_the_rows(backend: Backend) {
-    let small = TestApp::new(backend).await;
+/// Counts the objects under `path` (arrays and connections flattened) in `data`.
+fn count(data: &Value, path: &[&str]) -> usize {
+    let Some((first, rest)) = path.split_first() else {
+        return 1;
+    };
+    let value = &data[*first];
+    let items = if value.get("nodes").is_some() || value.get("edges").is_some() {
+        nodes(value)
+    } else if let Some(list) = value.as_array() {
+        list.clone()
+    } else if value.is_null() {
+        Vec::new()
+    } else {
+        vec![value.clone()]
+    };
+    items.iter().map(|item| count(item, rest)).sum()
+}
+
+async fn statements_depend_on_the_shape_not_the_breadth(backend: Backend) {
+    let small = TestApp::new(backend).await.without_cost_limit();
+    Breadth::build(small.conn(), 1).await;
+    let large = TestApp::new(backend).await.without_cost_limit();
+    Breadth::build(large.conn(), 1_000).await;
+
+    let (small_count, small_data) = small.counted(WIDE).await;
+    let (large_count, large_data) = large.counted(WIDE).await;
+
+    // The query really reached every level, at the breadth claimed.
+    let levels: [&[&str]; 8] = [
+        &["users", "memberships", "organization"],
+        &["users", "memberships", "organization", "projects"],
+        &[
+            "users",
+            "memberships",
+            "organization",
+            "projects",
+            "createdBy",
+        ],
+        &[
+            "users",
+            "memberships",
+            "organization",
+            "projects",
+            "comments",
+            "author",
+        ],
+        &["users", "memberships", "organization", "projects", "tasks"],
+        &[
+            "users",
+            "memberships",
+            "organization",
+            "projects",
+            "tasks",
+            "assignee",
+        ],
+        &[
+            "users",
+            "memberships",
+            "organization",
+            "projects",
+            "tasks",
+            "ancestors",
+        ],
+        &[
+            "users",
+            "memberships",
+            "organization",
+            "projects",
+            "tasks",
+            "comments",
+            "author",
+        ],
+    ];
+    for (path, large_n) in levels
+        .iter()
+        .zip([1_000, 1_000, 1_000, 1_000, 3_000, 3_000, 3_000, 3_000])
+    {
+        assert_eq!(count(&large_data, path), large_n, "{path:?}");
+        assert_eq!(count(&small_data, path), large_n / 1_000, "{path:?}");
+    }
+    for project in nodes(&large_data["users"])
+        .iter()
+        .flat_map(|u| nodes(&u["memberships"]))
+        .flat_map(|m| nodes(&m["organization"]["projects"]))
+    {
+        let stats = &project["stats"];
+        assert_eq!(stats["requirements"]["total"], 1, "{stats}");
+        assert_eq!(stats["openApprovals"], 1, "{stats}");
+        assert_eq!(
+            stats["latestAnalyses"][0]["confidenceScore"], "0.90",
+            "{stats}"
+        );
+        let tasks = nodes(&project["tasks"]);
+        let depths: Vec<i64> = tasks.iter().filter_map(|t| t["depth"].as_i64()).collect();
+        assert_eq!(depths, [0, 1, 2]);
+        assert_eq!(tasks[0]["descendants"]["totalCount"], 2);
+        assert_eq!(tasks[2]["ancestors"].as_array().map(Vec::len), Some(2));
+    }
+
+    assert_eq!(
+        small_count, large_count,
+        "statements differ between a level of 1 and a level of 1,000"
+    );
+    assert_eq!(
+        large_count, WIDE_STATEMENTS,
+        "statements per the query's shape"
+    );
+}
+
+/// organization → projects → requirements → children → children → comments → author:
+/// seven levels of nesting, seven statements.
+const NESTED: &str = r#"{
+  organizations(first: 10) { nodes { name
+    projects(first: 100) { nodes { name
+      requirements(filter: {rootsOnly: true}, first: 100) { nodes { title
+        children { nodes { title
+          children { nodes { title
+            comments { nodes { content author { username } } }
+          } }
+        } }
+      } }
+    } }
+  } }
+}"#;
+
+async fn deep_nesting_costs_one_statement_per_level(backend: Backend) {
+    let small = TestApp::new(backend).await.without_cost_limit();
     let small_plan = Plan::build(
         small.conn(),
         Shape {
@@ -36,7 +189,7 @@ async fn statements_depend_on_the_query_not_the_rows(backend: Backend) {
         },
     )
     .await;
-    let large = TestApp::new(backend).await;
+    let large = TestApp::new(backend).await.without_cost_limit();
     let large_plan = Plan::build(
         large.conn(),
         Shape {
@@ -47,77 +200,24 @@ async fn statements_depend_on_the_query_not_the_rows(backend: Backend) {
         },
     )
     .await;
-
     let (small_count, small_data) = small.counted(NESTED).await;
     let (large_count, large_data) = large.counted(NESTED).await;
-
-    // The query really walked every level of both datasets.
-    let comments = |data: &serde_json::Value| {
-        let mut n = 0;
-        for org in nodes(&data["organizations"]) {
-            for project in nodes(&org["projects"]) {
-                for root in nodes(&project["requirements"]) {
-                    for child in root["children"].as_array().into_iter().flatten() {
-                        for grandchild in child["children"].as_array().into_iter().flatten() {
-                            for comment in grandchild["comments"].as_array().into_iter().flatten() {
-                                assert!(comment["author"]["username"].is_string(), "{comment}");
-                                n += 1;
-                            }
-                        }
-                    }
-                }
-            }
-        }
-        n
+    let path = [
+        "projects",
+        "requirements",
+        "children",
+        "children",
+        "comments",
+        "author",
+    ];
+    let authors = |data: &Value| {
+        nodes(&data["organizations"])
+            .iter()
+            .map(|o| count(o, &path))
+            .sum::<usize>()
     };
-    assert_eq!(comments(&small_data), small_plan.leaves.len());
-    assert_eq!(comments(&large_data), large_plan.leaves.len() * 2);
-    assert!(large_plan.leaves.len() > 10 * small_plan.leaves.len());
-
-    assert_eq!(
-        small_count, large_count,
-        "statements differ between datasets of different breadth"
-    );
-    assert!(
-        small_count <= LEVELS + 1,
-        "{small_count} statements for {LEVELS} levels"
-    );
-}
-
-async fn dashboard_stats_cost_one_statement_each(backend: Backend) {
-    let stats = r#"{ organizations(first: 10) { edges { node {
-        stats { projectsByStatus { status count } tasksByStatus { status count } members openApprovals }
-        projects(first: 100) { edges { node { name stats {
-          tasksByStatus { status count } progress { percent leafTasks estimatedHours }
-          requirements { total validated } componentsByStatus { label count }
-          openApprovals latestAnalyses { type confidenceScore } } } } } } } } }"#;
-    let small = TestApp::new(backend).await;
-    Plan::build(
-        small.conn(),
-        Shape {
-            projects: 1,
-            roots: 1,
-            breadth: 1,
-            comments: 0,
-        },
-    )
-    .await;
-    let large = TestApp::new(backend).await;
-    Plan::build(
-        large.conn(),
-        Shape {
-            projects: 6,
-            roots: 2,
-            breadth: 2,
-            comments: 0,
-        },
-    )
-    .await;
-    let (small_count, _) = small.counted(stats).await;
-    let (large_count, data) = large.counted(stats).await;
+    assert_eq!(authors(&small_data), small_plan.leaves.len());
+    assert_eq!(authors(&large_data), large_plan.leaves.len() * 2);
     assert_eq!(small_count, large_count);
-    // organizations, projects, 4 organization aggregates, 6 project aggregates.
-    assert!(large_count <= 12, "{large_count} statements");
-    let projects = nodes(&nodes(&data["organizations"])[0]["projects"]);
-    assert_eq!(projects.len(), 6);
+    assert_eq!(large_count, 7, "one statement per level");
 }

@@ -40,6 +40,11 @@ pub struct TestApp {
 
 impl TestApp {
     pub async fn new(backend: Backend) -> Self {
+        // Database errors are logged, never shown to clients: show them in test output.
+        let _ = tracing_subscriber::fmt()
+            .with_test_writer()
+            .with_env_filter("bduf_core=error")
+            .try_init();
         let db = TestDb::migrated::<Migrator>(backend).await;
         let core = Db::counting(db.connect_again().await);
         Self {
@@ -47,6 +52,16 @@ impl TestApp {
             core,
             schema: bduf_graphql::schema(Limits::default()),
         }
+    }
+
+    /// The same, with no cost limit: for the tests that measure statement counts on
+    /// queries far larger than a client may send.
+    pub fn without_cost_limit(mut self) -> Self {
+        self.schema = bduf_graphql::schema(Limits {
+            cost: usize::MAX,
+            ..Limits::default()
+        });
+        self
     }
 
     pub fn conn(&self) -> &DatabaseConnection {
@@ -295,8 +310,11 @@ async fn task(
     id
 }
 
-/// The `edges[].node` list of a connection.
+/// The nodes of a connection: its `nodes`, or else its `edges[].node`.
 pub fn nodes(connection: &Value) -> Vec<Value> {
+    if let Some(nodes) = connection["nodes"].as_array() {
+        return nodes.clone();
+    }
     connection["edges"]
         .as_array()
         .map(|edges| edges.iter().map(|e| e["node"].clone()).collect())
@@ -309,4 +327,525 @@ pub fn strings(items: &[Value], field: &str) -> Vec<String> {
         .iter()
         .map(|v| v[field].as_str().unwrap_or_default().to_owned())
         .collect()
+}
+
+/// Inserts `models` in chunks small enough for both backends' bind-parameter limits.
+pub async fn insert_all<A>(db: &DatabaseConnection, models: Vec<A>)
+where
+    A: ActiveModelTrait + Send,
+{
+    let mut models = models.into_iter().peekable();
+    while models.peek().is_some() {
+        let chunk: Vec<A> = models.by_ref().take(200).collect();
+        <A::Entity as sea_orm::EntityTrait>::insert_many(chunk)
+            .exec_without_returning(db)
+            .await
+            .expect("bulk insert");
+    }
+}
+
+/// What [`Breadth::build`] created: `n` organizations, each with one project whose task
+/// chain is three deep, and the rows every read key of the API needs, inserted in bulk.
+#[derive(Debug, Clone, Default)]
+pub struct Breadth {
+    pub users: Vec<Uuid>,
+    pub organizations: Vec<Uuid>,
+    pub projects: Vec<Uuid>,
+    pub tasks: Vec<Uuid>,
+}
+
+impl Breadth {
+    /// `n` organizations, each with a member (one user per ten organizations), a project
+    /// created by that member with a requirement, a component, an analysis, a pending
+    /// approval and a comment, and a chain of three tasks assigned to the member, each
+    /// with a comment.
+    pub async fn build(db: &DatabaseConnection, n: usize) -> Self {
+        use sea_orm::ActiveValue::Set;
+
+        let mut out = Breadth::default();
+        let users = n.div_ceil(10);
+        out.users = (0..users).map(|_| Uuid::now_v7()).collect();
+        insert_all(
+            db,
+            out.users
+                .iter()
+                .enumerate()
+                .map(|(i, id)| users::ActiveModel {
+                    id: Set(*id),
+                    email: Set(format!("u{i}-{id}@example.com")),
+                    username: Set(format!("u{i}-{id}")),
+                    password_hash: Set("x".into()),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        out.organizations = (0..n).map(|_| Uuid::now_v7()).collect();
+        out.projects = (0..n).map(|_| Uuid::now_v7()).collect();
+        let member = |i: usize| out.users[i / 10];
+        insert_all(
+            db,
+            out.organizations
+                .iter()
+                .map(|id| organizations::ActiveModel {
+                    id: Set(*id),
+                    name: Set("Org".into()),
+                    slug: Set(format!("org-{id}")),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..n)
+                .map(|i| organization_members::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    organization_id: Set(out.organizations[i]),
+                    user_id: Set(member(i)),
+                    role: Set(sea_orm_active_enums::CollaborationRole::Owner),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..n)
+                .map(|i| projects::ActiveModel {
+                    id: Set(out.projects[i]),
+                    organization_id: Set(out.organizations[i]),
+                    created_by: Set(member(i)),
+                    name: Set(format!("Project {i}")),
+                    status: Set(Some(ProjectStatus::Active)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..n)
+                .map(|i| requirements::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    project_id: Set(out.projects[i]),
+                    title: Set("R".into()),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..n)
+                .map(|i| architectural_components::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    project_id: Set(out.projects[i]),
+                    name: Set("C".into()),
+                    implementation_status: Set(Some("planned".into())),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..n)
+                .map(|i| analyses::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    project_id: Set(out.projects[i]),
+                    r#type: Set(sea_orm_active_enums::AnalysisType::Risk),
+                    title: Set("A".into()),
+                    confidence_score: Set(Some(Decimal::new(9, 1))),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..n)
+                .map(|i| approvals::ActiveModel {
+                    id: Set(Uuid::now_v7()),
+                    project_id: Set(out.projects[i]),
+                    requested_by: Set(member(i)),
+                    title: Set("Sign off".into()),
+                    target_type: Set(Some("project".into())),
+                    target_id: Set(out.projects[i]),
+                    status: Set(Some(sea_orm_active_enums::ApprovalStatus::Pending)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        // Three tasks per project, a chain: level by level, so parents exist first.
+        let chains: Vec<[Uuid; 3]> = (0..n)
+            .map(|_| [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()])
+            .collect();
+        for level in 0..3 {
+            insert_all(
+                db,
+                (0..n)
+                    .map(|i| tasks::ActiveModel {
+                        id: Set(chains[i][level]),
+                        project_id: Set(out.projects[i]),
+                        parent_id: Set((level > 0).then(|| chains[i][level - 1])),
+                        title: Set(format!("T{level}")),
+                        status: Set(Some(TaskStatus::InProgress)),
+                        assigned_to: Set(Some(member(i))),
+                        ..Default::default()
+                    })
+                    .collect(),
+            )
+            .await;
+        }
+        out.tasks = chains.iter().flatten().copied().collect();
+        let comment = |target_type: &str, target: Uuid, author: Uuid| comments::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            target_type: Set(target_type.into()),
+            target_id: Set(target),
+            author_id: Set(author),
+            content: Set("c".into()),
+            ..Default::default()
+        };
+        let mut all = Vec::new();
+        for (i, chain) in chains.iter().enumerate() {
+            all.push(comment("project", out.projects[i], member(i)));
+            for task in chain {
+                all.push(comment("task", *task, member(i)));
+            }
+        }
+        insert_all(db, all).await;
+        out
+    }
+}
+
+/// What [`Catalog::build`] created.
+#[derive(Debug, Clone, Default)]
+pub struct Catalog {
+    /// The organization with the most projects.
+    pub organization: Uuid,
+    /// The project with every kind of child row.
+    pub project: Uuid,
+    /// A user with several tasks assigned.
+    pub assignee: Uuid,
+    /// The root of a task tree.
+    pub root_task: Uuid,
+}
+
+/// A fixed id: the same on every run and both backends, in creation order.
+fn fixed_id(n: u128) -> Uuid {
+    Uuid::from_u128(0x0190_0000_0000_7000_8000_0000_0000_0000 + n)
+}
+
+/// An RFC 3339 timestamp as the entities hold it.
+fn ts(text: &str) -> chrono::DateTime<chrono::FixedOffset> {
+    chrono::DateTime::parse_from_rfc3339(text).expect("a timestamp")
+}
+
+impl Catalog {
+    /// A handful of rows in every table, the same on every run and backend (fixed ids and
+    /// values), with ties and NULLs in every sortable column; timestamps with and without
+    /// fractions, and some left to the database's default, so that SQLite's text
+    /// comparison of timestamps is exercised.
+    pub async fn build(db: &DatabaseConnection) -> Self {
+        use entity::sea_orm_active_enums::{AnalysisType, ApprovalStatus, CollaborationRole};
+        use sea_orm::ActiveValue::{NotSet, Set};
+
+        let mut n = 0;
+        let mut next = || {
+            n += 1;
+            fixed_id(n)
+        };
+        let times = [
+            Some("2026-03-01T10:00:00Z"),
+            Some("2026-03-01T10:00:00.5Z"),
+            None,
+            Some("2026-03-01T10:00:00Z"),
+            Some("2026-02-28T23:59:59.999999Z"),
+            Some("2026-03-01T10:00:00.123456Z"),
+            None,
+            Some("2026-03-02T00:00:00.1Z"),
+        ];
+        let time = |i: usize| times[i % times.len()].map(ts);
+        let ints = [
+            Some(3),
+            None,
+            Some(1),
+            Some(3),
+            Some(5),
+            None,
+            Some(2),
+            Some(3),
+        ];
+        let int = |i: usize| ints[i % ints.len()];
+
+        let users: Vec<Uuid> = (0..6).map(|_| next()).collect();
+        insert_all(
+            db,
+            users
+                .iter()
+                .enumerate()
+                .map(|(i, id)| users::ActiveModel {
+                    id: Set(*id),
+                    email: Set(format!("c{i}@example.com")),
+                    username: Set(format!("c{i}")),
+                    password_hash: Set("x".into()),
+                    last_login_at: Set(time(i)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        let slugs = ["beta", "Alpha", "alpha", "_x", "Beta"];
+        let orgs: Vec<Uuid> = slugs.iter().map(|_| next()).collect();
+        insert_all(
+            db,
+            orgs.iter()
+                .zip(slugs)
+                .map(|(id, slug)| organizations::ActiveModel {
+                    id: Set(*id),
+                    name: Set(slug.to_uppercase()),
+                    slug: Set(slug.into()),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..6)
+                .map(|i| organization_members::ActiveModel {
+                    id: Set(next()),
+                    organization_id: Set(orgs[i % 2]),
+                    user_id: Set(users[i]),
+                    role: Set(CollaborationRole::Contributor),
+                    joined_at: Set(time(i + 1)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        let names = ["Same", "b", "Same", "A", "a", "Zed", "same"];
+        let projects: Vec<Uuid> = names.iter().map(|_| next()).collect();
+        insert_all(
+            db,
+            projects
+                .iter()
+                .zip(names)
+                .enumerate()
+                .map(|(i, (id, name))| projects::ActiveModel {
+                    id: Set(*id),
+                    organization_id: Set(orgs[usize::from(i >= 5)]),
+                    created_by: Set(users[i % 3]),
+                    name: Set(name.into()),
+                    complexity_score: Set(int(i)),
+                    created_at: Set(time(i + 2)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        let project = projects[0];
+        let requirements: Vec<Uuid> = (0..7).map(|_| next()).collect();
+        insert_all(
+            db,
+            requirements
+                .iter()
+                .enumerate()
+                .map(|(i, id)| requirements::ActiveModel {
+                    id: Set(*id),
+                    project_id: Set(project),
+                    parent_id: Set((i >= 3).then(|| requirements[i % 3])),
+                    title: Set(format!("R{i}")),
+                    priority: Set(int(i + 1)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..5)
+                .map(|i| architectural_components::ActiveModel {
+                    id: Set(next()),
+                    project_id: Set(project),
+                    name: Set(format!("C{i}")),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        let scores = [Some(9), Some(90), None, Some(5), Some(100), Some(9)];
+        insert_all(
+            db,
+            scores
+                .iter()
+                .enumerate()
+                .map(|(i, score)| analyses::ActiveModel {
+                    id: Set(next()),
+                    project_id: Set(project),
+                    r#type: Set(if i % 2 == 0 {
+                        AnalysisType::Risk
+                    } else {
+                        AnalysisType::Quality
+                    }),
+                    title: Set(format!("A{i}")),
+                    // 0.9 and 0.90 are the same score: a tie however it is stored.
+                    confidence_score: Set(score.map(|s| {
+                        if s < 10 {
+                            Decimal::new(s, 1)
+                        } else {
+                            Decimal::new(s, 2)
+                        }
+                    })),
+                    created_at: Set(time(i + 3)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        let tasks: Vec<Uuid> = (0..9).map(|_| next()).collect();
+        let dates = [
+            Some("2026-04-01"),
+            None,
+            Some("2026-03-15"),
+            Some("2026-04-01"),
+            None,
+            Some("2026-05-20"),
+        ];
+        insert_all(
+            db,
+            tasks
+                .iter()
+                .enumerate()
+                .map(|(i, id)| tasks::ActiveModel {
+                    id: Set(*id),
+                    project_id: Set(project),
+                    parent_id: Set((i > 0).then(|| tasks[(i - 1) / 2])),
+                    title: Set(format!("T{i}")),
+                    priority: Set(int(i)),
+                    progress_percentage: Set(int(i + 3).map(|p| p * 10)),
+                    planned_start_date: Set(
+                        dates[i % dates.len()].map(|d| d.parse().expect("a date"))
+                    ),
+                    assigned_to: Set(Some(users[i % 2])),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        let sessions: Vec<Uuid> = (0..5).map(|_| next()).collect();
+        insert_all(
+            db,
+            sessions
+                .iter()
+                .enumerate()
+                .map(|(i, id)| collaboration_sessions::ActiveModel {
+                    id: Set(*id),
+                    project_id: Set(project),
+                    created_by: Set(users[i % 2]),
+                    title: Set(format!("S{i}")),
+                    started_at: Set(time(i + 4)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..5)
+                .map(|i| session_participants::ActiveModel {
+                    id: Set(next()),
+                    session_id: Set(sessions[i % 2]),
+                    user_id: Set(users[i]),
+                    joined_at: Set(time(i + 5)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        // Comments: most with set timestamps, three left to the database's default (now),
+        // one at a time so that the column is left out of the insert.
+        for i in 0..9 {
+            let comment = comments::ActiveModel {
+                id: Set(next()),
+                target_type: Set("task".into()),
+                target_id: Set(tasks[i % 3]),
+                author_id: Set(users[i % 4]),
+                content: Set(format!("comment {i}")),
+                created_at: if i % 3 == 1 { NotSet } else { Set(time(i)) },
+                ..Default::default()
+            };
+            comment.insert(db).await.expect("comment");
+        }
+        insert_all(
+            db,
+            (0..5)
+                .map(|i| notifications::ActiveModel {
+                    id: Set(next()),
+                    user_id: Set(users[i % 2]),
+                    r#type: Set("mention".into()),
+                    title: Set(format!("N{i}")),
+                    scheduled_for: Set(time(i + 6)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        let approvals: Vec<Uuid> = (0..5).map(|_| next()).collect();
+        insert_all(
+            db,
+            approvals
+                .iter()
+                .enumerate()
+                .map(|(i, id)| approvals::ActiveModel {
+                    id: Set(*id),
+                    project_id: Set(project),
+                    requested_by: Set(users[i % 2]),
+                    title: Set(format!("P{i}")),
+                    target_type: Set(Some("project".into())),
+                    target_id: Set(project),
+                    status: Set(Some(ApprovalStatus::Pending)),
+                    created_at: Set(time(i + 7)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..5)
+                .map(|i| approval_participants::ActiveModel {
+                    id: Set(next()),
+                    approval_id: Set(approvals[i % 2]),
+                    user_id: Set(users[i]),
+                    responded_at: Set(time(i)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        insert_all(
+            db,
+            (0..6)
+                .map(|i| audit_log::ActiveModel {
+                    id: Set(next()),
+                    table_name: Set("tasks".into()),
+                    record_id: Set(tasks[i]),
+                    operation: Set("UPDATE".into()),
+                    user_id: Set(Some(users[i % 2])),
+                    created_at: Set(time(i + 1)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
+        Catalog {
+            organization: orgs[0],
+            project,
+            assignee: users[0],
+            root_task: tasks[0],
+        }
+    }
 }

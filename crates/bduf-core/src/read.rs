@@ -1,0 +1,611 @@
+//! The read keys every context builds on, and how the [`Reader`] fetches a batch of each
+//! with one statement (two with `totalCount`):
+//!
+//! - [`ById`]: rows by primary key;
+//! - [`Rows`]: a page of a connection — of the whole table (a root connection) or of the
+//!   rows under each parent (a nested connection), windowed in SQL per parent;
+//! - [`Ancestors`], [`Descendants`], [`DepthOf`]: tree walks by one recursive CTE.
+//!
+//! A context describes its tables with three small types: a [`Filter`] input, an
+//! [`Order`] input and a [`Link`] enum naming the foreign keys its rows hang off
+//! (`TasksOf::Project`, `CommentsOf::Target(TargetType::Task)`, …). Keys carry the
+//! [`Columns`] the client selected, so large columns are read only when asked for.
+
+use std::collections::{HashMap, HashSet};
+use std::fmt::Debug;
+use std::hash::{Hash, Hasher};
+use std::marker::PhantomData;
+use std::sync::Arc;
+
+use sea_orm::sea_query::CommonTableExpression;
+use sea_orm::sea_query::{
+    Alias, ColumnType, Condition, Expr, ExprTrait, Func, Order as SqlOrder, OverStatement, Query,
+    SelectStatement, UnionType, WindowStatement, WithClause,
+};
+use sea_orm::{DbBackend, ModelTrait};
+use uuid::Uuid;
+
+use crate::batch::{Fetch, Reader};
+use crate::error::{Error, Result};
+use crate::paging::{CursorKey, Page, PageArgs, SortKey};
+use crate::record::{Columns, Record, Tree};
+use crate::window::{self, PageSpec, Parents, any_of, col, models, select_columns};
+
+/// The filter input of a connection over `Model`.
+pub trait Filter: Clone + Default + Eq + Hash + Debug + Send + Sync + 'static {
+    type Model: Record;
+    /// Checks the inputs (naming the field and the rule of a bad one) and returns the
+    /// SQL condition.
+    fn condition(&self, backend: DbBackend) -> Result<Condition>;
+}
+
+/// The ordering input of a connection over `Model`.
+pub trait Order: Copy + Eq + Hash + Debug + Send + Sync + 'static {
+    type Model: Record;
+    fn ordering(self) -> crate::paging::Ordering<Self::Model>;
+}
+
+/// A foreign key rows of `Model` hang off: the parent of a nested connection.
+pub trait Link: Copy + Eq + Hash + Debug + Send + Sync + 'static {
+    type Model: Record;
+    /// The column holding the parent's id.
+    fn column(self) -> crate::record::Column<Self::Model>;
+    /// A further condition of the link (the target type of a polymorphic target).
+    fn scope(self) -> Option<Condition> {
+        None
+    }
+}
+
+/// What every parent of a level shares in a connection: filter, ordering, window,
+/// columns, and whether `totalCount` is wanted.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Window<F, O> {
+    pub filter: F,
+    pub order: Option<O>,
+    pub page: PageArgs,
+    pub columns: Columns,
+    pub total: bool,
+}
+
+/// Key: a page of rows of `L::Model` — of the table (`parent` none) or under one parent.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Rows<L, F, O> {
+    pub parent: Option<(L, Uuid)>,
+    pub window: Arc<Window<F, O>>,
+}
+
+impl<L, F, O> Rows<L, F, O>
+where
+    L: Link,
+    F: Filter<Model = L::Model>,
+    O: Order<Model = L::Model>,
+{
+    /// A root connection's page.
+    pub fn root(window: Window<F, O>) -> Self {
+        Self {
+            parent: None,
+            window: Arc::new(window),
+        }
+    }
+
+    /// A nested connection's page: the rows linked by `link` to `parent`.
+    pub fn under(link: L, parent: Uuid, window: Window<F, O>) -> Self {
+        Self {
+            parent: Some((link, parent)),
+            window: Arc::new(window),
+        }
+    }
+
+    /// Checks the window's inputs: the filter's fields and the cursors' provenance.
+    pub fn check(&self, backend: DbBackend) -> Result<()> {
+        self.window.filter.condition(backend)?;
+        let ordering = ordering_of(self.window.order);
+        self.window.page.check_for(&ordering)
+    }
+}
+
+fn ordering_of<O: Order>(order: Option<O>) -> crate::paging::Ordering<O::Model> {
+    order.map_or_else(crate::paging::Ordering::by_id, Order::ordering)
+}
+
+impl<L, F, O> Fetch<Rows<L, F, O>> for Reader
+where
+    L: Link,
+    F: Filter<Model = L::Model>,
+    O: Order<Model = L::Model>,
+    L::Model: ModelTrait<Entity = <L::Model as Record>::E>,
+{
+    type Value = Page<L::Model>;
+
+    async fn fetch(
+        &self,
+        keys: &[Rows<L, F, O>],
+    ) -> Result<HashMap<Rows<L, F, O>, Page<L::Model>>> {
+        // One statement per (link, window): a level's keys share both.
+        type Group<'a, L, F, O> = (Option<L>, &'a Arc<Window<F, O>>);
+        let mut groups: HashMap<Group<'_, L, F, O>, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            let (link, parent) = match key.parent {
+                Some((link, parent)) => (Some(link), parent),
+                None => (None, Uuid::nil()),
+            };
+            groups.entry((link, &key.window)).or_default().push(parent);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for ((link, window), ids) in groups {
+            let spec = PageSpec {
+                condition: window.filter.condition(self.backend())?,
+                ordering: ordering_of(window.order),
+                args: &window.page,
+                columns: window.columns,
+                total: window.total,
+            };
+            let parents = link.map(|link| Parents {
+                column: link.column(),
+                scope: link.scope(),
+                ids: &ids,
+            });
+            for (parent, page) in window::pages(self, parents, &spec).await? {
+                let key = Rows {
+                    parent: link.map(|l| (l, parent)),
+                    window: Arc::clone(window),
+                };
+                out.insert(key, page);
+            }
+        }
+        Ok(out)
+    }
+}
+
+macro_rules! key_impls {
+    ($name:ident { $($field:ident),* }) => {
+        impl<M> Clone for $name<M> {
+            fn clone(&self) -> Self {
+                Self { $($field: self.$field.clone(),)* _model: PhantomData }
+            }
+        }
+        impl<M> PartialEq for $name<M> {
+            fn eq(&self, other: &Self) -> bool {
+                true $(&& self.$field == other.$field)*
+            }
+        }
+        impl<M> Eq for $name<M> {}
+        impl<M> Hash for $name<M> {
+            fn hash<H: Hasher>(&self, state: &mut H) {
+                $(self.$field.hash(state);)*
+            }
+        }
+        impl<M> Debug for $name<M> {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.debug_struct(stringify!($name))$(.field(stringify!($field), &self.$field))*.finish()
+            }
+        }
+    };
+}
+
+/// Key: the row of `M` with this id.
+pub struct ById<M> {
+    pub id: Uuid,
+    pub columns: Columns,
+    _model: PhantomData<fn() -> M>,
+}
+key_impls!(ById { id, columns });
+
+impl<M> ById<M> {
+    pub fn new(id: Uuid, columns: Columns) -> Self {
+        Self {
+            id,
+            columns,
+            _model: PhantomData,
+        }
+    }
+}
+
+impl<M: Record> Fetch<ById<M>> for Reader {
+    type Value = M;
+
+    async fn fetch(&self, keys: &[ById<M>]) -> Result<HashMap<ById<M>, M>> {
+        let backend = self.backend();
+        let mut groups: HashMap<Columns, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups.entry(key.columns).or_default().push(key.id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (columns, ids) in groups {
+            let mut select = window::select_from::<M>(columns);
+            select.and_where(any_of(backend, col::<M>(M::id_column()), &ids));
+            for row in models::<M>(self, backend.build(&select)).await? {
+                out.insert(ById::new(row.id(), columns), row);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// Key: the ancestors of a tree node, root first.
+pub struct Ancestors<M> {
+    pub id: Uuid,
+    pub columns: Columns,
+    _model: PhantomData<fn() -> M>,
+}
+key_impls!(Ancestors { id, columns });
+
+impl<M> Ancestors<M> {
+    pub fn new(id: Uuid, columns: Columns) -> Self {
+        Self {
+            id,
+            columns,
+            _model: PhantomData,
+        }
+    }
+}
+
+/// Key: how deep a tree node sits — its number of ancestors, 0 for a root.
+pub struct DepthOf<M> {
+    pub id: Uuid,
+    _model: PhantomData<fn() -> M>,
+}
+key_impls!(DepthOf { id });
+
+impl<M> DepthOf<M> {
+    pub fn new(id: Uuid) -> Self {
+        Self {
+            id,
+            _model: PhantomData,
+        }
+    }
+}
+
+fn alias(name: &str) -> Alias {
+    Alias::new(name)
+}
+
+fn walk_col(name: &str) -> Expr {
+    Expr::col((alias("_walk"), alias(name)))
+}
+
+/// `WITH RECURSIVE _walk(_start, _node, _first)`: for every id of `ids`, each ancestor
+/// (`_node`), the parent marked `_first = 1`. `UNION` drops repeated rows, so the walk
+/// ends even on a `parent_id` cycle, which the schema does not forbid.
+fn ancestor_walk<M: Tree>(backend: DbBackend, ids: &[Uuid]) -> WithClause {
+    let parent = col::<M>(M::parent_column());
+    let mut anchor = Query::select();
+    anchor
+        .expr_as(col::<M>(M::id_column()), alias("_start"))
+        .expr_as(parent.clone(), alias("_node"))
+        .expr_as(Expr::cust("1"), alias("_first"))
+        .from(M::E::default())
+        .and_where(any_of(backend, col::<M>(M::id_column()), ids))
+        .and_where(parent.clone().is_not_null());
+    let mut step = Query::select();
+    step.expr(walk_col("_start"))
+        .expr(parent.clone())
+        .expr(Expr::cust("0"))
+        .from(M::E::default())
+        .inner_join(
+            alias("_walk"),
+            col::<M>(M::id_column()).equals((alias("_walk"), alias("_node"))),
+        )
+        .and_where(parent.is_not_null());
+    anchor.union(UnionType::Distinct, step);
+    let mut cte = CommonTableExpression::new();
+    cte.table_name(alias("_walk"))
+        .columns([alias("_start"), alias("_node"), alias("_first")])
+        .query(anchor);
+    WithClause::new().recursive(true).cte(cte).to_owned()
+}
+
+impl<M: Tree> Fetch<Ancestors<M>> for Reader {
+    type Value = Vec<M>;
+
+    async fn fetch(&self, keys: &[Ancestors<M>]) -> Result<HashMap<Ancestors<M>, Vec<M>>> {
+        let backend = self.backend();
+        let mut groups: HashMap<Columns, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups.entry(key.columns).or_default().push(key.id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (columns, ids) in groups {
+            let mut select = Query::select();
+            select
+                .expr_as(walk_col("_start"), alias("_walk_start"))
+                .expr_as(walk_col("_first"), alias("_walk_first"));
+            // The chain is rebuilt from parent ids, which are always read.
+            select_columns::<M>(&mut select, columns);
+            select.from(alias("_walk")).inner_join(
+                M::E::default(),
+                col::<M>(M::id_column()).equals((alias("_walk"), alias("_node"))),
+            );
+            let statement = backend.build(&select.with(ancestor_walk::<M>(backend, &ids)));
+            let rows = self.query(statement).await?;
+            // Per start: its parent, and every ancestor by id.
+            let mut first: HashMap<Uuid, Uuid> = HashMap::new();
+            let mut found: HashMap<Uuid, HashMap<Uuid, M>> = HashMap::new();
+            for row in &rows {
+                let start: Uuid = row.try_get("", "_walk_start")?;
+                let is_first: i32 = row.try_get("", "_walk_first")?;
+                let model = M::from_query_result(row, "")?;
+                if is_first == 1 {
+                    first.insert(start, model.id());
+                }
+                found.entry(start).or_default().insert(model.id(), model);
+            }
+            for id in ids {
+                let mut nodes = found.remove(&id).unwrap_or_default();
+                let mut chain = Vec::new();
+                let mut next = first.get(&id).copied();
+                while let Some(node) = next.and_then(|n| nodes.remove(&n)) {
+                    next = node.parent();
+                    chain.push(node);
+                }
+                chain.reverse();
+                out.insert(Ancestors::new(id, columns), chain);
+            }
+        }
+        Ok(out)
+    }
+}
+
+impl<M: Tree> Fetch<DepthOf<M>> for Reader {
+    type Value = i32;
+
+    async fn fetch(&self, keys: &[DepthOf<M>]) -> Result<HashMap<DepthOf<M>, i32>> {
+        let backend = self.backend();
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
+        let mut select = Query::select();
+        select
+            .expr_as(walk_col("_start"), alias("owner"))
+            .expr_as(Func::count_distinct(walk_col("_node")), alias("n"))
+            .from(alias("_walk"))
+            .group_by_col((alias("_walk"), alias("_start")));
+        let statement = backend.build(&select.with(ancestor_walk::<M>(backend, &ids)));
+        let rows = self.query(statement).await?;
+        Ok(window::counts(&rows, &ids)?
+            .into_iter()
+            .map(|(id, n)| (DepthOf::new(id), i32::try_from(n).unwrap_or(i32::MAX)))
+            .collect())
+    }
+}
+
+/// The connection name of descendants lists in cursors.
+fn descendants_connection<M: Record>() -> String {
+    format!("{}.descendants", M::TABLE)
+}
+
+/// What every node of a level shares in a `descendants` connection.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct TreeWindow<F> {
+    pub filter: F,
+    /// How many levels down to walk: 1 for children only.
+    pub max_depth: u32,
+    pub page: PageArgs,
+    pub columns: Columns,
+    pub total: bool,
+}
+
+/// Key: a page of the descendants of a tree node, breadth first: ordered by depth below
+/// the node, then id.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct Descendants<F> {
+    pub id: Uuid,
+    pub window: Arc<TreeWindow<F>>,
+}
+
+impl<F: Filter> Descendants<F>
+where
+    F::Model: Tree,
+{
+    pub fn new(id: Uuid, window: TreeWindow<F>) -> Self {
+        Self {
+            id,
+            window: Arc::new(window),
+        }
+    }
+
+    /// Checks the window's inputs: the filter's fields and the cursors' provenance.
+    pub fn check(&self, backend: DbBackend) -> Result<()> {
+        self.window.filter.condition(backend)?;
+        self.window.page.check(
+            &descendants_connection::<F::Model>(),
+            Some("depth"),
+            false,
+            Some(&ColumnType::BigInteger),
+        )
+    }
+}
+
+impl<F> Fetch<Descendants<F>> for Reader
+where
+    F: Filter,
+    F::Model: Tree,
+{
+    type Value = Page<F::Model>;
+
+    async fn fetch(
+        &self,
+        keys: &[Descendants<F>],
+    ) -> Result<HashMap<Descendants<F>, Page<F::Model>>> {
+        let mut groups: HashMap<&Arc<TreeWindow<F>>, Vec<Uuid>> = HashMap::new();
+        for key in keys {
+            groups.entry(&key.window).or_default().push(key.id);
+        }
+        let mut out = HashMap::with_capacity(keys.len());
+        for (window, ids) in groups {
+            for (id, page) in descendant_pages(self, window, &ids).await? {
+                out.insert(
+                    Descendants {
+                        id,
+                        window: Arc::clone(window),
+                    },
+                    page,
+                );
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// One statement: walk down from every id at most `max_depth` levels, keep each node at
+/// its smallest depth, filter, and number each start's nodes by `(depth, id)` in scan
+/// direction, keeping the first `n + 1`.
+async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
+    reader: &Reader,
+    window: &TreeWindow<F>,
+    ids: &[Uuid],
+) -> Result<HashMap<Uuid, Page<M>>> {
+    let backend = reader.backend();
+    let parent = col::<M>(M::parent_column());
+    let id = col::<M>(M::id_column());
+    let mut anchor = Query::select();
+    anchor
+        .expr(parent.clone())
+        .expr(id.clone())
+        .expr(Expr::cust("CAST(1 AS BIGINT)"))
+        .from(M::E::default())
+        .and_where(any_of(backend, parent.clone(), ids));
+    let mut step = Query::select();
+    step.expr(walk_col("_start"))
+        .expr(id.clone())
+        .expr(walk_col("_depth").add(1))
+        .from(M::E::default())
+        .inner_join(
+            alias("_walk"),
+            parent.equals((alias("_walk"), alias("_node"))),
+        )
+        .and_where(walk_col("_depth").lt(i64::from(window.max_depth)));
+    anchor.union(UnionType::All, step);
+    let mut cte = CommonTableExpression::new();
+    cte.table_name(alias("_walk"))
+        .columns([alias("_start"), alias("_node"), alias("_depth")])
+        .query(anchor);
+    let walk = WithClause::new().recursive(true).cte(cte).to_owned();
+
+    // Each node once per start, at its smallest depth (a cycle revisits nodes).
+    let mut nearest = Query::select();
+    nearest
+        .expr_as(walk_col("_start"), alias("_start"))
+        .expr_as(walk_col("_node"), alias("_node"))
+        .expr_as(Func::min(walk_col("_depth")), alias("_depth"))
+        .from(alias("_walk"))
+        .group_by_col((alias("_walk"), alias("_start")))
+        .group_by_col((alias("_walk"), alias("_node")));
+    let near = |name: &str| Expr::col((alias("_d"), alias(name)));
+
+    let args = &window.page;
+    let up = !args.from_end;
+    let mut inner = Query::select();
+    select_columns::<M>(&mut inner, window.columns);
+    inner
+        .expr_as(near("_start"), alias("_parent"))
+        .expr_as(near("_depth"), alias("_depth"))
+        .from_subquery(nearest, alias("_d"))
+        .inner_join(
+            M::E::default(),
+            id.clone().equals((alias("_d"), alias("_node"))),
+        )
+        .cond_where(window.filter.condition(backend)?);
+    for (above, cursor) in [(true, &args.after), (false, &args.before)] {
+        let Some(cursor) = cursor else { continue };
+        let SortKey::Int(depth) = cursor.key else {
+            return Err(Error::invalid(
+                if above { "after" } else { "before" },
+                "is not a cursor this API issued",
+            ));
+        };
+        let row = Expr::tuple([near("_depth"), id.clone()]);
+        let at = Expr::tuple([Expr::val(depth), Expr::val(cursor.id)]);
+        inner.and_where(if above { row.gt(at) } else { row.lt(at) });
+    }
+    let direction = || if up { SqlOrder::Asc } else { SqlOrder::Desc };
+    let mut numbering = WindowStatement::new();
+    numbering.add_partition_by(near("_start"));
+    numbering
+        .order_by_expr(near("_depth"), direction())
+        .order_by_expr(id, direction());
+    inner.expr_window_as(Func::cust("ROW_NUMBER"), numbering, alias("_rn"));
+    let rank = || Expr::col((alias("_w"), alias("_rn")));
+    let mut outer = Query::select();
+    outer
+        .column(sea_orm::sea_query::Asterisk)
+        .from_subquery(inner, alias("_w"))
+        .and_where(rank().lte(u64::try_from(args.limit).unwrap_or(u64::MAX) + 1))
+        .order_by_expr(Expr::col((alias("_w"), alias("_parent"))), SqlOrder::Asc)
+        .order_by_expr(rank(), SqlOrder::Asc);
+    let statement = backend.build(&outer.with(walk.clone()));
+    let rows = reader.query(statement).await?;
+    let mut by_start: HashMap<Uuid, Vec<(i64, M)>> = HashMap::new();
+    for row in &rows {
+        let start: Uuid = row.try_get("", "_parent")?;
+        let depth: i64 = row.try_get("", "_depth")?;
+        by_start
+            .entry(start)
+            .or_default()
+            .push((depth, M::from_query_result(row, "")?));
+    }
+    let totals = if window.total {
+        let mut count = Query::select();
+        count
+            .expr_as(near("_start"), alias("owner"))
+            .expr_as(Expr::cust("COUNT(*)"), alias("n"))
+            .from_subquery(
+                {
+                    let mut nearest = Query::select();
+                    nearest
+                        .expr_as(walk_col("_start"), alias("_start"))
+                        .expr_as(walk_col("_node"), alias("_node"))
+                        .from(alias("_walk"))
+                        .group_by_col((alias("_walk"), alias("_start")))
+                        .group_by_col((alias("_walk"), alias("_node")));
+                    nearest
+                },
+                alias("_d"),
+            )
+            .inner_join(
+                M::E::default(),
+                col::<M>(M::id_column()).equals((alias("_d"), alias("_node"))),
+            )
+            .cond_where(window.filter.condition(backend)?)
+            .group_by_col((alias("_d"), alias("_start")));
+        let rows = reader.query(backend.build(&count.with(walk))).await?;
+        Some(window::counts(&rows, ids)?)
+    } else {
+        None
+    };
+    let connection = descendants_connection::<M>();
+    let mut seen = HashSet::new();
+    Ok(ids
+        .iter()
+        .filter(|id| seen.insert(**id))
+        .map(|id| {
+            let rows = by_start.remove(id).unwrap_or_default();
+            let page = Page::from_scan(rows, args, |(depth, row)| {
+                CursorKey {
+                    connection: connection.clone(),
+                    ordered_by: Some("depth".to_owned()),
+                    descending: false,
+                    key: SortKey::Int(*depth),
+                    id: row.id(),
+                }
+                .encode()
+            });
+            let mut page = Page {
+                rows: page.rows.into_iter().map(|(c, (_, m))| (c, m)).collect(),
+                has_previous_page: page.has_previous_page,
+                has_next_page: page.has_next_page,
+                total_count: None,
+            };
+            page.total_count = totals.as_ref().map(|t| t.get(id).copied().unwrap_or(0));
+            (*id, page)
+        })
+        .collect())
+}
+
+/// A helper for aggregate keys: `SELECT … FROM M WHERE column IN (ids)` built by the
+/// caller, run as one statement.
+pub async fn grouped(
+    reader: &Reader,
+    select: &SelectStatement,
+) -> Result<Vec<sea_orm::QueryResult>> {
+    let backend = reader.backend();
+    Ok(reader.query(backend.build(select)).await?)
+}

@@ -1,0 +1,480 @@
+//! The SQL of pages: one statement returns the requested window of rows of every parent
+//! of a batch (or of the whole table, for a root connection), and one more counts them
+//! when `totalCount` is selected.
+//!
+//! - A page is a keyset range — `(sort, id) > (cursor)` — ordered by `sort, id` and
+//!   limited to one row more than asked for; never OFFSET. NULL sorts after every value,
+//!   so a range after a non-null cursor continues into the NULL rows: the page is then
+//!   the union of two index ranges (non-null values, then NULLs by id), each limited,
+//!   which keeps every range an index scan however deep the page.
+//! - Nested pages on PostgreSQL: `unnest($parents) CROSS JOIN LATERAL (page of one
+//!   parent)`, so each parent costs one index range of at most `n + 1` rows, whatever the
+//!   number of its rows.
+//! - Nested pages on SQLite (no LATERAL): `ROW_NUMBER() OVER (PARTITION BY parent ORDER
+//!   BY sort, id)` over the parents' rows in range, keeping the first `n + 1` of each.
+//!
+//! Both give the same rows in the same order; the tests compare them.
+
+use std::collections::HashMap;
+
+use sea_orm::sea_query::{
+    Alias, Asterisk, ColumnType, Condition, Expr, ExprTrait, Func, NullOrdering, Order,
+    OverStatement, PgFunc, Query, SelectStatement, UnionType, Value, WindowStatement,
+};
+use sea_orm::{
+    ColumnTrait, DbBackend, DbErr, IdenStatic, Iterable, ModelTrait, QueryResult, Statement,
+};
+use uuid::Uuid;
+
+use crate::batch::Reader;
+use crate::error::Result;
+use crate::paging::{CursorKey, Ordering, Page, PageArgs};
+use crate::record::{Column, Columns, Record};
+
+/// A column of `M`, qualified by its table.
+pub fn col<M: Record>(column: Column<M>) -> Expr {
+    Expr::col((M::E::default(), column))
+}
+
+/// `expr IN (ids)`, written `expr = ANY($1)` on PostgreSQL: one bind parameter and one
+/// statement text (so one prepared statement) for any number of keys.
+pub fn any_of(backend: DbBackend, expr: Expr, ids: &[Uuid]) -> Expr {
+    match backend {
+        DbBackend::Postgres => expr.eq(PgFunc::any(Expr::val(Value::from(ids.to_vec())))),
+        _ => expr.is_in(ids.iter().copied()),
+    }
+}
+
+/// Whether a column may be left out of a read: large or free-text values, which the
+/// model then holds as NULL (or `''` where the column is NOT NULL). Every other column
+/// is always read.
+fn skippable(column_type: &ColumnType) -> bool {
+    matches!(
+        column_type,
+        ColumnType::Text
+            | ColumnType::Json
+            | ColumnType::JsonBinary
+            | ColumnType::String(_)
+            | ColumnType::Char(_)
+    )
+}
+
+/// Selects the columns of `M` into `select`: those in `columns` (and every one that
+/// cannot be left out) for real, the others as placeholders.
+pub fn select_columns<M: Record>(select: &mut SelectStatement, columns: Columns) {
+    for (position, column) in Column::<M>::iter().enumerate() {
+        let def = column.def();
+        let expr = if columns.has(position) || !skippable(def.get_column_type()) {
+            column.select_as(col::<M>(column))
+        } else if def.is_null() {
+            Expr::cust("NULL")
+        } else {
+            Expr::cust("''")
+        };
+        select.expr_as(expr, Alias::new(column.as_str()));
+    }
+}
+
+/// `SELECT <columns> FROM <table>`.
+pub fn select_from<M: Record>(columns: Columns) -> SelectStatement {
+    let mut select = Query::select();
+    select_columns::<M>(&mut select, columns);
+    select.from(M::E::default());
+    select
+}
+
+/// Runs `select` and reads the rows as models.
+pub async fn models<M: Record>(reader: &Reader, statement: Statement) -> Result<Vec<M>> {
+    let rows = reader.query(statement).await?;
+    Ok(rows
+        .iter()
+        .map(|row| M::from_query_result(row, ""))
+        .collect::<Result<_, DbErr>>()?)
+}
+
+/// How the rows of a nested connection hang off their parents.
+#[derive(Debug, Clone)]
+pub struct Parents<'a, M: Record> {
+    /// The column holding the parent's id.
+    pub column: Column<M>,
+    /// A further condition of the link (the target type of a polymorphic target).
+    pub scope: Option<Condition>,
+    /// The parents of the batch, without repeats.
+    pub ids: &'a [Uuid],
+}
+
+/// A page request: everything but the parents.
+#[derive(Debug, Clone)]
+pub struct PageSpec<'a, M: Record> {
+    /// The filter.
+    pub condition: Condition,
+    pub ordering: Ordering<M>,
+    pub args: &'a PageArgs,
+    pub columns: Columns,
+    /// Whether to count the filtered rows too.
+    pub total: bool,
+}
+
+/// One range of a page: its condition and whether it is the range of NULL sort values.
+struct Range {
+    condition: Condition,
+    nulls: bool,
+}
+
+/// The sort expression of `column`: text compares byte-wise (`COLLATE "C"`) on
+/// PostgreSQL, as SQLite's default collation does, so both order text alike.
+fn sorted<M: Record>(backend: DbBackend, column: Column<M>, expr: Expr) -> Expr {
+    let text = matches!(
+        column.def().get_column_type(),
+        ColumnType::Text | ColumnType::String(_) | ColumnType::Char(_)
+    );
+    if text && backend == DbBackend::Postgres {
+        Expr::cust_with_expr(r#"$1 COLLATE "C""#, expr)
+    } else {
+        expr
+    }
+}
+
+/// Which way a page scans the base order `(sort ASC NULLS LAST, id ASC)`: up, or down.
+fn scans_up<M: Record>(spec: &PageSpec<'_, M>) -> bool {
+    spec.ordering.descending == spec.args.from_end
+}
+
+/// A bound on the base order: rows strictly after (`above`) or before a cursor.
+fn bounds<'a, M: Record>(spec: &PageSpec<'a, M>) -> Vec<(bool, &'a CursorKey)> {
+    let desc = spec.ordering.descending;
+    let mut out = Vec::new();
+    if let Some(after) = &spec.args.after {
+        out.push((!desc, after));
+    }
+    if let Some(before) = &spec.args.before {
+        out.push((desc, before));
+    }
+    out
+}
+
+/// The ranges of a page in scan order (at most two: non-null sort values and NULLs).
+fn ranges<M: Record>(backend: DbBackend, spec: &PageSpec<'_, M>) -> Vec<Range> {
+    let id = col::<M>(M::id_column());
+    let Some(sort) = spec.ordering.column else {
+        let mut condition = Condition::all();
+        for (above, cursor) in bounds(spec) {
+            condition = condition.add(if above {
+                id.clone().gt(cursor.id)
+            } else {
+                id.clone().lt(cursor.id)
+            });
+        }
+        return vec![Range {
+            condition,
+            nulls: false,
+        }];
+    };
+    let value = sorted::<M>(backend, sort, col::<M>(sort));
+    let column_type = sort.def().get_column_type().clone();
+    let mut values = Some(Condition::all().add(value.clone().is_not_null()));
+    let mut nulls = Some(Condition::all().add(value.clone().is_null()));
+    for (above, cursor) in bounds(spec) {
+        match cursor.key.to_value(&column_type) {
+            Some(v) => {
+                let row = Expr::tuple([value.clone(), id.clone()]);
+                let at = Expr::tuple([Expr::val(v), Expr::val(cursor.id)]);
+                values = values.map(|c| c.add(if above { row.gt(at) } else { row.lt(at) }));
+                // Above a value come all NULLs; below it none.
+                if !above {
+                    nulls = None;
+                }
+            }
+            None => {
+                nulls = nulls.map(|c| {
+                    c.add(if above {
+                        id.clone().gt(cursor.id)
+                    } else {
+                        id.clone().lt(cursor.id)
+                    })
+                });
+                // Above a NULL come only NULLs; below it every value.
+                if above {
+                    values = None;
+                }
+            }
+        }
+    }
+    let mut out: Vec<Range> = [(values, false), (nulls, true)]
+        .into_iter()
+        .filter_map(|(c, nulls)| c.map(|condition| Range { condition, nulls }))
+        .collect();
+    if !scans_up(spec) {
+        out.reverse();
+    }
+    out
+}
+
+/// Orders `select` in scan direction, naming columns with `name`.
+fn order_by<M: Record>(
+    backend: DbBackend,
+    select: &mut SelectStatement,
+    spec: &PageSpec<'_, M>,
+    nulls_only: bool,
+    name: &impl Fn(Column<M>) -> Expr,
+) {
+    let up = scans_up(spec);
+    let direction = || if up { Order::Asc } else { Order::Desc };
+    if let (Some(sort), false) = (spec.ordering.column, nulls_only) {
+        let nulls = if up {
+            NullOrdering::Last
+        } else {
+            NullOrdering::First
+        };
+        select.order_by_expr_with_nulls(sorted::<M>(backend, sort, name(sort)), direction(), nulls);
+    }
+    select.order_by_expr(name(M::id_column()), direction());
+}
+
+/// The same ordering as a window's.
+fn window_order<M: Record>(
+    backend: DbBackend,
+    window: &mut WindowStatement,
+    spec: &PageSpec<'_, M>,
+    name: &impl Fn(Column<M>) -> Expr,
+) {
+    let up = scans_up(spec);
+    let direction = || if up { Order::Asc } else { Order::Desc };
+    if let Some(sort) = spec.ordering.column {
+        let nulls = if up {
+            NullOrdering::Last
+        } else {
+            NullOrdering::First
+        };
+        window.order_by_expr_with_nulls(sorted::<M>(backend, sort, name(sort)), direction(), nulls);
+    }
+    window.order_by_expr(name(M::id_column()), direction());
+}
+
+fn limit(args: &PageArgs) -> u64 {
+    u64::try_from(args.limit).unwrap_or(u64::MAX) + 1
+}
+
+/// The columns to read: those asked for plus the sort column, which the cursors need.
+fn read_columns<M: Record>(spec: &PageSpec<'_, M>) -> Columns {
+    match spec.ordering.column {
+        Some(sort) => spec.columns.with(Columns::position::<M>(sort)),
+        None => spec.columns,
+    }
+}
+
+/// The page of the rows matching `base` (a select with its columns and conditions):
+/// one limited, ordered range, or the union of two.
+fn page_select<M: Record>(
+    backend: DbBackend,
+    base: &SelectStatement,
+    spec: &PageSpec<'_, M>,
+) -> SelectStatement {
+    let mut parts: Vec<SelectStatement> = ranges(backend, spec)
+        .into_iter()
+        .map(|range| {
+            let mut part = base.clone();
+            part.cond_where(range.condition);
+            order_by(backend, &mut part, spec, range.nulls, &|c| col::<M>(c));
+            part.limit(limit(spec.args));
+            part
+        })
+        .collect();
+    if parts.len() == 1 {
+        return parts.remove(0);
+    }
+    let mut union = Query::select();
+    union.column(Asterisk);
+    for (i, part) in parts.into_iter().enumerate() {
+        let alias = Alias::new(format!("_r{i}"));
+        if i == 0 {
+            union.from_subquery(part, alias);
+        } else {
+            let mut next = Query::select();
+            next.column(Asterisk).from_subquery(part, alias);
+            union.union(UnionType::All, next);
+        }
+    }
+    let mut outer = Query::select();
+    outer
+        .column(Asterisk)
+        .from_subquery(union, Alias::new("_u"));
+    order_by(backend, &mut outer, spec, false, &|c: Column<M>| {
+        Expr::col((Alias::new("_u"), Alias::new(c.as_str())))
+    });
+    outer.limit(limit(spec.args));
+    outer
+}
+
+/// Runs a page request: of the whole table (`parents` none; the page comes back under
+/// `Uuid::nil()`) or of each parent's rows. Every parent gets a page, empty or not.
+pub async fn pages<M>(
+    reader: &Reader,
+    parents: Option<Parents<'_, M>>,
+    spec: &PageSpec<'_, M>,
+) -> Result<HashMap<Uuid, Page<M>>>
+where
+    M: Record + ModelTrait<Entity = <M as Record>::E>,
+{
+    let backend = reader.backend();
+    let mut base = select_from::<M>(read_columns(spec));
+    base.cond_where(spec.condition.clone());
+    let cursor = |row: &M| spec.ordering.cursor_of(row);
+    let Some(parents) = parents else {
+        let rows: Vec<M> =
+            models(reader, backend.build(&page_select(backend, &base, spec))).await?;
+        let mut page = Page::from_scan(rows, spec.args, cursor);
+        if spec.total {
+            page.total_count = Some(count::<M>(reader, None, &spec.condition).await?[&Uuid::nil()]);
+        }
+        return Ok(HashMap::from([(Uuid::nil(), page)]));
+    };
+    if let Some(scope) = &parents.scope {
+        base.cond_where(scope.clone());
+    }
+    let statement = match backend {
+        DbBackend::Postgres => lateral(&base, &parents, spec),
+        _ => partitioned(backend, &base, &parents, spec),
+    };
+    let rows = reader.query(statement).await?;
+    let mut by_parent: HashMap<Uuid, Vec<M>> = HashMap::new();
+    for row in &rows {
+        let parent: Uuid = row.try_get("", "_parent")?;
+        by_parent
+            .entry(parent)
+            .or_default()
+            .push(M::from_query_result(row, "")?);
+    }
+    let totals = if spec.total {
+        Some(count(reader, Some(&parents), &spec.condition).await?)
+    } else {
+        None
+    };
+    Ok(parents
+        .ids
+        .iter()
+        .map(|id| {
+            let rows = by_parent.remove(id).unwrap_or_default();
+            let mut page = Page::from_scan(rows, spec.args, cursor);
+            page.total_count = totals.as_ref().map(|t| t.get(id).copied().unwrap_or(0));
+            (*id, page)
+        })
+        .collect())
+}
+
+/// PostgreSQL: each parent's page by a lateral subquery over the unnested parent ids.
+fn lateral<M: Record>(
+    base: &SelectStatement,
+    parents: &Parents<'_, M>,
+    spec: &PageSpec<'_, M>,
+) -> Statement {
+    let mut one = base.clone();
+    one.and_where(col::<M>(parents.column).equals((Alias::new("_p"), Alias::new("parent"))));
+    let (inner, mut values) = page_select(DbBackend::Postgres, &one, spec)
+        .build(sea_orm::sea_query::PostgresQueryBuilder);
+    let up = scans_up(spec);
+    let direction = if up { "ASC" } else { "DESC" };
+    let mut order = String::new();
+    if let Some(sort) = spec.ordering.column {
+        let nulls = if up { "LAST" } else { "FIRST" };
+        let collate = if matches!(
+            sort.def().get_column_type(),
+            ColumnType::Text | ColumnType::String(_) | ColumnType::Char(_)
+        ) {
+            r#" COLLATE "C""#
+        } else {
+            ""
+        };
+        order = format!(
+            r#""_w"."{}"{collate} {direction} NULLS {nulls}, "#,
+            sort.as_str()
+        );
+    }
+    order.push_str(&format!(
+        r#""_w"."{}" {direction}"#,
+        M::id_column().as_str()
+    ));
+    values.0.push(Value::from(parents.ids.to_vec()));
+    let sql = format!(
+        r#"SELECT "_p"."parent" AS "_parent", "_w".* FROM unnest(CAST(${n} AS uuid[])) AS "_p"("parent") CROSS JOIN LATERAL ({inner}) AS "_w" ORDER BY "_p"."parent", {order}"#,
+        n = values.0.len(),
+    );
+    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+}
+
+/// SQLite: the parents' rows in range, numbered per parent, the first `n + 1` kept.
+fn partitioned<M: Record>(
+    backend: DbBackend,
+    base: &SelectStatement,
+    parents: &Parents<'_, M>,
+    spec: &PageSpec<'_, M>,
+) -> Statement {
+    let link = col::<M>(parents.column);
+    let mut inner = base.clone();
+    inner.and_where(any_of(backend, link.clone(), parents.ids));
+    let mut either = Condition::any();
+    for range in ranges(backend, spec) {
+        either = either.add(range.condition);
+    }
+    inner.cond_where(either);
+    inner.expr_as(link.clone(), Alias::new("_parent"));
+    let mut window = WindowStatement::new();
+    window.add_partition_by(link);
+    window_order(backend, &mut window, spec, &|c| col::<M>(c));
+    inner.expr_window_as(Func::cust("ROW_NUMBER"), window, Alias::new("_rn"));
+    let rank = || Expr::col((Alias::new("_w"), Alias::new("_rn")));
+    let mut outer = Query::select();
+    outer
+        .column(Asterisk)
+        .from_subquery(inner, Alias::new("_w"))
+        .and_where(rank().lte(limit(spec.args)))
+        .order_by_expr(
+            Expr::col((Alias::new("_w"), Alias::new("_parent"))),
+            Order::Asc,
+        )
+        .order_by_expr(rank(), Order::Asc);
+    backend.build(&outer)
+}
+
+/// Counts the rows matching `condition`, per parent (every parent present) or in all
+/// (under `Uuid::nil()`).
+pub async fn count<M: Record>(
+    reader: &Reader,
+    parents: Option<&Parents<'_, M>>,
+    condition: &Condition,
+) -> Result<HashMap<Uuid, i64>> {
+    let backend = reader.backend();
+    let mut select = Query::select();
+    select
+        .from(M::E::default())
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("_n"))
+        .cond_where(condition.clone());
+    let Some(parents) = parents else {
+        let rows = reader.query(backend.build(&select)).await?;
+        let n: i64 = rows.first().map_or(Ok(0), |r| r.try_get("", "_n"))?;
+        return Ok(HashMap::from([(Uuid::nil(), n)]));
+    };
+    let link = col::<M>(parents.column);
+    if let Some(scope) = &parents.scope {
+        select.cond_where(scope.clone());
+    }
+    select
+        .expr_as(link.clone(), Alias::new("_parent"))
+        .and_where(any_of(backend, link.clone(), parents.ids))
+        .add_group_by([link]);
+    let rows = reader.query(backend.build(&select)).await?;
+    let mut out: HashMap<Uuid, i64> = parents.ids.iter().map(|id| (*id, 0)).collect();
+    for row in rows {
+        out.insert(row.try_get("", "_parent")?, row.try_get("", "_n")?);
+    }
+    Ok(out)
+}
+
+/// Reads `(owner, n)` rows of a grouped count.
+pub fn counts(rows: &[QueryResult], keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, DbErr> {
+    let mut out: HashMap<Uuid, i64> = keys.iter().map(|id| (*id, 0)).collect();
+    for row in rows {
+        out.insert(row.try_get("", "owner")?, row.try_get("", "n")?);
+    }
+    Ok(out)
+}
