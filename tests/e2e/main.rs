@@ -65,15 +65,20 @@ impl Server {
     }
 
     async fn graphql(&self, query: &str) -> Value {
+        serde_json::from_str(&self.graphql_text(query).await).expect("a JSON response")
+    }
+
+    /// The response body to `query`, as the server sent it.
+    async fn graphql_text(&self, query: &str) -> String {
         reqwest::Client::new()
             .post(self.url("/graphql"))
             .json(&json!({ "query": query }))
             .send()
             .await
             .expect("POST /graphql")
-            .json()
+            .text()
             .await
-            .expect("a JSON response")
+            .expect("a response body")
     }
 
     /// Sends SIGTERM and returns whether the server exited successfully.
@@ -101,20 +106,30 @@ fn query(name: &str) -> String {
     std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
 }
 
-/// Runs every README query and checks what the demo organization must answer.
-async fn readme_queries_answer(server: &Server) {
-    let mut data = Vec::new();
+/// Runs every README query, failing on any error; returns each response body as sent.
+async fn readme_answers(server: &Server) -> Vec<String> {
+    let mut bodies = Vec::new();
     for name in QUERIES {
-        let response = server.graphql(&query(name)).await;
+        let body = server.graphql_text(&query(name)).await;
+        let response: Value = serde_json::from_str(&body).expect("a JSON response");
         assert!(response.get("errors").is_none(), "{name}: {response:#}");
-        data.push(response["data"].clone());
+        bodies.push(body);
     }
-    let org = &data[0]["organizations"]["edges"][0]["node"];
+    bodies
+}
+
+/// Checks what the demo organization must answer to the README queries.
+fn check_demo_answers(bodies: &[String]) {
+    let data: Vec<Value> = bodies
+        .iter()
+        .map(|b| serde_json::from_str::<Value>(b).expect("JSON")["data"].clone())
+        .collect();
+    let org = &data[0]["organizations"]["nodes"][0];
     assert_eq!(org["name"], "Northwind Robotics");
     assert_eq!(org["stats"]["members"], 4);
     assert_eq!(org["stats"]["openApprovals"], 1);
     assert_eq!(org["projects"]["totalCount"], 3);
-    let picking = &org["projects"]["edges"][0]["node"];
+    let picking = &org["projects"]["nodes"][0];
     assert_eq!(picking["name"], "Warehouse Picking Robot");
     assert_eq!(
         picking["stats"]["progress"],
@@ -124,23 +139,30 @@ async fn readme_queries_answer(server: &Server) {
         picking["stats"]["requirements"],
         json!({"total": 11, "validated": 7})
     );
-    assert_eq!(
-        picking["stats"]["latestAnalyses"].as_array().map(Vec::len),
-        Some(3)
+    let analyses = &picking["stats"]["latestAnalyses"];
+    assert_eq!(analyses.as_array().map(Vec::len), Some(3), "{analyses}");
+    // Decimals print at their column's scale on both backends.
+    assert!(
+        analyses
+            .as_array()
+            .into_iter()
+            .flatten()
+            .all(|a| a["confidenceScore"].as_str().is_some_and(|s| s.len() == 4)),
+        "{analyses}"
     );
 
-    let project = &data[1]["projects"]["edges"][0]["node"];
+    let project = &data[1]["projects"]["nodes"][0];
     assert_eq!(project["name"], "Warehouse Picking Robot");
-    let root = &project["requirements"]["edges"][0]["node"];
+    let root = &project["requirements"]["nodes"][0];
     assert_eq!(root["title"], "Navigate warehouse aisles autonomously");
-    let depths: Vec<&Value> = root["comments"]
+    let depths: Vec<&Value> = root["comments"]["nodes"]
         .as_array()
         .expect("comments")
         .iter()
         .map(|c| &c["depth"])
         .collect();
     assert_eq!(depths, [&json!(0), &json!(1), &json!(2)]);
-    let grandchild = &root["children"][0]["children"][0];
+    let grandchild = &root["children"]["nodes"][0]["children"]["nodes"][0];
     assert_eq!(grandchild["depth"], 2);
     assert_eq!(
         grandchild["ancestors"][0]["title"],
@@ -148,31 +170,39 @@ async fn readme_queries_answer(server: &Server) {
     );
 
     assert_eq!(data[2]["tasks"]["totalCount"], 3);
-    let approval = &data[2]["approvals"]["edges"][0]["node"];
+    let approval = &data[2]["approvals"]["nodes"][0];
     assert_eq!(approval["title"], "Approve the gripper design");
-    assert_eq!(approval["participants"].as_array().map(Vec::len), Some(2));
-}
-
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readme_queries_on_the_embedded_default() {
-    let server = Server::start(None, &[]);
-    readme_queries_answer(&server).await;
-    assert!(
-        server.terminate(),
-        "bduf did not shut down cleanly on SIGTERM"
+    assert_eq!(
+        approval["participants"]["nodes"].as_array().map(Vec::len),
+        Some(2)
     );
 }
 
+/// The README's queries, against the demo data on PostgreSQL and on the embedded
+/// default: the answers the README promises, byte for byte the same on both.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn readme_queries_on_postgres() {
+async fn readme_queries_answer_alike_on_both_backends() {
     let db = TestDb::empty(Backend::Postgres).await;
-    let server = Server::start(Some(db.url()), &[]);
-    readme_queries_answer(&server).await;
-    // A second start applies no migration twice and loads no second demo organization.
+    let postgres = Server::start(Some(db.url()), &[]);
+    let sqlite = Server::start(None, &[]);
+    let on_postgres = readme_answers(&postgres).await;
+    let on_sqlite = readme_answers(&sqlite).await;
+    check_demo_answers(&on_postgres);
+    for ((name, a), b) in QUERIES.iter().zip(&on_postgres).zip(&on_sqlite) {
+        assert_eq!(
+            a, b,
+            "docs/queries/{name}.graphql answers differently on SQLite"
+        );
+    }
     assert!(
-        server.terminate(),
+        sqlite.terminate(),
         "bduf did not shut down cleanly on SIGTERM"
     );
+    assert!(
+        postgres.terminate(),
+        "bduf did not shut down cleanly on SIGTERM"
+    );
+    // A second start applies no migration twice and loads no second demo organization.
     let again = Server::start(Some(db.url()), &[]);
     let response = again.graphql("{ organizations { totalCount } }").await;
     assert_eq!(
@@ -223,13 +253,11 @@ async fn operational_endpoints_and_bad_requests() {
         "{bad_query:#}"
     );
     let too_deep = server
-        .graphql("{ projects { edges { node { organization { projects { edges { node { name } } } } } } } }")
+        .graphql("{ projects { nodes { organization { projects { nodes { organization { name } } } } } } }")
         .await;
-    assert!(
-        too_deep["errors"][0]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("too deep"),
+    assert_eq!(
+        too_deep["errors"][0]["extensions"],
+        json!({"code": "QUERY_TOO_DEEP", "depth": 7, "max": 6}),
         "{too_deep:#}"
     );
     let too_many = server
@@ -238,6 +266,63 @@ async fn operational_endpoints_and_bad_requests() {
     assert_eq!(
         too_many["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
         "{too_many:#}"
+    );
+
+    // A body over the limit is refused before it is read whole.
+    let huge = format!(
+        r#"{{"query": "{{ projects {{ totalCount }} }}", "x": "{}"}}"#,
+        "y".repeat(2 << 20)
+    );
+    let too_large = http
+        .post(server.url("/graphql"))
+        .header("content-type", "application/json")
+        .body(huge)
+        .send()
+        .await
+        .expect("POST a huge body");
+    assert_eq!(too_large.status(), 413);
+    let body: Value = too_large.json().await.expect("a JSON error");
+    assert_eq!(
+        body["errors"][0]["extensions"]["code"], "PAYLOAD_TOO_LARGE",
+        "{body:#}"
+    );
+
+    // 300 aliases of a 100-node page: refused before anything runs, naming the cost.
+    let aliases: String = (0..300)
+        .map(|i| format!("a{i}: tasks(first: 100) {{ nodes {{ title }} }} "))
+        .collect();
+    let hostile = server.graphql(&format!("{{ {aliases} }}")).await;
+    let refusal = &hostile["errors"][0]["extensions"];
+    assert_eq!(refusal["code"], "QUERY_TOO_COSTLY", "{hostile:#}");
+    assert!(
+        refusal["cost"].as_u64() > refusal["max"].as_u64(),
+        "{refusal}"
+    );
+    let nested = server
+        .graphql("{ projects(first: 100) { nodes { tasks(first: 100) { nodes { title description status priority } } } } }")
+        .await;
+    assert_eq!(
+        nested["errors"][0]["extensions"]["code"], "QUERY_TOO_COSTLY",
+        "{nested:#}"
+    );
+    // A document too big to be worth validating is refused first, by its size.
+    let many: String = (0..1_200)
+        .map(|i| format!("a{i}: projects {{ totalCount }} "))
+        .collect();
+    let large = server.graphql(&format!("{{ {many} }}")).await;
+    assert_eq!(
+        large["errors"][0]["extensions"],
+        json!({"code": "QUERY_TOO_LARGE", "fields": 2_400, "max": 1_000}),
+        "{large:#}"
+    );
+    // An accepted query says what it cost.
+    let fine = server
+        .graphql("{ projects(first: 5) { nodes { name } } }")
+        .await;
+    assert_eq!(fine["extensions"]["cost"]["max"], 25_000, "{fine:#}");
+    assert!(
+        fine["extensions"]["cost"]["requested"].as_u64() > Some(5),
+        "{fine:#}"
     );
 
     let metrics = get("/metrics")
@@ -257,8 +342,139 @@ async fn operational_endpoints_and_bad_requests() {
         .and_then(|n| n.trim().parse::<f64>().ok())
         .expect("a statement count");
     assert!(statements > 0.0, "{metrics}");
+    for gauge in [
+        "bduf_http_in_flight",
+        "bduf_http_queued",
+        "bduf_db_pool_connections",
+    ] {
+        assert!(metrics.contains(gauge), "{gauge} missing: {metrics}");
+    }
     assert!(
         server.terminate(),
         "bduf did not shut down cleanly on SIGTERM"
     );
+}
+
+/// Waits until `/metrics` shows `n` queries in flight.
+async fn wait_for_in_flight(server: &Server, n: u32) {
+    let want = format!("bduf_http_in_flight {n}");
+    for _ in 0..200 {
+        let text = reqwest::get(server.url("/metrics"))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("metrics text");
+        if text.lines().any(|l| l.trim() == want) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(25)).await;
+    }
+    panic!("never saw {want}");
+}
+
+/// Overload is refused fast, and slow work is stopped: with one query allowed at a time
+/// and no queue, a query that waits (on a table another session locked) holds the only
+/// turn, the next request gets `503` with `Retry-After` at once, and the first answers
+/// once the lock goes. A statement past `statement_timeout`, or a request past the
+/// request timeout, is a `TIMEOUT` error — never a 500.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn overload_is_refused_fast_and_slow_queries_time_out() {
+    use sea_orm::{ConnectionTrait, TransactionTrait};
+
+    let db = TestDb::empty(Backend::Postgres).await;
+    let locker = db.connect_again().await;
+    let query = "{ organizations { totalCount } }";
+    {
+        let server = Server::start(
+            Some(db.url()),
+            &["--max-in-flight", "1", "--max-queue", "0"],
+        );
+        let lock = locker.begin().await.expect("a transaction");
+        lock.execute_unprepared("LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("locking");
+        let url = server.url("/graphql");
+        let slow = tokio::spawn(async move {
+            reqwest::Client::new()
+                .post(url)
+                .json(&json!({ "query": query }))
+                .send()
+                .await
+                .expect("POST")
+        });
+        wait_for_in_flight(&server, 1).await;
+        let started = std::time::Instant::now();
+        let refused = reqwest::Client::new()
+            .post(server.url("/graphql"))
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(refused.status(), 503);
+        assert!(started.elapsed() < Duration::from_secs(1), "refused slowly");
+        assert_eq!(
+            refused
+                .headers()
+                .get("retry-after")
+                .and_then(|v| v.to_str().ok()),
+            Some("1")
+        );
+        let body: Value = refused.json().await.expect("a JSON error");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "SERVER_BUSY",
+            "{body:#}"
+        );
+        lock.rollback().await.expect("unlocking");
+        let answered = slow.await.expect("joined");
+        assert_eq!(answered.status(), 200);
+        let body: Value = answered.json().await.expect("JSON");
+        assert_eq!(body["data"]["organizations"]["totalCount"], 1, "{body:#}");
+        let metrics = reqwest::get(server.url("/metrics"))
+            .await
+            .expect("GET /metrics")
+            .text()
+            .await
+            .expect("text");
+        assert!(
+            metrics.contains(r#"bduf_http_refused_total{reason="queue_full"} 1"#),
+            "{metrics}"
+        );
+    }
+    for flags in [
+        [
+            "--statement-timeout-ms",
+            "300",
+            "--request-timeout-ms",
+            "60000",
+        ],
+        [
+            "--statement-timeout-ms",
+            "60000",
+            "--request-timeout-ms",
+            "300",
+        ],
+    ] {
+        let server = Server::start(Some(db.url()), &flags);
+        let lock = locker.begin().await.expect("a transaction");
+        lock.execute_unprepared("LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE")
+            .await
+            .expect("locking");
+        let response = reqwest::Client::new()
+            .post(server.url("/graphql"))
+            .json(&json!({ "query": query }))
+            .send()
+            .await
+            .expect("POST");
+        assert_eq!(response.status(), 200, "{flags:?}");
+        let body: Value = response.json().await.expect("JSON");
+        assert_eq!(
+            body["errors"][0]["extensions"]["code"], "TIMEOUT",
+            "{flags:?}: {body:#}"
+        );
+        lock.rollback().await.expect("unlocking");
+        // The server is fine afterwards.
+        let again = server.graphql(query).await;
+        assert_eq!(again["data"]["organizations"]["totalCount"], 1, "{again:#}");
+    }
 }

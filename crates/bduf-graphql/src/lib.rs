@@ -4,47 +4,31 @@
 //! The object types live here rather than in the domain crates because the graph is
 //! interconnected both ways (an organization lists its projects, a project names its
 //! organization) and async-graphql cannot add fields to a type from another crate; the
-//! domain crates keep what is theirs: filters, orderings, enums, aggregates and loaders.
+//! domain crates keep what is theirs: filters, orderings, links, enums and aggregates.
+//! Each object type is generated (`generated/`, by `cargo xtask codegen`: one field per
+//! column) merged with its hand-written edges (`types/`).
 
+pub mod generated;
+mod limits;
+mod order;
 pub mod query;
 mod support;
 pub mod types;
 
-use async_graphql::{EmptyMutation, EmptySubscription, Schema};
-use bduf_core::{Db, RequestContext};
+use async_graphql::{EmptyMutation, EmptySubscription, ErrorExtensions, Schema};
+use bduf_core::{Batcher, Db, Reader, RequestContext};
 
+pub use limits::{ANCESTORS_WEIGHT, LATEST_ANALYSES_WEIGHT, Limits};
 pub use query::Query;
-pub use support::{MAX_DESCENDANT_DEPTH, Totals};
+pub use support::{MAX_DESCENDANT_DEPTH, Totals, page_cost};
 
 /// The schema type the server executes.
 pub type BdufSchema = Schema<Query, EmptyMutation, EmptySubscription>;
 
-/// Limits every request runs under.
-#[derive(Debug, Clone, Copy)]
-pub struct Limits {
-    /// The deepest selection nesting allowed.
-    pub depth: usize,
-    /// The most fields one request may select (each field counts 1).
-    pub complexity: usize,
-    /// Whether clients may introspect the schema.
-    pub introspection: bool,
-}
-
-impl Default for Limits {
-    fn default() -> Self {
-        Self {
-            depth: 16,
-            complexity: 20_000,
-            introspection: true,
-        }
-    }
-}
-
 /// Builds the schema with `limits`.
 pub fn schema(limits: Limits) -> BdufSchema {
     let mut builder = Schema::build(Query::default(), EmptyMutation, EmptySubscription)
-        .limit_depth(limits.depth)
-        .limit_complexity(limits.complexity)
+        .extension(limits::Guard(limits))
         .limit_recursive_depth(64);
     if !limits.introspection {
         builder = builder.disable_introspection().disable_suggestions();
@@ -57,36 +41,52 @@ pub fn sdl() -> String {
     schema(Limits::default()).sdl()
 }
 
-/// Runs `request` against `db` with fresh loaders (batching never crosses requests).
-///
-/// The loaders' fetches run inside this future, polled only while the query's own
-/// resolution waits: each nesting level queues all its keys before any fetch starts, so
-/// every level costs one statement per kind of key, deterministically, however slow the
-/// machine. (A fetch on a runtime thread of its own, after a timer, can start while a
-/// large level is still queueing keys, and split its batch.)
+/// Runs `request` against `db` in one read-only transaction (one connection, one
+/// snapshot) with a fresh batcher (batching never crosses requests), fetching in waves:
+/// see [`bduf_core::batch`]. Every nesting level costs one statement per kind of key,
+/// deterministically, however many items it has and however slow the machine. When no
+/// connection comes free in time the answer is one `SERVER_BUSY` error.
 pub async fn execute(
     schema: &BdufSchema,
     request: async_graphql::Request,
     db: &Db,
     context: RequestContext,
 ) -> async_graphql::Response {
-    use futures_util::StreamExt as _;
-    use futures_util::stream::FuturesUnordered;
+    let reader = match Reader::begin(db).await {
+        Ok(reader) => reader,
+        Err(err) => {
+            return async_graphql::Response::from_errors(vec![
+                err.extend().into_server_error(Default::default()),
+            ]);
+        }
+    };
+    let batcher = Batcher::new(reader.clone());
+    let query = request.query.clone();
+    let operation = request.operation_name.clone();
+    let execution = schema.execute(request.data(batcher.clone()).data(context));
+    let mut response = bduf_core::drive(&batcher, execution).await;
+    drop(batcher);
+    reader.finish().await;
+    order::in_query_order(&mut response.data, &query, operation.as_deref());
+    with_codes(&mut response);
+    response
+}
 
-    let (spawn, mut spawned) = tokio::sync::mpsc::unbounded_channel();
-    let loaders = bduf_core::loader::request_loaders(db.clone(), move |fetch| {
-        // The receiver lives as long as the request; a send can only fail after it ends.
-        let _ = spawn.send(fetch);
-    });
-    let execution = schema.execute(request.data(loaders).data(context));
-    tokio::pin!(execution);
-    let mut fetches = FuturesUnordered::new();
-    loop {
-        tokio::select! {
-            biased;
-            response = &mut execution => return response,
-            Some(fetch) = spawned.recv() => fetches.push(fetch),
-            Some(()) = fetches.next(), if !fetches.is_empty() => {}
+/// Gives every error a stable `extensions.code`. Errors of bduf's resolvers carry theirs;
+/// the others come from async-graphql: parsing and validating the request before
+/// anything ran (no path), or parsing an argument's value (`Failed to parse "UUID"`).
+fn with_codes(response: &mut async_graphql::Response) {
+    for error in &mut response.errors {
+        let extensions = error.extensions.get_or_insert_with(Default::default);
+        if extensions.get("code").is_none() {
+            let code = if error.path.is_empty() {
+                "GRAPHQL_VALIDATION_FAILED"
+            } else if error.message.starts_with("Failed to parse") {
+                "BAD_USER_INPUT"
+            } else {
+                "INTERNAL_SERVER_ERROR"
+            };
+            extensions.set("code", code);
         }
     }
 }

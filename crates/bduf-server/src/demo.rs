@@ -4,9 +4,11 @@
 //! something meaningful. Loaded in one transaction, and only into a database without
 //! organizations.
 
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use anyhow::Result;
 use bduf_core::Db;
-use chrono::{NaiveDate, Utc};
+use chrono::{DateTime, FixedOffset, NaiveDate};
 use entity::sea_orm_active_enums::{
     AnalysisType, ApprovalStatus, CollaborationRole, ProjectStatus, TaskStatus,
 };
@@ -49,8 +51,25 @@ fn day(month: u32, d: u32) -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, month, d).unwrap_or_default()
 }
 
+/// The instant the demo takes as now: fixed, like its ids.
+fn now() -> DateTime<FixedOffset> {
+    DateTime::parse_from_rfc3339("2026-11-20T12:00:00+00:00").unwrap_or_default()
+}
+
+/// The demo's ids: UUIDv7 at fixed instants one millisecond apart, counted from the
+/// start of the load, so that the demo data — and every answer about it — is the same on
+/// every load and on both backends.
+fn new_id() -> Uuid {
+    const EPOCH_MS: u64 = 1_793_523_600_000; // 2026-11-01T09:00:00Z
+    let n = NEXT_ID.fetch_add(1, Ordering::Relaxed);
+    uuid::Builder::from_unix_timestamp_millis(EPOCH_MS + n, &[0; 10]).into_uuid()
+}
+
+static NEXT_ID: AtomicU64 = AtomicU64::new(0);
+
 async fn seed(txn: &DatabaseTransaction) -> Result<()> {
-    let now = Utc::now().fixed_offset();
+    NEXT_ID.store(0, Ordering::Relaxed);
+    let now = now();
     let people = [
         ("ada", "Ada", "Lovelace"),
         ("grace", "Grace", "Hopper"),
@@ -60,7 +79,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     let mut users = Vec::new();
     for (name, first, last) in people {
         let user = users::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(new_id()),
             email: Set(format!("{name}@northwind.example")),
             username: Set(name.to_owned()),
             password_hash: Set("!demo-account-cannot-sign-in".to_owned()),
@@ -76,7 +95,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     }
     let [ada, grace, linus, margaret] = [users[0], users[1], users[2], users[3]];
     let org = organizations::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id()),
         name: Set("Northwind Robotics".to_owned()),
         slug: Set("northwind".to_owned()),
         description: Set(Some(
@@ -94,7 +113,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         (margaret, CollaborationRole::Viewer),
     ] {
         organization_members::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(new_id()),
             organization_id: Set(org),
             user_id: Set(user),
             role: Set(role),
@@ -322,7 +341,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     for (i, (title, parent, status, hours, progress, assignee)) in work.into_iter().enumerate() {
         let month = 11 + u32::try_from(i % 2).unwrap_or(0);
         let id = tasks::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(new_id()),
             project_id: Set(picking),
             parent_id: Set(parent.map(|p: usize| task_ids[p])),
             title: Set(title.to_owned()),
@@ -353,7 +372,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         ("Build the mission editor", TaskStatus::InProgress),
     ] {
         tasks::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(new_id()),
             project_id: Set(portal),
             title: Set(title.to_owned()),
             status: Set(Some(status)),
@@ -394,7 +413,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         ),
     ] {
         analyses::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(new_id()),
             project_id: Set(project),
             r#type: Set(kind),
             title: Set(title.to_owned()),
@@ -438,7 +457,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         (pending, ada, None),
     ] {
         approval_participants::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(new_id()),
             approval_id: Set(approval_id),
             user_id: Set(user),
             response: Set(response),
@@ -450,7 +469,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     }
 
     let session = collaboration_sessions::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id()),
         project_id: Set(picking),
         created_by: Set(grace),
         title: Set("Navigation design review".to_owned()),
@@ -466,7 +485,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         (linus, CollaborationRole::Contributor),
     ] {
         session_participants::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(new_id()),
             session_id: Set(session),
             user_id: Set(user),
             role: Set(Some(role)),
@@ -489,7 +508,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         nav,
         grace,
         "Docking uses the fiducials; 5 cm is for the aisles.",
-        Some(question),
+        Some((question, question)),
     )
     .await?;
     comment(
@@ -497,12 +516,12 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         nav,
         linus,
         "Then let's add a docking requirement.",
-        Some(answer),
+        Some((answer, question)),
     )
     .await?;
 
     notifications::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id()),
         user_id: Set(linus),
         r#type: Set("assignment".to_owned()),
         title: Set("You were assigned \"Tune the particle filter\"".to_owned()),
@@ -514,7 +533,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
 
     audit_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id()),
         table_name: Set("approvals".to_owned()),
         record_id: Set(approved),
         operation: Set("UPDATE".to_owned()),
@@ -545,7 +564,7 @@ async fn project(
     budget: i64,
 ) -> Result<Uuid> {
     Ok(projects::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id()),
         organization_id: Set(org),
         created_by: Set(creator),
         name: Set(name.to_owned()),
@@ -576,7 +595,7 @@ async fn requirements(
     let mut root = None;
     while let Some((node, parent, depth)) = stack.pop() {
         let id = requirements::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(new_id()),
             project_id: Set(project),
             parent_id: Set(parent),
             title: Set(node.title.to_owned()),
@@ -616,7 +635,7 @@ async fn components(
     let statuses = ["implemented", "in_progress", "planned"];
     while let Some((node, parent, depth)) = stack.pop() {
         let id = architectural_components::ActiveModel {
-            id: Set(Uuid::now_v7()),
+            id: Set(new_id()),
             project_id: Set(project),
             parent_id: Set(parent),
             name: Set(node.title.to_owned()),
@@ -650,7 +669,7 @@ async fn approval(
     approver: Option<Uuid>,
 ) -> Result<Uuid> {
     Ok(approvals::ActiveModel {
-        id: Set(Uuid::now_v7()),
+        id: Set(new_id()),
         project_id: Set(project),
         requested_by: Set(requester),
         title: Set(title.to_owned()),
@@ -666,7 +685,7 @@ async fn approval(
         target_id: Set(target),
         status: Set(Some(status)),
         approved_by: Set(approver),
-        resolved_at: Set(approver.map(|_| Utc::now().fixed_offset())),
+        resolved_at: Set(approver.map(|_| now())),
         ..Default::default()
     }
     .insert(txn)
@@ -674,14 +693,16 @@ async fn approval(
     .id)
 }
 
+/// Inserts a comment on a requirement, replying to `reply_to` (parent, thread) if given.
 async fn comment(
     txn: &DatabaseTransaction,
     requirement: Uuid,
     author: Uuid,
     text: &str,
-    parent: Option<Uuid>,
+    reply_to: Option<(Uuid, Uuid)>,
 ) -> Result<Uuid> {
-    let id = Uuid::now_v7();
+    let id = new_id();
+    let (parent, thread) = reply_to.map_or((None, id), |(p, t)| (Some(p), t));
     comments::ActiveModel {
         id: Set(id),
         target_type: Set("requirement".to_owned()),
@@ -690,7 +711,7 @@ async fn comment(
         content: Set(text.to_owned()),
         content_type: Set(Some("markdown".to_owned())),
         parent_id: Set(parent),
-        thread_id: Set(Some(parent.unwrap_or(id))),
+        thread_id: Set(Some(thread)),
         ..Default::default()
     }
     .insert(txn)

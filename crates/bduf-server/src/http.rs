@@ -1,14 +1,20 @@
 //! The HTTP surface: `/graphql` (GraphiQL on GET, queries on POST), `/healthz`, `/readyz`
 //! and `/metrics`, with request logging and metrics around every route.
+//!
+//! A query on `/graphql` passes, in order: admission (at most `in_flight` run at once, a
+//! short queue, the rest `503` with `Retry-After`), the body limit (`413`), JSON parsing
+//! (`400`), and the request timeout (a `TIMEOUT` error). What it asks is bounded by the
+//! schema's depth and cost limits (`QUERY_TOO_DEEP`, `QUERY_TOO_COSTLY`), and each of its
+//! statements by PostgreSQL's `statement_timeout`.
 
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use async_graphql::http::GraphiQLSource;
-use async_graphql_axum::{GraphQLRequest, GraphQLResponse};
 use axum::Router;
+use axum::body::Body;
 use axum::extract::{MatchedPath, Request, State};
-use axum::http::StatusCode;
+use axum::http::{StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -16,19 +22,34 @@ use bduf_core::{Db, RequestContext};
 use bduf_graphql::{BdufSchema, Limits};
 use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
 use sea_orm::ConnectionTrait;
+use serde_json::json;
 use tower_http::trace::TraceLayer;
+
+use crate::admission::{Gate, Refused, Settings as Admission};
+
+/// Everything the HTTP surface is configured with.
+#[derive(Debug, Clone, Copy)]
+pub struct Settings {
+    pub limits: Limits,
+    pub admission: Admission,
+    /// The largest request body accepted.
+    pub max_body_bytes: usize,
+    /// The longest a query may run.
+    pub request_timeout: Duration,
+}
 
 /// What every handler shares.
 #[derive(Clone)]
 struct App {
     schema: BdufSchema,
     db: Db,
+    gate: Gate,
+    settings: Settings,
     metrics: PrometheusHandle,
-    graphiql: bool,
 }
 
 /// The server's routes over `db`.
-pub fn router(db: Db, limits: Limits) -> Result<Router> {
+pub fn router(db: Db, settings: Settings) -> Result<Router> {
     let recorder = PrometheusBuilder::new()
         .set_buckets(&[
             0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5,
@@ -38,10 +59,11 @@ pub fn router(db: Db, limits: Limits) -> Result<Router> {
     let metrics = recorder.handle();
     metrics::set_global_recorder(recorder).context("installing the metrics recorder")?;
     let app = App {
-        schema: bduf_graphql::schema(limits),
+        schema: bduf_graphql::schema(settings.limits),
         db,
+        gate: Gate::new(settings.admission),
+        settings,
         metrics,
-        graphiql: limits.introspection,
     };
     Ok(Router::new()
         .route("/graphql", get(graphiql).post(graphql))
@@ -53,19 +75,77 @@ pub fn router(db: Db, limits: Limits) -> Result<Router> {
         .with_state(app))
 }
 
-async fn graphql(State(app): State<App>, request: GraphQLRequest) -> GraphQLResponse {
-    bduf_graphql::execute(
-        &app.schema,
-        request.into_inner(),
-        &app.db,
-        RequestContext::default(),
-    )
-    .await
-    .into()
+/// A GraphQL-shaped error response: `{"data": null, "errors": [{message, extensions}]}`.
+fn error_response(status: StatusCode, message: &str, extensions: serde_json::Value) -> Response {
+    let body = json!({
+        "data": null,
+        "errors": [{ "message": message, "extensions": extensions }],
+    });
+    (status, axum::Json(body)).into_response()
+}
+
+/// The answer to a request that was not admitted: come back in a second.
+fn busy(reason: Refused) -> Response {
+    metrics::counter!("bduf_http_refused_total", "reason" => reason.label()).increment(1);
+    let mut response = error_response(
+        StatusCode::SERVICE_UNAVAILABLE,
+        "the server is busy; try again shortly",
+        json!({ "code": "SERVER_BUSY" }),
+    );
+    response
+        .headers_mut()
+        .insert(header::RETRY_AFTER, header::HeaderValue::from_static("1"));
+    response
+}
+
+async fn graphql(State(app): State<App>, body: Body) -> Response {
+    let permit = match app.gate.admit().await {
+        Ok(permit) => permit,
+        Err(reason) => return busy(reason),
+    };
+    let max = app.settings.max_body_bytes;
+    let Ok(bytes) = axum::body::to_bytes(body, max).await else {
+        return error_response(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            &format!("the request body is larger than {max} bytes"),
+            json!({ "code": "PAYLOAD_TOO_LARGE", "max": max }),
+        );
+    };
+    let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
+        Ok(request) => request,
+        Err(err) => {
+            return error_response(
+                StatusCode::BAD_REQUEST,
+                &format!("the body is not a GraphQL request in JSON: {err}"),
+                json!({ "code": "BAD_REQUEST" }),
+            );
+        }
+    };
+    let timeout = app.settings.request_timeout;
+    let execution = bduf_graphql::execute(&app.schema, request, &app.db, RequestContext::default());
+    let Ok(response) = tokio::time::timeout(timeout, execution).await else {
+        metrics::counter!("bduf_http_timed_out_total").increment(1);
+        return error_response(
+            StatusCode::OK,
+            "the query took too long and was stopped; ask for less",
+            json!({ "code": "TIMEOUT", "timeoutMs": timeout.as_millis() }),
+        );
+    };
+    drop(permit);
+    let no_connection = response.errors.iter().any(|e| {
+        e.extensions
+            .as_ref()
+            .and_then(|x| x.get("code"))
+            .is_some_and(|c| *c == async_graphql::Value::from("SERVER_BUSY"))
+    });
+    if no_connection {
+        return busy(Refused::NoConnection);
+    }
+    (StatusCode::OK, axum::Json(response)).into_response()
 }
 
 async fn graphiql(State(app): State<App>) -> Response {
-    if app.graphiql {
+    if app.settings.limits.introspection {
         Html(GraphiQLSource::build().endpoint("/graphql").finish()).into_response()
     } else {
         (
@@ -90,6 +170,14 @@ async fn readyz(State(app): State<App>) -> Response {
 async fn metrics_text(State(app): State<App>) -> String {
     metrics::counter!("bduf_sql_statements_total").absolute(app.db.statements());
     metrics::counter!("bduf_sql_statements_failed_total").absolute(app.db.failed_statements());
+    #[allow(clippy::cast_precision_loss)]
+    {
+        metrics::gauge!("bduf_http_in_flight").set(app.gate.in_flight() as f64);
+        metrics::gauge!("bduf_http_queued").set(app.gate.queued() as f64);
+        let (size, idle) = app.db.pool_status();
+        metrics::gauge!("bduf_db_pool_connections").set(f64::from(size));
+        metrics::gauge!("bduf_db_pool_idle").set(idle as f64);
+    }
     app.metrics.render()
 }
 

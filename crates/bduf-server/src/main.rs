@@ -1,6 +1,7 @@
 //! `bduf`: serves the GraphQL API. With no configuration it serves the embedded SQLite
 //! default on <http://127.0.0.1:8000/graphql>, applying migrations at start.
 
+mod admission;
 mod demo;
 mod http;
 
@@ -32,17 +33,47 @@ struct Config {
     #[arg(long)]
     demo: bool,
 
-    /// Database connections in the pool.
+    /// Database connections in the pool: one per running query, one spare for health
+    /// checks.
     #[arg(long, env = "BDUF_MAX_CONNECTIONS", default_value_t = 16)]
     max_connections: u32,
+
+    /// Queries that may run at once (default: one less than the pool).
+    #[arg(long, env = "BDUF_MAX_IN_FLIGHT")]
+    max_in_flight: Option<usize>,
+
+    /// Queries that may wait for a turn; beyond, requests are refused with 503.
+    #[arg(long, env = "BDUF_MAX_QUEUE", default_value_t = 64)]
+    max_queue: usize,
+
+    /// How long a query may wait for a turn, in milliseconds, before a 503.
+    #[arg(long, env = "BDUF_QUEUE_WAIT_MS", default_value_t = 250)]
+    queue_wait_ms: u64,
+
+    /// The longest a query may run, in milliseconds.
+    #[arg(long, env = "BDUF_REQUEST_TIMEOUT_MS", default_value_t = 10_000)]
+    request_timeout_ms: u64,
+
+    /// PostgreSQL's `statement_timeout` for the server's connections, in milliseconds.
+    #[arg(long, env = "BDUF_STATEMENT_TIMEOUT_MS", default_value_t = 5_000)]
+    statement_timeout_ms: u64,
+
+    /// The largest request body accepted, in bytes.
+    #[arg(long, env = "BDUF_MAX_BODY_BYTES", default_value_t = 1 << 20)]
+    max_body_bytes: usize,
+
+    /// Most field selections a query document may hold.
+    #[arg(long, env = "BDUF_FIELD_LIMIT", default_value_t = 1_000)]
+    field_limit: usize,
 
     /// Deepest selection nesting a query may have.
     #[arg(long, env = "BDUF_DEPTH_LIMIT", default_value_t = 16)]
     depth_limit: usize,
 
-    /// Most fields a query may select (each field counts 1).
-    #[arg(long, env = "BDUF_COMPLEXITY_LIMIT", default_value_t = 20_000)]
-    complexity_limit: usize,
+    /// Highest cost a query may have: a connection costs its page size times what one
+    /// node selects (see README).
+    #[arg(long, env = "BDUF_COST_LIMIT", default_value_t = 25_000)]
+    cost_limit: usize,
 
     /// Turn off introspection, field suggestions and GraphiQL (for production).
     #[arg(long, env = "BDUF_NO_INTROSPECTION")]
@@ -87,7 +118,8 @@ async fn main() -> Result<()> {
         &config.database_url,
         PoolOptions {
             max_connections: config.max_connections,
-            ..PoolOptions::default()
+            acquire_timeout: Duration::from_secs(2),
+            statement_timeout: Some(Duration::from_millis(config.statement_timeout_ms)),
         },
     )
     .await
@@ -96,12 +128,29 @@ async fn main() -> Result<()> {
         demo::load(&db).await.context("loading the demo data")?;
     }
 
-    let limits = bduf_graphql::Limits {
-        depth: config.depth_limit,
-        complexity: config.complexity_limit,
-        introspection: !config.no_introspection,
+    let settings = http::Settings {
+        limits: bduf_graphql::Limits {
+            fields: config.field_limit,
+            depth: config.depth_limit,
+            cost: config.cost_limit,
+            introspection: !config.no_introspection,
+        },
+        admission: admission::Settings {
+            in_flight: config
+                .max_in_flight
+                .unwrap_or_else(|| {
+                    usize::try_from(config.max_connections)
+                        .unwrap_or(16)
+                        .saturating_sub(1)
+                })
+                .max(1),
+            queue: config.max_queue,
+            wait: Duration::from_millis(config.queue_wait_ms),
+        },
+        max_body_bytes: config.max_body_bytes,
+        request_timeout: Duration::from_millis(config.request_timeout_ms),
     };
-    let app = http::router(db, limits)?;
+    let app = http::router(db, settings)?;
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;
