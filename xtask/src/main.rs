@@ -1,13 +1,22 @@
 //! `cargo xtask`: the project's build tool. `test` is the test command the README and CI
 //! run; `codegen` and `erd` regenerate committed files from the live schema, and with
-//! `--check` fail when those files are stale.
+//! `--check` fail when those files are stale; `seed` fills a database with benchmark data.
+//!
+//! Every command that needs PostgreSQL uses the server its variable names
+//! (`BDUF_TEST_DATABASE_URL` for `test`, `DATABASE_URL` for the others) or, when that is
+//! unset, a throwaway cluster xtask runs itself in `target/pg` for the length of the
+//! command (`cluster`); `postgres` starts that cluster on its own.
 
+mod api;
+mod bench;
+mod cluster;
 mod codegen;
 mod erd;
 #[cfg(test)]
 mod layers;
 mod postgres;
 mod scratch;
+mod seed;
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -25,15 +34,26 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// The full test suite: makes sure PostgreSQL is up, then runs every test of the
-    /// workspace on PostgreSQL and SQLite. Extra arguments go to `cargo test`.
+    /// The full test suite: runs the managed PostgreSQL cluster (unless
+    /// BDUF_TEST_DATABASE_URL names a server), then every test of the workspace on
+    /// PostgreSQL and SQLite. Extra arguments go to `cargo test`.
     Test {
         #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
         cargo_args: Vec<String>,
     },
-    /// Makes sure the test PostgreSQL server is reachable, starting it if it is down.
-    Postgres,
-    /// Regenerates `entity/` from the live PostgreSQL schema (server: DATABASE_URL).
+    /// Starts the managed PostgreSQL cluster (target/pg) and prints its URL; it runs until
+    /// Ctrl-C. With a command, runs it with BDUF_TEST_DATABASE_URL and PG* set to the
+    /// cluster, then stops. With BDUF_TEST_DATABASE_URL set, only checks that server.
+    Postgres {
+        /// Stop the managed cluster now, whichever command started it.
+        #[arg(long, conflicts_with = "command")]
+        stop: bool,
+        /// A command to run against the cluster (`-- cargo test -p xtask`).
+        #[arg(trailing_var_arg = true, allow_hyphen_values = true)]
+        command: Vec<String>,
+    },
+    /// Regenerates `entity/` from the live PostgreSQL schema (server: DATABASE_URL, else
+    /// the managed cluster).
     Codegen {
         /// Change nothing; fail with a diff if `entity/` is stale.
         #[arg(long)]
@@ -44,6 +64,37 @@ enum Cmd {
         /// Change nothing; fail with a diff if `docs/schema.md` is stale.
         #[arg(long)]
         check: bool,
+    },
+    /// Fills a PostgreSQL database with deterministic benchmark data (DATABASE_URL, else
+    /// the database bduf_bench of the managed cluster), after applying the migrations.
+    Seed {
+        /// S ≈ 12k rows, M ≈ 1.1M rows, L ≈ 11M rows.
+        #[arg(long, value_enum, ignore_case = true)]
+        scale: seed::Scale,
+        /// Empty every table first (without it, the database must have no rows).
+        #[arg(long)]
+        reset: bool,
+        /// The random seed: the same scale and seed give the same data.
+        #[arg(long, default_value_t = seed::DEFAULT_SEED)]
+        seed: u64,
+    },
+    /// Runs the dashboard suite against the release server and as hand-written SQL on the
+    /// seeded database (DATABASE_URL, else the managed cluster's bduf_bench) and writes
+    /// docs/benchmarks.md.
+    Bench {
+        /// Seconds each loaded run lasts (runs alone last half as long).
+        #[arg(long, default_value_t = 10)]
+        seconds: u64,
+        /// Concurrent clients of the loaded runs.
+        #[arg(long, default_value_t = 32)]
+        clients: usize,
+        /// Also run 1,000 concurrent clients for 60 s against the default admission
+        /// settings.
+        #[arg(long)]
+        load: bool,
+        /// Run only these queries (Q1, Q2, …) and print, without writing the page.
+        #[arg(long, value_delimiter = ',')]
+        only: Vec<String>,
     },
 }
 
@@ -64,19 +115,46 @@ impl Mode {
 async fn main() -> Result<()> {
     match Cli::parse().command {
         Cmd::Test { cargo_args } => {
-            postgres::ensure_running()?;
+            let server = postgres::for_tests()?;
+            let env = [(postgres::TEST_URL_VAR, server.url())];
             let mut tally = Tally::default();
-            let outcome = cargo_test(&["--workspace", "--all-targets"], &cargo_args, &mut tally)
-                .and_then(|()| cargo_test(&["--workspace", "--doc"], &[], &mut tally));
+            let outcome = cargo_test(
+                &["--workspace", "--all-targets"],
+                &cargo_args,
+                &env,
+                &mut tally,
+            )
+            .and_then(|()| cargo_test(&["--workspace", "--doc"], &[], &env, &mut tally));
             println!(
                 "\nxtask: all test binaries together:\n{} passed, {} failed",
                 tally.passed, tally.failed
             );
             outcome
         }
-        Cmd::Postgres => postgres::ensure_running(),
-        Cmd::Codegen { check } => codegen::run(Mode::from_check(check)).await,
-        Cmd::Erd { check } => erd::run(Mode::from_check(check)).await,
+        Cmd::Postgres { stop, command } => postgres::run(stop, &command).await,
+        Cmd::Codegen { check } => {
+            let _server = postgres::for_generators()?;
+            codegen::run(Mode::from_check(check)).await
+        }
+        Cmd::Erd { check } => {
+            let _server = postgres::for_generators()?;
+            erd::run(Mode::from_check(check)).await
+        }
+        Cmd::Seed { scale, reset, seed } => seed::run(scale, reset, seed).await,
+        Cmd::Bench {
+            seconds,
+            clients,
+            load,
+            only,
+        } => {
+            bench::run(bench::Options {
+                seconds,
+                clients,
+                load,
+                only: Vec::leak(only),
+            })
+            .await
+        }
     }
 }
 
@@ -106,15 +184,21 @@ impl Tally {
     }
 }
 
-/// Runs `cargo test <args> <extra>` in the workspace root, echoing its output and counting
-/// its results; fails if it does.
-fn cargo_test(args: &[&str], extra: &[String], tally: &mut Tally) -> Result<()> {
+/// Runs `cargo test <args> <extra>` in the workspace root with `env` added, echoing its
+/// output and counting its results; fails if it does.
+fn cargo_test(
+    args: &[&str],
+    extra: &[String],
+    env: &[(&str, &str)],
+    tally: &mut Tally,
+) -> Result<()> {
     use std::io::BufRead as _;
     let cargo = std::env::var("CARGO").unwrap_or_else(|_| "cargo".to_owned());
     let mut child = Command::new(&cargo)
         .arg("test")
         .args(args)
         .args(extra)
+        .envs(env.iter().copied())
         .current_dir(workspace_root())
         .stdout(Stdio::piped())
         .spawn()

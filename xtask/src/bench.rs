@@ -1,0 +1,647 @@
+//! `cargo xtask bench [--load]`: the dashboard suite (`bench/suite.rs`) against the
+//! release server over HTTP, each query also as one hand-written SQL statement over a
+//! connection pool of the same size, in the same run on the same seeded database
+//! (`cargo xtask seed`). Every GraphQL answer is checked: the first against the SQL
+//! statement's data, every later one byte for byte against the first. Writes the figures
+//! into `docs/benchmarks.md` between its `bench` markers (and `load` markers with
+//! `--load`), leaving the page's prose alone.
+
+#[cfg(test)]
+mod explain;
+mod measure;
+mod suite;
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::Arc;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result, anyhow, bail, ensure};
+use sea_orm::sqlx::postgres::PgPoolOptions;
+use sea_orm::sqlx::{self, Executor as _, PgPool};
+use serde_json::Value;
+
+use crate::{postgres, scratch, seed, workspace_root};
+
+use measure::Run;
+use suite::Case;
+
+/// What `cargo xtask bench` was asked.
+#[derive(Debug, Clone, Copy)]
+pub struct Options {
+    /// Seconds each 32-client run lasts (1-client runs last half as long).
+    pub seconds: u64,
+    /// Concurrent clients of the loaded runs.
+    pub clients: usize,
+    /// Whether to run the 1,000-client overload test too.
+    pub load: bool,
+    /// Only these queries (`Q1`, …); all when empty. The page is not written then.
+    pub only: &'static [String],
+}
+
+/// One query's figures.
+#[derive(Debug)]
+struct Outcome {
+    case: Case,
+    statements: f64,
+    graphql: [Run; 2],
+    sql: Option<[Run; 2]>,
+    rss_kib: u64,
+}
+
+/// A running release server; killed when dropped.
+struct Server {
+    child: Child,
+    base: String,
+}
+
+impl Drop for Server {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+impl Server {
+    /// Starts `target/release/bduf` on a free port against `url` with `flags`.
+    fn start(url: &str, flags: &[String], log: &Path) -> Result<Self> {
+        let binary = workspace_root().join("target/release/bduf");
+        let log = std::fs::File::create(log).context("creating the server log")?;
+        let mut child = Command::new(&binary)
+            .args(["--listen", "127.0.0.1:0"])
+            .args(flags)
+            .env("DATABASE_URL", url)
+            .env("RUST_LOG", "warn")
+            .stdout(Stdio::piped())
+            .stderr(log)
+            .spawn()
+            .with_context(|| format!("starting {}", binary.display()))?;
+        let stdout = child.stdout.take().context("the server's stdout")?;
+        let (tx, rx) = std::sync::mpsc::channel();
+        std::thread::spawn(move || {
+            use std::io::BufRead as _;
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if let Some(url) = line.strip_prefix("bduf: serving GraphQL at ") {
+                    let _ = tx.send(url.trim_end_matches("/graphql").to_owned());
+                }
+            }
+        });
+        let base = rx
+            .recv_timeout(Duration::from_secs(120))
+            .map_err(|_| anyhow!("the server did not start within 2 minutes"))?;
+        Ok(Self { child, base })
+    }
+
+    fn graphql(&self) -> String {
+        format!("{}/graphql", self.base)
+    }
+
+    /// The server's resident memory, in KiB.
+    fn rss_kib(&self) -> u64 {
+        let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
+            .unwrap_or_default();
+        status
+            .lines()
+            .find_map(|l| l.strip_prefix("VmRSS:"))
+            .and_then(|v| v.split_whitespace().next())
+            .and_then(|v| v.parse().ok())
+            .unwrap_or(0)
+    }
+
+    /// `bduf_sql_statements_total` now.
+    async fn statements(&self, http: &reqwest::Client) -> Result<f64> {
+        let text = http
+            .get(format!("{}/metrics", self.base))
+            .send()
+            .await?
+            .text()
+            .await?;
+        text.lines()
+            .find_map(|l| l.strip_prefix("bduf_sql_statements_total "))
+            .and_then(|n| n.trim().parse().ok())
+            .context("no statement count in /metrics")
+    }
+}
+
+/// Sends one GraphQL request; returns status and body.
+async fn post(http: &reqwest::Client, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>)> {
+    let response = http
+        .post(url)
+        .header("content-type", "application/json")
+        .body(body.to_vec())
+        .send()
+        .await?;
+    Ok((response.status().as_u16(), response.bytes().await?.to_vec()))
+}
+
+/// Whether two answers hold the same data: objects with the same keys, numbers equal as
+/// numbers, timestamps equal as instants, everything else equal.
+fn same(a: &Value, b: &Value) -> bool {
+    match (a, b) {
+        (Value::Object(x), Value::Object(y)) => {
+            x.len() == y.len() && x.iter().all(|(k, v)| y.get(k).is_some_and(|w| same(v, w)))
+        }
+        (Value::Array(x), Value::Array(y)) => {
+            x.len() == y.len() && x.iter().zip(y).all(|(v, w)| same(v, w))
+        }
+        (Value::Number(x), Value::Number(y)) => x.as_f64() == y.as_f64(),
+        (Value::String(x), Value::String(y)) => {
+            x == y
+                || matches!(
+                    (chrono::DateTime::parse_from_rfc3339(x), chrono::DateTime::parse_from_rfc3339(y)),
+                    (Ok(s), Ok(t)) if s == t
+                )
+        }
+        _ => a == b,
+    }
+}
+
+/// The database the bench reads: `DATABASE_URL`, else the managed cluster's `bduf_bench`.
+fn bench_url(server: &postgres::Server) -> String {
+    if server.is_managed() {
+        scratch::database_url(server.url(), seed::BENCH_DATABASE)
+    } else {
+        server.url().to_owned()
+    }
+}
+
+/// Runs the suite, and the overload test with `--load`; writes `docs/benchmarks.md`.
+pub async fn run(options: Options) -> Result<()> {
+    let server = postgres::for_database_url()?;
+    let url = bench_url(&server);
+    let shown = migration::runner::redact(&url);
+    let pool = PgPoolOptions::new()
+        .max_connections(u32::try_from(options.clients).unwrap_or(32))
+        .after_connect(|conn, _| {
+            Box::pin(async move {
+                conn.execute("SET TIME ZONE 'UTC'").await?;
+                Ok(())
+            })
+        })
+        .connect(&url)
+        .await
+        .with_context(|| format!("connecting to {shown}"))?;
+    let machine = machine(&pool).await?;
+    let dataset = dataset(&pool).await?;
+    let args = suite::Args::pick(&pool).await?;
+    eprintln!("xtask: benchmarking on {shown} ({dataset})");
+
+    eprintln!("xtask: building the release server");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--quiet", "-p", "bduf-server"])
+        .current_dir(workspace_root())
+        .status()
+        .context("running cargo build")?;
+    ensure!(status.success(), "building the release server failed");
+    let logs = workspace_root().join("target/bench");
+    std::fs::create_dir_all(&logs)?;
+
+    let connections = (options.clients + 2).to_string();
+    let bduf = Server::start(
+        &url,
+        &[
+            "--max-connections".into(),
+            connections,
+            "--max-queue".into(),
+            "1024".into(),
+        ],
+        &logs.join("server.log"),
+    )?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(options.clients * 2)
+        .build()?;
+    let (_, page) = post(
+        &http,
+        &bduf.graphql(),
+        &serde_json::to_vec(&suite::first_page(&args))?,
+    )
+    .await?;
+    let page: Value = serde_json::from_slice(&page)?;
+    let after = page["data"]["user"]["assignedTasks"]["pageInfo"]["endCursor"]
+        .as_str()
+        .context("no first page of tasks")?
+        .to_owned();
+
+    let seconds = Duration::from_secs(options.seconds);
+    let mut outcomes = Vec::new();
+    for case in suite::cases(&args, &after) {
+        if !options.only.is_empty() && !options.only.iter().any(|q| q == case.id) {
+            continue;
+        }
+        eprintln!("xtask: {} {}", case.id, case.name);
+        outcomes.push(
+            measure_case(&case, &bduf, &http, &pool, options.clients, seconds)
+                .await
+                .with_context(|| format!("{}: {}", case.id, case.name))?,
+        );
+    }
+    drop(bduf);
+
+    let load = if options.load {
+        Some(overload(&url, &suite::cases(&args, &after)[0], &logs).await?)
+    } else {
+        None
+    };
+
+    let page = workspace_root().join("docs/benchmarks.md");
+    let command = if options.load {
+        "cargo xtask bench --load"
+    } else {
+        "cargo xtask bench"
+    };
+    let table = report(&outcomes, &machine, &dataset, command, options);
+    if !options.only.is_empty() {
+        println!("{table}");
+        pool.close().await;
+        return Ok(());
+    }
+    write_between(&page, "bench", &table)?;
+    if let Some(load) = load {
+        write_between(&page, "load", &load)?;
+    }
+    println!("{table}");
+    eprintln!("xtask: wrote {}", page.display());
+    pool.close().await;
+    Ok(())
+}
+
+/// Measures one case: checks its answer, counts its statements, runs it at 1 and at
+/// `clients` clients over GraphQL and as SQL.
+async fn measure_case(
+    case: &Case,
+    bduf: &Server,
+    http: &reqwest::Client,
+    pool: &PgPool,
+    clients: usize,
+    seconds: Duration,
+) -> Result<Outcome> {
+    let body = Arc::new(serde_json::to_vec(&case.body)?);
+    let url = Arc::new(bduf.graphql());
+    let (status, expected) = post(http, &url, &body).await?;
+    let answer: Value = serde_json::from_slice(&expected)?;
+    if case.refused {
+        let code = &answer["errors"][0]["extensions"]["code"];
+        ensure!(
+            status == 200 && code == "QUERY_TOO_COSTLY",
+            "expected a refusal, got {status}: {answer}"
+        );
+    } else {
+        ensure!(
+            status == 200 && answer.get("errors").is_none(),
+            "the server answered {status}: {answer}"
+        );
+    }
+    let sql_answer = match &case.sql {
+        Some((sql, args)) => {
+            let text = suite::answer(pool, sql, args)
+                .await
+                .context("running the SQL statement")?;
+            let data: Value = serde_json::from_str(&text)?;
+            if !same(&data, &answer["data"]) {
+                let dir = workspace_root().join("target/bench");
+                std::fs::write(
+                    dir.join(format!("{}.graphql.json", case.id)),
+                    serde_json::to_string_pretty(&answer["data"])?,
+                )?;
+                std::fs::write(
+                    dir.join(format!("{}.sql.json", case.id)),
+                    serde_json::to_string_pretty(&data)?,
+                )?;
+                bail!(
+                    "GraphQL and SQL answer differently (see target/bench/{}.*.json)",
+                    case.id
+                );
+            }
+            Some(text)
+        }
+        None => None,
+    };
+
+    let before = bduf.statements(http).await?;
+    for _ in 0..20 {
+        post(http, &url, &body).await?;
+    }
+    let statements = (bduf.statements(http).await? - before) / 20.0;
+
+    let expected = Arc::new(expected);
+    let graphql = |n: usize, duration: Duration| {
+        let (http, url, body, expected) = (
+            http.clone(),
+            Arc::clone(&url),
+            Arc::clone(&body),
+            Arc::clone(&expected),
+        );
+        measure::run(n, Duration::from_secs(1), duration, move || {
+            let (http, url, body, expected) = (
+                http.clone(),
+                Arc::clone(&url),
+                Arc::clone(&body),
+                Arc::clone(&expected),
+            );
+            async move {
+                let (status, got) = post(&http, &url, &body).await?;
+                ensure!(
+                    status == 200 && got == *expected,
+                    "a different answer ({status}): {}",
+                    String::from_utf8_lossy(&got)
+                );
+                Ok(())
+            }
+        })
+    };
+    let alone = graphql(1, seconds / 2).await?;
+    let loaded = graphql(clients, seconds).await?;
+    let rss_kib = bduf.rss_kib();
+
+    let sql = match (&case.sql, sql_answer) {
+        (Some((sql, args)), Some(expected)) => {
+            let expected = Arc::new(expected);
+            let args = Arc::new(args.clone());
+            let sql: &'static str = sql;
+            let run = |n: usize, duration: Duration| {
+                let (pool, expected, args) =
+                    (pool.clone(), Arc::clone(&expected), Arc::clone(&args));
+                measure::run(n, Duration::from_secs(1), duration, move || {
+                    let (pool, expected, args) =
+                        (pool.clone(), Arc::clone(&expected), Arc::clone(&args));
+                    async move {
+                        let text = suite::answer(&pool, sql, &args).await?;
+                        ensure!(text == *expected, "SQL answered differently");
+                        Ok(())
+                    }
+                })
+            };
+            Some([run(1, seconds / 2).await?, run(clients, seconds).await?])
+        }
+        _ => None,
+    };
+    Ok(Outcome {
+        case: case.clone(),
+        statements,
+        graphql: [alone, loaded],
+        sql,
+        rss_kib,
+    })
+}
+
+/// 1,000 clients for 60 s against a server with its default admission settings: how
+/// many are served, how many refused with 503 (each then waits its `Retry-After`), at what
+/// latency, and whether anything else goes wrong.
+async fn overload(url: &str, case: &Case, logs: &Path) -> Result<String> {
+    const CLIENTS: usize = 1_000;
+    const SECONDS: u64 = 60;
+    eprintln!(
+        "xtask: overload: {CLIENTS} clients for {SECONDS} s on {}",
+        case.id
+    );
+    let bduf = Server::start(url, &[], &logs.join("server-load.log"))?;
+    let http = reqwest::Client::builder()
+        .pool_max_idle_per_host(CLIENTS)
+        .timeout(Duration::from_secs(30))
+        .build()?;
+    let body = Arc::new(serde_json::to_vec(&case.body)?);
+    let target = Arc::new(bduf.graphql());
+    let (_, expected) = post(&http, &target, &body).await?;
+    let expected = Arc::new(expected);
+    let served = Arc::new(tokio::sync::Mutex::new(Vec::<u32>::new()));
+    let refused = Arc::new(tokio::sync::Mutex::new(Vec::<u32>::new()));
+    let errors = Arc::new(AtomicU64::new(0));
+    let first_error = Arc::new(tokio::sync::Mutex::new(None::<String>));
+    let end = Instant::now() + Duration::from_secs(SECONDS);
+    let mut tasks = Vec::new();
+    for _ in 0..CLIENTS {
+        let (http, target, body, expected) = (
+            http.clone(),
+            Arc::clone(&target),
+            Arc::clone(&body),
+            Arc::clone(&expected),
+        );
+        let (served, refused, errors, first_error) = (
+            Arc::clone(&served),
+            Arc::clone(&refused),
+            Arc::clone(&errors),
+            Arc::clone(&first_error),
+        );
+        tasks.push(tokio::spawn(async move {
+            let (mut ok, mut busy) = (Vec::new(), Vec::new());
+            while Instant::now() < end {
+                let sent = Instant::now();
+                let result = http
+                    .post(target.as_str())
+                    .header("content-type", "application/json")
+                    .body(body.to_vec())
+                    .send()
+                    .await;
+                let took = u32::try_from(sent.elapsed().as_micros()).unwrap_or(u32::MAX);
+                match result {
+                    Ok(response) if response.status() == 503 => {
+                        let retry = response.headers().get("retry-after").is_some();
+                        if retry {
+                            busy.push(took);
+                        } else {
+                            errors.fetch_add(1, Ordering::Relaxed);
+                        }
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                    }
+                    Ok(response) => {
+                        let status = response.status();
+                        match response.bytes().await {
+                            Ok(got) if status == 200 && got.as_ref() == expected.as_slice() => {
+                                ok.push(took)
+                            }
+                            other => {
+                                errors.fetch_add(1, Ordering::Relaxed);
+                                first_error
+                                    .lock()
+                                    .await
+                                    .get_or_insert_with(|| format!("{status}: {other:?}"));
+                            }
+                        }
+                    }
+                    Err(err) => {
+                        errors.fetch_add(1, Ordering::Relaxed);
+                        first_error
+                            .lock()
+                            .await
+                            .get_or_insert_with(|| err.to_string());
+                    }
+                }
+            }
+            served.lock().await.extend(ok);
+            refused.lock().await.extend(busy);
+        }));
+    }
+    for task in tasks {
+        task.await?;
+    }
+    let mut served = std::mem::take(&mut *served.lock().await);
+    let mut refused = std::mem::take(&mut *refused.lock().await);
+    served.sort_unstable();
+    refused.sort_unstable();
+    let errors = errors.load(Ordering::Relaxed);
+    let rss = bduf.rss_kib();
+    let mut out = String::new();
+    out.push_str(&format!(
+        "`{}` ({}) from {CLIENTS} concurrent clients for {SECONDS} s against the server's default \
+         admission settings (16 connections: 15 queries in flight, 64 waiting at most 250 ms); a \
+         refused client waits the `Retry-After` second before it asks again.\n\n",
+        case.id, case.name
+    ));
+    out.push_str("| | requests | per second | p50 ms | p95 ms | p99 ms |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
+    for (what, list) in [
+        ("served (200, answer checked)", &served),
+        ("refused (503 + Retry-After)", &refused),
+    ] {
+        out.push_str(&format!(
+            "| {what} | {} | {:.0} | {:.1} | {:.1} | {:.1} |\n",
+            list.len(),
+            list.len() as f64 / SECONDS as f64,
+            measure::quantile(list, 0.5),
+            measure::quantile(list, 0.95),
+            measure::quantile(list, 0.99),
+        ));
+    }
+    out.push_str(&format!(
+        "\nOther errors: {errors}{}. Server RSS at the end: {} MiB.\n",
+        first_error
+            .lock()
+            .await
+            .as_ref()
+            .map(|e| format!(" (first: {e})"))
+            .unwrap_or_default(),
+        rss / 1024
+    ));
+    Ok(out)
+}
+
+/// The machine: CPU, memory, PostgreSQL.
+async fn machine(pool: &PgPool) -> Result<String> {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| {
+            l.strip_prefix("model name")
+                .map(|m| m.trim_start_matches([' ', '\t', ':']).to_owned())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let memory_kib: u64 = std::fs::read_to_string("/proc/meminfo")
+        .unwrap_or_default()
+        .lines()
+        .find_map(|l| l.strip_prefix("MemTotal:"))
+        .and_then(|v| v.split_whitespace().next())
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    let version: String = sqlx::query_scalar("SHOW server_version")
+        .fetch_one(pool)
+        .await?;
+    let cores = std::thread::available_parallelism().map_or(0, usize::from);
+    Ok(format!(
+        "{cores} vCPU ({cpu}), {} GiB RAM, PostgreSQL {version} on the same machine",
+        memory_kib / 1024 / 1024
+    ))
+}
+
+/// The dataset: rows per table.
+async fn dataset(pool: &PgPool) -> Result<String> {
+    let mut parts = Vec::new();
+    let mut total = 0_i64;
+    for table in [
+        "organizations",
+        "users",
+        "projects",
+        "requirements",
+        "architectural_components",
+        "tasks",
+        "comments",
+        "analyses",
+        "approvals",
+        "notifications",
+        "audit_log",
+    ] {
+        let n: i64 =
+            sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT count(*) FROM {table}")))
+                .fetch_one(pool)
+                .await?;
+        total += n;
+        parts.push(format!("{table} {n}"));
+    }
+    ensure!(
+        total > 0,
+        "the database is empty: run `cargo xtask seed --scale M` first"
+    );
+    Ok(format!(
+        "{total} rows in the main tables: {}",
+        parts.join(", ")
+    ))
+}
+
+/// The results table and the facts around it.
+fn report(
+    outcomes: &[Outcome],
+    machine: &str,
+    dataset: &str,
+    command: &str,
+    options: Options,
+) -> String {
+    let clients = options.clients;
+    let mut out = format!(
+        "Measured by `{command}` on {}: {machine}. Dataset (`cargo xtask seed --scale M`): {dataset}. \
+         Each query runs {} s alone and {} s from {clients} clients, over HTTP against the release \
+         server (pool of {} connections) and as its SQL statement over a pool of {clients} \
+         connections, after a 1 s warm-up. Every answer was checked.\n\n",
+        chrono::Utc::now().format("%Y-%m-%d"),
+        options.seconds / 2,
+        options.seconds,
+        clients + 2,
+    );
+    out.push_str(&format!(
+        "| query | statements (levels) | GraphQL p50 / p95 / p99 ms, 1 client | SQL p50 ms, 1 client | GraphQL p50 / p95 / p99 ms, {clients} clients | GraphQL req/s | SQL req/s | GraphQL ÷ SQL | server RSS MiB |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+    ));
+    for o in outcomes {
+        let [alone, loaded] = &o.graphql;
+        let (sql_p50, sql_rate, ratio) = match &o.sql {
+            Some([sql_alone, sql_loaded]) => (
+                format!("{:.2}", sql_alone.quantile_ms(0.5)),
+                format!("{:.0}", sql_loaded.rate()),
+                format!("{:.2}", loaded.rate() / sql_loaded.rate().max(1e-9)),
+            ),
+            None => ("–".into(), "–".into(), "–".into()),
+        };
+        out.push_str(&format!(
+            "| {} {} | {:.0} ({}) | {:.2} / {:.2} / {:.2} | {sql_p50} | {:.2} / {:.2} / {:.2} | {:.0} | {sql_rate} | {ratio} | {} |\n",
+            o.case.id,
+            o.case.name,
+            o.statements,
+            o.case.levels,
+            alone.quantile_ms(0.5),
+            alone.quantile_ms(0.95),
+            alone.quantile_ms(0.99),
+            loaded.quantile_ms(0.5),
+            loaded.quantile_ms(0.95),
+            loaded.quantile_ms(0.99),
+            loaded.rate(),
+            o.rss_kib / 1024,
+        ));
+    }
+    out
+}
+
+/// Replaces the text between `<!-- {marker}:begin -->` and `<!-- {marker}:end -->` in
+/// `page` with `text`.
+fn write_between(page: &PathBuf, marker: &str, text: &str) -> Result<()> {
+    let current =
+        std::fs::read_to_string(page).with_context(|| format!("reading {}", page.display()))?;
+    let begin = format!("<!-- {marker}:begin -->");
+    let end = format!("<!-- {marker}:end -->");
+    let (Some(a), Some(b)) = (current.find(&begin), current.find(&end)) else {
+        bail!("{} has no {begin} … {end} markers", page.display());
+    };
+    let updated = format!("{}{begin}\n{text}\n{}", &current[..a], &current[b..]);
+    std::fs::write(page, updated)?;
+    Ok(())
+}

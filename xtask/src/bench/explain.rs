@@ -1,0 +1,155 @@
+//! Index use, checked on the S dataset: every statement the dashboard suite makes the
+//! server send is `EXPLAIN`ed, with sequential scans disabled so that any left are scans
+//! no index could serve. A sequential scan of a large table, or a sort of one read whole,
+//! fails the test.
+
+use serde_json::Value;
+
+/// Tables large enough that reading one whole is a bug: every read of the API is meant to
+/// reach them through an index.
+const LARGE: [&str; 11] = [
+    "tasks",
+    "requirements",
+    "architectural_components",
+    "comments",
+    "notifications",
+    "audit_log",
+    "approvals",
+    "approval_participants",
+    "analyses",
+    "collaboration_sessions",
+    "session_participants",
+];
+
+/// What is wrong in a plan node and below: full scans and full sorts of large tables.
+pub fn problems(plan: &Value, out: &mut Vec<String>) {
+    let kind = plan["Node Type"].as_str().unwrap_or_default();
+    let relation = plan["Relation Name"].as_str().unwrap_or_default();
+    let large = LARGE.contains(&relation);
+    if kind == "Seq Scan" && large {
+        out.push(format!("a sequential scan of {relation}"));
+    }
+    if kind == "Sort" {
+        for input in plan["Plans"].as_array().into_iter().flatten() {
+            let scan = input["Node Type"].as_str().unwrap_or_default();
+            let table = input["Relation Name"].as_str().unwrap_or_default();
+            let whole = match scan {
+                "Seq Scan" => true,
+                "Index Scan" | "Index Only Scan" => input.get("Index Cond").is_none(),
+                _ => false,
+            };
+            if whole && LARGE.contains(&table) {
+                out.push(format!("a sort of the whole of {table} ({scan})"));
+            }
+        }
+    }
+    for child in plan["Plans"].as_array().into_iter().flatten() {
+        problems(child, out);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::collections::BTreeSet;
+
+    use async_graphql::{Request, Variables};
+    use bduf_core::{Db, RequestContext};
+    use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
+    use serde_json::{Value, json};
+
+    use super::problems;
+    use crate::bench::suite;
+
+    #[test]
+    fn full_scans_and_sorts_of_large_tables_are_found() {
+        let plan = json!({"Node Type": "Limit", "Plans": [
+            {"Node Type": "Sort", "Plans": [{"Node Type": "Seq Scan", "Relation Name": "tasks"}]},
+            {"Node Type": "Sort", "Plans": [{"Node Type": "Index Scan", "Relation Name": "comments", "Index Cond": "(x = 1)"}]},
+            {"Node Type": "Seq Scan", "Relation Name": "organizations"}
+        ]});
+        let mut found = Vec::new();
+        problems(&plan, &mut found);
+        assert_eq!(
+            found,
+            [
+                "a sort of the whole of tasks (Seq Scan)",
+                "a sequential scan of tasks"
+            ]
+        );
+    }
+
+    /// Runs the suite in-process on S and examines every statement it sent.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn the_suite_reads_large_tables_only_through_indexes() {
+        let server = std::env::var("BDUF_TEST_DATABASE_URL")
+            .unwrap_or_else(|_| crate::scratch::DEFAULT_SERVER_URL.to_owned());
+        let found = crate::scratch::with_migrated_database(&server, |conn| async move {
+            crate::seed::load(&conn, crate::seed::Scale::S.sizes(), 1, false).await?;
+            conn.execute_unprepared("ANALYZE").await?;
+            let pool = conn.get_postgres_connection_pool().clone();
+            let args = suite::Args::pick(&pool).await?;
+            let db = Db::counting(conn.clone());
+            let schema = bduf_graphql::schema(bduf_graphql::Limits::default());
+            let run = |body: Value| {
+                let (schema, db) = (schema.clone(), db.clone());
+                async move {
+                    let request = Request::new(body["query"].as_str().unwrap_or_default())
+                        .variables(Variables::from_json(body["variables"].clone()));
+                    let response =
+                        bduf_graphql::execute(&schema, request, &db, RequestContext::default())
+                            .await;
+                    serde_json::to_value(response).unwrap_or_default()
+                }
+            };
+            let page = run(suite::first_page(&args)).await;
+            let after = page["data"]["user"]["assignedTasks"]["pageInfo"]["endCursor"]
+                .as_str()
+                .unwrap_or_default()
+                .to_owned();
+            db.record();
+            let mut ran = 0;
+            for case in suite::cases(&args, &after) {
+                let answer = run(case.body.clone()).await;
+                if !case.refused {
+                    anyhow::ensure!(answer.get("errors").is_none(), "{}: {answer}", case.id);
+                    ran += 1;
+                }
+            }
+            let statements = db.recorded();
+            anyhow::ensure!(
+                ran == 6 && statements.len() >= 20,
+                "{} statements",
+                statements.len()
+            );
+            // One transaction: one connection, where the setting holds.
+            let explaining = conn.begin().await?;
+            explaining
+                .execute_unprepared("SET LOCAL enable_seqscan = off")
+                .await?;
+            let mut found = BTreeSet::new();
+            for statement in statements {
+                let sql = format!("EXPLAIN (FORMAT JSON) {}", statement.sql);
+                let explain = match &statement.values {
+                    Some(values) => {
+                        Statement::from_sql_and_values(DbBackend::Postgres, sql, values.0.clone())
+                    }
+                    None => Statement::from_string(DbBackend::Postgres, sql),
+                };
+                let row = explaining
+                    .query_one_raw(explain)
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("no plan"))?;
+                let plan: Value = row.try_get_by_index(0)?;
+                let mut here = Vec::new();
+                problems(&plan[0]["Plan"], &mut here);
+                for problem in here {
+                    found.insert(format!("{problem} in: {}", statement.sql));
+                }
+            }
+            Ok(found)
+        })
+        .await
+        .expect("running the suite on S");
+        assert!(found.is_empty(), "{found:#?}");
+    }
+}
