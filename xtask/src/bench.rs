@@ -487,7 +487,7 @@ async fn overload(url: &str, case: &Case, logs: &Path) -> Result<String> {
     let mut out = String::new();
     out.push_str(&format!(
         "`{}` ({}) from {CLIENTS} concurrent clients for {SECONDS} s against the server's default \
-         admission settings (16 connections: 15 queries in flight, 64 waiting at most 250 ms); a \
+         admission settings (16 connections: 15 queries in flight, 15 waiting at most 100 ms); a \
          refused client waits the `Retry-After` second before it asks again.\n\n",
         case.id, case.name
     ));

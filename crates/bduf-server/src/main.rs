@@ -42,12 +42,14 @@ struct Config {
     #[arg(long, env = "BDUF_MAX_IN_FLIGHT")]
     max_in_flight: Option<usize>,
 
-    /// Queries that may wait for a turn; beyond, requests are refused with 503.
-    #[arg(long, env = "BDUF_MAX_QUEUE", default_value_t = 64)]
-    max_queue: usize,
+    /// Queries that may wait for a turn; beyond, requests are refused with 503 (default:
+    /// as many as may run, so a waiting query gets its turn within about one query's
+    /// time).
+    #[arg(long, env = "BDUF_MAX_QUEUE")]
+    max_queue: Option<usize>,
 
     /// How long a query may wait for a turn, in milliseconds, before a 503.
-    #[arg(long, env = "BDUF_QUEUE_WAIT_MS", default_value_t = 250)]
+    #[arg(long, env = "BDUF_QUEUE_WAIT_MS", default_value_t = 100)]
     queue_wait_ms: u64,
 
     /// The longest a query may run, in milliseconds.
@@ -128,6 +130,14 @@ async fn main() -> Result<()> {
         demo::load(&db).await.context("loading the demo data")?;
     }
 
+    let in_flight = config
+        .max_in_flight
+        .unwrap_or_else(|| {
+            usize::try_from(config.max_connections)
+                .unwrap_or(16)
+                .saturating_sub(1)
+        })
+        .max(1);
     let settings = http::Settings {
         limits: bduf_graphql::Limits {
             fields: config.field_limit,
@@ -136,15 +146,8 @@ async fn main() -> Result<()> {
             introspection: !config.no_introspection,
         },
         admission: admission::Settings {
-            in_flight: config
-                .max_in_flight
-                .unwrap_or_else(|| {
-                    usize::try_from(config.max_connections)
-                        .unwrap_or(16)
-                        .saturating_sub(1)
-                })
-                .max(1),
-            queue: config.max_queue,
+            in_flight,
+            queue: config.max_queue.unwrap_or(in_flight),
             wait: Duration::from_millis(config.queue_wait_ms),
         },
         max_body_bytes: config.max_body_bytes,

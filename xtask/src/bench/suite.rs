@@ -239,6 +239,44 @@ SELECT json_build_object('task', (
       LEFT JOIN users u ON u.id = d.assigned_to)))
   FROM tasks t WHERE t.id = $1))::text"#;
 
+/// Q3w: Q3 selecting the large columns too — what Q3 saves by not fetching them.
+fn wide_task_subtree() -> String {
+    let wide = TASK_SUBTREE
+        .replace(
+            "title\n        status",
+            "title\n        description\n        acceptanceCriteria\n        status",
+        )
+        .replace(
+            "nodes { title assignee",
+            "nodes { title description acceptanceCriteria assignee",
+        );
+    assert_eq!(
+        wide.matches("acceptanceCriteria").count(),
+        2,
+        "Q3's text changed: update Q3w"
+    );
+    wide
+}
+
+/// Q3w's statement (made once per bench run, so leaking it costs nothing).
+fn wide_task_subtree_sql() -> &'static str {
+    let wide = TASK_SUBTREE_SQL
+        .replace(
+            "'title', d.title,",
+            "'title', d.title,\n        'description', d.description,\n        'acceptanceCriteria', d.acceptance_criteria,",
+        )
+        .replace(
+            "'title', k.title,",
+            "'title', k.title, 'description', k.description, 'acceptanceCriteria', k.acceptance_criteria,",
+        );
+    assert_eq!(
+        wide.matches("acceptance_criteria").count(),
+        2,
+        "Q3's statement changed: update Q3w"
+    );
+    wide.leak()
+}
+
 /// Q4: "my tasks", page 2, with each task's project and breadcrumbs.
 const MY_TASKS: &str = r#"query MyTasks($user: UUID!, $after: String!) {
   user(id: $user) {
@@ -367,6 +405,14 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             levels: 4,
             body: json!({ "query": TASK_SUBTREE, "variables": { "task": args.task } }),
             sql: Some((TASK_SUBTREE_SQL, vec![Arg::Uuid(args.task)])),
+            refused: false,
+        },
+        Case {
+            id: "Q3w",
+            name: "Q3 with each task's description and acceptance criteria (text and JSON)",
+            levels: 4,
+            body: json!({ "query": wide_task_subtree(), "variables": { "task": args.task } }),
+            sql: Some((wide_task_subtree_sql(), vec![Arg::Uuid(args.task)])),
             refused: false,
         },
         Case {
