@@ -57,13 +57,15 @@ pub trait Link: Copy + Eq + Hash + Debug + Send + Sync + 'static {
 }
 
 /// What every parent of a level shares in a connection: filter, ordering, window,
-/// columns, and whether `totalCount` is wanted.
+/// columns, and whether the rows and `totalCount` are wanted.
 #[derive(Debug, Clone, PartialEq, Eq, Hash)]
 pub struct Window<F, O> {
     pub filter: F,
     pub order: Option<O>,
     pub page: PageArgs,
     pub columns: Columns,
+    /// Whether to read the page's rows: not when only `totalCount` is selected.
+    pub rows: bool,
     pub total: bool,
 }
 
@@ -138,6 +140,7 @@ where
                 ordering: ordering_of(window.order),
                 args: &window.page,
                 columns: window.columns,
+                rows: window.rows,
                 total: window.total,
             };
             let parents = link.map(|link| Parents {
@@ -380,6 +383,8 @@ pub struct TreeWindow<F> {
     pub max_depth: u32,
     pub page: PageArgs,
     pub columns: Columns,
+    /// Whether to read the page's rows: not when only `totalCount` is selected.
+    pub rows: bool,
     pub total: bool,
 }
 
@@ -531,8 +536,11 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
         .and_where(rank().lte(u64::try_from(args.limit).unwrap_or(u64::MAX) + 1))
         .order_by_expr(Expr::col((alias("_w"), alias("_parent"))), SqlOrder::Asc)
         .order_by_expr(rank(), SqlOrder::Asc);
-    let statement = backend.build(&outer.with(walk.clone()));
-    let rows = reader.query(statement).await?;
+    let rows = if window.rows {
+        reader.query(backend.build(&outer.with(walk.clone()))).await?
+    } else {
+        Vec::new()
+    };
     let mut by_start: HashMap<Uuid, Vec<(i64, M)>> = HashMap::new();
     for row in &rows {
         let start: Uuid = row.try_get("", "_parent")?;

@@ -111,6 +111,8 @@ pub struct PageSpec<'a, M: Record> {
     pub ordering: Ordering<M>,
     pub args: &'a PageArgs,
     pub columns: Columns,
+    /// Whether to read the rows (not when only their number is wanted).
+    pub rows: bool,
     /// Whether to count the filtered rows too.
     pub total: bool,
 }
@@ -321,8 +323,11 @@ where
     base.cond_where(spec.condition.clone());
     let cursor = |row: &M| spec.ordering.cursor_of(row);
     let Some(parents) = parents else {
-        let rows: Vec<M> =
-            models(reader, backend.build(&page_select(backend, &base, spec))).await?;
+        let rows: Vec<M> = if spec.rows {
+            models(reader, backend.build(&page_select(backend, &base, spec))).await?
+        } else {
+            Vec::new()
+        };
         let mut page = Page::from_scan(rows, spec.args, cursor);
         if spec.total {
             page.total_count = Some(count::<M>(reader, None, &spec.condition).await?[&Uuid::nil()]);
@@ -332,11 +337,15 @@ where
     if let Some(scope) = &parents.scope {
         base.cond_where(scope.clone());
     }
-    let statement = match backend {
-        DbBackend::Postgres => lateral(&base, &parents, spec),
-        _ => partitioned(backend, &base, &parents, spec),
+    let rows = if spec.rows {
+        let statement = match backend {
+            DbBackend::Postgres => lateral(&base, &parents, spec),
+            _ => partitioned(backend, &base, &parents, spec),
+        };
+        reader.query(statement).await?
+    } else {
+        Vec::new()
     };
-    let rows = reader.query(statement).await?;
     let mut by_parent: HashMap<Uuid, Vec<M>> = HashMap::new();
     for row in &rows {
         let parent: Uuid = row.try_get("", "_parent")?;

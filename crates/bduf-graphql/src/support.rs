@@ -91,6 +91,15 @@ fn selected_nodes<N: Node>(ctx: &Context<'_>) -> Columns {
     N::columns(&[look.field("nodes"), look.field("edges").field("node")])
 }
 
+/// Whether the client selected anything of this connection's page: its nodes, edges or
+/// page info. A connection asked only for `totalCount` reads no rows.
+fn wants_rows(ctx: &Context<'_>) -> bool {
+    let look = ctx.look_ahead();
+    ["nodes", "edges", "pageInfo"]
+        .into_iter()
+        .any(|field| look.field(field).exists())
+}
+
 /// Whether the client selected `totalCount` on this connection.
 fn wants_total(ctx: &Context<'_>) -> bool {
     ctx.look_ahead().field("totalCount").exists()
@@ -158,6 +167,7 @@ where
         order,
         page: paging.check()?,
         columns: selected_nodes::<N>(ctx),
+        rows: wants_rows(ctx),
         total: wants_total(ctx),
     };
     let key = match parent {
@@ -210,6 +220,7 @@ where
             max_depth: max_depth.unsigned_abs(),
             page: paging.check()?,
             columns: selected_nodes::<N>(ctx),
+            rows: wants_rows(ctx),
             total: wants_total(ctx),
         },
     );

@@ -49,7 +49,8 @@ const WIDE_STATEMENTS: u64 = 1 + 1 + 1 + 6 + 11 + 9 + 1;
 
 on_both_backends!(
     statements_depend_on_the_shape_not_the_breadth,
-    deep_nesting_costs_one_statement_per_level
+    deep_nesting_costs_one_statement_per_level,
+    a_connection_asked_only_for_its_count_reads_no_rows
 );
 
 /// Counts the objects under `path` (arrays and connections flattened) in `data`.
@@ -220,4 +221,57 @@ async fn deep_nesting_costs_one_statement_per_level(backend: Backend) {
     assert_eq!(authors(&large_data), large_plan.leaves.len() * 2);
     assert_eq!(small_count, large_count);
     assert_eq!(large_count, 7, "one statement per level");
+}
+
+/// Four connections asked for `totalCount` — a root one, nested ones at 1,000 and 3,000
+/// parents, and `descendants` — with `{rows}` replaced by nothing or by a selection of
+/// their nodes.
+const COUNTS: &str = r#"{
+  tasks { totalCount {rows} }
+  users(first: 100) { nodes { memberships(first: 10) { nodes { organization {
+    projects(first: 1) { nodes {
+      comments { totalCount {rows} }
+      tasks(first: 3) { nodes {
+        children { totalCount {rows} }
+        descendants { totalCount {rows} }
+      } }
+    } }
+  } } } } }
+}"#;
+
+/// Every `totalCount` in `value`, in document order.
+fn totals(value: &Value, out: &mut Vec<i64>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match (key.as_str(), value.as_i64()) {
+                    ("totalCount", Some(n)) => out.push(n),
+                    _ => totals(value, out),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|item| totals(item, out)),
+        _ => {}
+    }
+}
+
+async fn a_connection_asked_only_for_its_count_reads_no_rows(backend: Backend) {
+    let app = TestApp::new(backend).await.without_cost_limit();
+    Breadth::build(app.conn(), 1_000).await;
+    let (alone, counted) = app.counted(&COUNTS.replace("{rows}", "")).await;
+    let (with_rows, listed) = app
+        .counted(&COUNTS.replace("{rows}", "nodes { id }"))
+        .await;
+
+    let (mut counts, mut same) = (Vec::new(), Vec::new());
+    totals(&counted, &mut counts);
+    totals(&listed, &mut same);
+    assert_eq!(counts.len(), 1 + 1_000 + 3_000 * 2, "every connection answered");
+    assert_eq!(counts, same, "the counts do not depend on the rows being read");
+    assert!(counts.iter().any(|&n| n > 0), "{counts:?}");
+    // Tasks count; users, memberships, organizations, projects; comment counts and
+    // tasks; children and descendant counts. Reading the rows adds one statement for
+    // each of the four connections.
+    assert_eq!(alone, 9, "statements with counts alone");
+    assert_eq!(with_rows, alone + 4, "statements with the rows too");
 }
