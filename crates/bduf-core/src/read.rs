@@ -537,7 +537,9 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
         .order_by_expr(Expr::col((alias("_w"), alias("_parent"))), SqlOrder::Asc)
         .order_by_expr(rank(), SqlOrder::Asc);
     let rows = if window.rows {
-        reader.query(backend.build(&outer.with(walk.clone()))).await?
+        reader
+            .query(backend.build(&outer.with(walk.clone())))
+            .await?
     } else {
         Vec::new()
     };

@@ -259,15 +259,20 @@ async fn a_connection_asked_only_for_its_count_reads_no_rows(backend: Backend) {
     let app = TestApp::new(backend).await.without_cost_limit();
     Breadth::build(app.conn(), 1_000).await;
     let (alone, counted) = app.counted(&COUNTS.replace("{rows}", "")).await;
-    let (with_rows, listed) = app
-        .counted(&COUNTS.replace("{rows}", "nodes { id }"))
-        .await;
+    let (with_rows, listed) = app.counted(&COUNTS.replace("{rows}", "nodes { id }")).await;
 
     let (mut counts, mut same) = (Vec::new(), Vec::new());
     totals(&counted, &mut counts);
     totals(&listed, &mut same);
-    assert_eq!(counts.len(), 1 + 1_000 + 3_000 * 2, "every connection answered");
-    assert_eq!(counts, same, "the counts do not depend on the rows being read");
+    assert_eq!(
+        counts.len(),
+        1 + 1_000 + 3_000 * 2,
+        "every connection answered"
+    );
+    assert_eq!(
+        counts, same,
+        "the counts do not depend on the rows being read"
+    );
     assert!(counts.iter().any(|&n| n > 0), "{counts:?}");
     // Tasks count; users, memberships, organizations, projects; comment counts and
     // tasks; children and descendant counts. Reading the rows adds one statement for
