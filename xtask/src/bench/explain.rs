@@ -107,8 +107,10 @@ mod tests {
                 .unwrap_or_default()
                 .to_owned();
             db.record();
+            let cases = suite::cases(&args, &after);
+            let answerable = cases.iter().filter(|case| !case.refused).count();
             let mut ran = 0;
-            for case in suite::cases(&args, &after) {
+            for case in cases {
                 let answer = run(case.body.clone()).await;
                 if !case.refused {
                     anyhow::ensure!(answer.get("errors").is_none(), "{}: {answer}", case.id);
@@ -117,8 +119,8 @@ mod tests {
             }
             let statements = db.recorded();
             anyhow::ensure!(
-                ran == 6 && statements.len() >= 20,
-                "{} statements",
+                ran == answerable && ran >= 6 && statements.len() >= 20,
+                "{ran} of {answerable} queries answered, {} statements",
                 statements.len()
             );
             // One transaction: one connection, where the setting holds.
