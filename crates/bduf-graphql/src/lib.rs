@@ -8,6 +8,7 @@
 //! Each object type is generated (`generated/`, by `cargo xtask codegen`: one field per
 //! column) merged with its hand-written edges (`types/`).
 
+mod arguments;
 pub mod generated;
 mod limits;
 mod order;
@@ -63,12 +64,14 @@ pub async fn execute(
     let batcher = Batcher::new(reader.clone());
     let query = request.query.clone();
     let operation = request.operation_name.clone();
+    let variables = request.variables.clone();
     let execution = schema.execute(request.data(batcher.clone()).data(context));
     let mut response = bduf_core::drive(&batcher, execution).await;
     drop(batcher);
     reader.finish().await;
     order::in_query_order(&mut response.data, &query, operation.as_deref());
     with_codes(&mut response);
+    arguments::name_bad_values(&mut response.errors, &query, &variables);
     response
 }
 

@@ -2,6 +2,7 @@
 //! never a database error.
 
 use bduf_testkit::Backend;
+use serde_json::json;
 
 use crate::support::{Plan, Shape, TestApp, on_both_backends};
 
@@ -125,27 +126,39 @@ async fn bad_arguments_are_named_in_errors(backend: Backend) {
         );
         assert_eq!(response["data"], serde_json::Value::Null, "{response:#}");
     }
-    let response = app.run(r#"{ project(id: "nope") { name } }"#).await;
-    let error = &response["errors"][0];
-    assert_eq!(
-        error["extensions"]["code"], "BAD_USER_INPUT",
-        "{response:#}"
-    );
-    assert!(
-        error["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("UUID"),
-        "{response:#}"
-    );
-    let response = app.run(r#"{ project(id: "nope") { name } }"#).await;
-    assert!(
-        response["errors"][0]["message"]
-            .as_str()
-            .unwrap_or_default()
-            .contains("id"),
-        "{response:#}"
-    );
+    // A value that does not parse is BAD_USER_INPUT naming the argument, and the input
+    // field inside it, whether written in the query or passed as a variable.
+    let filter = "query($f: TaskFilter) { tasks(filter: $f) { totalCount } }";
+    let id = "query($id: UUID!) { project(id: $id) { name } }";
+    for (query, variables, argument) in [
+        (r#"{ project(id: "nope") { name } }"#, json!(null), "id"),
+        (id, json!({"id": "nope"}), "id"),
+        (
+            r#"{ tasks(filter: {projectId: "x"}) { totalCount } }"#,
+            json!(null),
+            "filter.projectId",
+        ),
+        (filter, json!({"f": {"projectId": "x"}}), "filter.projectId"),
+        (
+            r#"{ comments(filter: {targetType: TASK, targetId: "7"}) { totalCount } }"#,
+            json!(null),
+            "filter.targetId",
+        ),
+    ] {
+        let response = app.run_with(query, variables).await;
+        let error = &response["errors"][0];
+        assert_eq!(
+            error["extensions"],
+            json!({"code": "BAD_USER_INPUT", "field": argument}),
+            "{query}: {response:#}"
+        );
+        let message = error["message"].as_str().unwrap_or_default();
+        assert!(
+            message.starts_with(&format!("{argument}: Failed to parse \"UUID\"")),
+            "{query}: {response:#}"
+        );
+        assert_eq!(response["data"], serde_json::Value::Null, "{response:#}");
+    }
     let response = app.run("{ project { name } }").await;
     assert!(
         response["errors"][0]["message"]

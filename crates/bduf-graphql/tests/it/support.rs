@@ -1,7 +1,7 @@
 //! `TestApp`: a migrated database, a counting connection and the schema; and `Plan`, a
 //! builder of organizations with project trees of a chosen shape.
 
-use async_graphql::Request;
+use async_graphql::{Request, Variables};
 use bduf_core::{Db, RequestContext};
 use bduf_graphql::{BdufSchema, Limits};
 use bduf_testkit::{Backend, TestDb};
@@ -70,9 +70,15 @@ impl TestApp {
 
     /// Runs `query` and returns the whole response as JSON (`data` and `errors`).
     pub async fn run(&self, query: &str) -> Value {
+        self.run_with(query, Value::Null).await
+    }
+
+    /// Runs `query` with `variables` (a JSON object, or null for none) and returns the
+    /// whole response as JSON.
+    pub async fn run_with(&self, query: &str, variables: Value) -> Value {
         let response = bduf_graphql::execute(
             &self.schema,
-            Request::new(query),
+            Request::new(query).variables(Variables::from_json(variables)),
             &self.core,
             RequestContext::default(),
         )
