@@ -225,7 +225,7 @@ impl<M: Record> Fetch<ById<M>> for Reader {
     }
 }
 
-/// Key: the ancestors of a tree node, root first.
+/// Key: the ancestors of a tree node, root first: the nearest [`MAX_ANCESTORS`].
 pub struct Ancestors<M> {
     pub id: Uuid,
     pub columns: Columns,
@@ -267,10 +267,17 @@ fn walk_col(name: &str) -> Expr {
     Expr::col((alias("_walk"), alias(name)))
 }
 
-/// `WITH RECURSIVE _walk(_start, _node, _first)`: for every id of `ids`, each ancestor
-/// (`_node`), the parent marked `_first = 1`. `UNION` drops repeated rows, so the walk
-/// ends even on a `parent_id` cycle, which the schema does not forbid.
-fn ancestor_walk<M: Tree>(backend: DbBackend, ids: &[Uuid]) -> WithClause {
+/// The most ancestors `ancestors` returns: the nearest ones, so a deeper chain is cut at
+/// the top (its root missing, as `depth` shows). Also the weight of `ancestors` in a
+/// query's cost.
+pub const MAX_ANCESTORS: u32 = 32;
+
+/// `WITH RECURSIVE _walk(_start, _node, _first, _depth)`: for every id of `ids`, each
+/// ancestor (`_node`) at its distance (`_depth`, 1 for the parent, marked `_first = 1`),
+/// at most `cap` away when given. Without a cap, `UNION` drops repeated rows, so the walk
+/// ends even on a `parent_id` cycle, which the schema does not forbid; with one, the
+/// distance ends it.
+fn ancestor_walk<M: Tree>(backend: DbBackend, ids: &[Uuid], cap: Option<u32>) -> WithClause {
     let parent = col::<M>(M::parent_column());
     let mut anchor = Query::select();
     anchor
@@ -290,10 +297,17 @@ fn ancestor_walk<M: Tree>(backend: DbBackend, ids: &[Uuid]) -> WithClause {
             col::<M>(M::id_column()).equals((alias("_walk"), alias("_node"))),
         )
         .and_where(parent.is_not_null());
+    let mut columns = vec![alias("_start"), alias("_node"), alias("_first")];
+    if let Some(cap) = cap {
+        anchor.expr_as(Expr::cust("1"), alias("_depth"));
+        step.expr(walk_col("_depth").add(1))
+            .and_where(walk_col("_depth").lt(i64::from(cap)));
+        columns.push(alias("_depth"));
+    }
     anchor.union(UnionType::Distinct, step);
     let mut cte = CommonTableExpression::new();
     cte.table_name(alias("_walk"))
-        .columns([alias("_start"), alias("_node"), alias("_first")])
+        .columns(columns)
         .query(anchor);
     WithClause::new().recursive(true).cte(cte).to_owned()
 }
@@ -319,8 +333,8 @@ impl<M: Tree> Fetch<Ancestors<M>> for Reader {
                 M::E::default(),
                 col::<M>(M::id_column()).equals((alias("_walk"), alias("_node"))),
             );
-            let statement = backend.build(&select.with(ancestor_walk::<M>(backend, &ids)));
-            let rows = self.query(statement).await?;
+            let walk = ancestor_walk::<M>(backend, &ids, Some(MAX_ANCESTORS));
+            let rows = self.query(backend.build(&select.with(walk))).await?;
             // Per start: its parent, and every ancestor by id.
             let mut first: HashMap<Uuid, Uuid> = HashMap::new();
             let mut found: HashMap<Uuid, HashMap<Uuid, M>> = HashMap::new();
@@ -361,7 +375,7 @@ impl<M: Tree> Fetch<DepthOf<M>> for Reader {
             .expr_as(Func::count_distinct(walk_col("_node")), alias("n"))
             .from(alias("_walk"))
             .group_by_col((alias("_walk"), alias("_start")));
-        let statement = backend.build(&select.with(ancestor_walk::<M>(backend, &ids)));
+        let statement = backend.build(&select.with(ancestor_walk::<M>(backend, &ids, None)));
         let rows = self.query(statement).await?;
         Ok(window::counts(&rows, &ids)?
             .into_iter()

@@ -70,8 +70,14 @@ impl Default for Limits {
     }
 }
 
-/// The weight of `ancestors`, a list as long as a tree is deep.
-pub const ANCESTORS_WEIGHT: usize = 10;
+/// The weight of `ancestors`: its cap, [`bduf_core::read::MAX_ANCESTORS`].
+pub const ANCESTORS_WEIGHT: usize = bduf_core::read::MAX_ANCESTORS as usize;
+
+// The `ancestors` fields' descriptions name the cap.
+const _: () = assert!(
+    bduf_core::read::MAX_ANCESTORS == 32,
+    "update the descriptions of the `ancestors` fields"
+);
 
 /// The weight of `latestAnalyses`: one analysis per analysis type.
 pub const LATEST_ANALYSES_WEIGHT: usize = 5;

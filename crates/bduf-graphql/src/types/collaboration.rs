@@ -113,7 +113,8 @@ impl CommentEdges {
         )
         .await
     }
-    /// From the thread's first comment down to the parent.
+    /// From the thread's first comment down to the parent: the nearest 32; a deeper
+    /// thread is cut at the top.
     #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
     async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Comment>> {
         ancestors(ctx, self.0.id).await

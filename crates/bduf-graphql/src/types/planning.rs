@@ -319,7 +319,8 @@ impl RequirementEdges {
         )
         .await
     }
-    /// From the root down to the parent.
+    /// From the root down to the parent: the nearest 32 ancestors; a deeper chain is cut
+    /// at the top (`depth` tells).
     #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
     async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Requirement>> {
         ancestors(ctx, self.0.id).await
@@ -435,7 +436,8 @@ impl ArchitecturalComponentEdges {
         )
         .await
     }
-    /// From the root down to the parent.
+    /// From the root down to the parent: the nearest 32 ancestors; a deeper chain is cut
+    /// at the top (`depth` tells).
     #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
     async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<ArchitecturalComponent>> {
         ancestors(ctx, self.0.id).await

@@ -57,7 +57,8 @@ impl TaskEdges {
         )
         .await
     }
-    /// From the root down to the parent.
+    /// From the root down to the parent: the nearest 32 ancestors; a deeper chain is cut
+    /// at the top (`depth` tells).
     #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
     async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Task>> {
         ancestors(ctx, self.0.id).await

@@ -4,7 +4,12 @@
 use bduf_testkit::Backend;
 use serde_json::{Value, json};
 
-use crate::support::{Plan, Shape, TestApp, nodes, on_both_backends, strings};
+use bduf_core::read::MAX_ANCESTORS;
+use entity::tasks;
+use sea_orm::ActiveValue::Set;
+use uuid::Uuid;
+
+use crate::support::{Breadth, Plan, Shape, TestApp, insert_all, nodes, on_both_backends, strings};
 
 on_both_backends!(
     lookups_by_id_find_rows_and_null_for_unknown_ids,
@@ -12,6 +17,7 @@ on_both_backends!(
     ordering_by_a_nullable_column_sorts_nulls_after_values_across_pages,
     filters_select_the_matching_rows,
     hierarchies_walk_up_and_down,
+    a_chain_thousands_deep_is_walked_within_its_caps,
     project_stats_add_up,
 );
 
@@ -36,7 +42,7 @@ async fn lookups_by_id_find_rows_and_null_for_unknown_ids(backend: Backend) {
             p = plan.projects[0],
             r = plan.roots[0][0],
             t = plan.tasks[0],
-            missing = uuid::Uuid::now_v7(),
+            missing = Uuid::now_v7(),
         ))
         .await;
     assert_eq!(data["project"]["name"], "Project 0");
@@ -373,5 +379,53 @@ async fn search_finds_words_in_titles_and_descriptions(backend: Backend) {
     assert_eq!(
         response["errors"][0]["extensions"]["field"], "filter.search",
         "{response:#}"
+    );
+}
+
+/// A task chain 2,000 deep: `depth` counts every level, `ancestors` returns the nearest
+/// [`MAX_ANCESTORS`] root first, and `descendants` walks down as far as `maxDepth` says.
+async fn a_chain_thousands_deep_is_walked_within_its_caps(backend: Backend) {
+    const DEEP: usize = 2_000;
+    let app = TestApp::new(backend).await;
+    let base = Breadth::build(app.conn(), 1).await;
+    let chain: Vec<Uuid> = (0..DEEP).map(|_| Uuid::now_v7()).collect();
+    insert_all(
+        app.conn(),
+        chain
+            .iter()
+            .enumerate()
+            .map(|(level, id)| tasks::ActiveModel {
+                id: Set(*id),
+                project_id: Set(base.projects[0]),
+                parent_id: Set(level.checked_sub(1).map(|up| chain[up])),
+                title: Set(format!("D{level}")),
+                ..Default::default()
+            })
+            .collect(),
+    )
+    .await;
+    let data = app
+        .data(&format!(
+            r#"{{ leaf: task(id: "{leaf}") {{ depth ancestors {{ title }} }}
+                 root: task(id: "{root}") {{ depth
+                   down: descendants(maxDepth: 1000, first: 3) {{ totalCount nodes {{ title }} }} }} }}"#,
+            leaf = chain[DEEP - 1],
+            root = chain[0],
+        ))
+        .await;
+    assert_eq!(data["leaf"]["depth"], DEEP - 1, "{data:#}");
+    let cap = usize::try_from(MAX_ANCESTORS).expect("a small cap");
+    let nearest: Vec<String> = (DEEP - 1 - cap..DEEP - 1)
+        .map(|l| format!("D{l}"))
+        .collect();
+    let ancestors = data["leaf"]["ancestors"]
+        .as_array()
+        .expect("a list of ancestors");
+    assert_eq!(strings(ancestors, "title"), nearest, "{data:#}");
+    assert_eq!(data["root"]["depth"], 0);
+    assert_eq!(data["root"]["down"]["totalCount"], 1_000, "{data:#}");
+    assert_eq!(
+        strings(&nodes(&data["root"]["down"]), "title"),
+        ["D1", "D2", "D3"]
     );
 }
