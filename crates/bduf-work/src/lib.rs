@@ -154,17 +154,28 @@ pub struct TaskProgress {
     pub estimated_hours: i64,
 }
 
-/// Key: a project's tasks per status, in the order of the statuses (null last).
+/// Key: a project's task roll-up — its tasks per status and, when `progress`, its
+/// progress — for any number of projects in one grouped statement. The two dashboard
+/// numbers share the key so that asking for both costs one statement, not two.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TaskStatusOf(pub Uuid);
+pub struct TaskRollupOf {
+    pub project: Uuid,
+    /// Whether to roll up the progress of the leaf tasks too.
+    pub progress: bool,
+}
+
+/// What [`TaskRollupOf`] reads.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct TaskRollup {
+    /// Tasks per status, in the order of the statuses (null last).
+    pub by_status: Vec<TaskStatusCount>,
+    /// The progress; all zero unless the key asked for it.
+    pub progress: TaskProgress,
+}
 
 /// Key: an organization's tasks per status, over all its projects.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OrganizationTaskStatusOf(pub Uuid);
-
-/// Key: a project's rolled-up progress.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub struct TaskProgressOf(pub Uuid);
 
 /// Label counts as status counts, in the order of the statuses, null last.
 fn status_counts<K: Copy + Eq + std::hash::Hash>(
@@ -187,26 +198,6 @@ fn status_counts<K: Copy + Eq + std::hash::Hash>(
             (key(id), counts)
         })
         .collect()
-}
-
-impl Fetch<TaskStatusOf> for Reader {
-    type Value = Vec<TaskStatusCount>;
-
-    async fn fetch(
-        &self,
-        keys: &[TaskStatusOf],
-    ) -> Result<HashMap<TaskStatusOf, Vec<TaskStatusCount>>> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let counts = count_by_label::<tasks::Model>(
-            self,
-            tasks::Column::ProjectId,
-            tasks::Column::Status,
-            &ids,
-            Condition::all(),
-        )
-        .await?;
-        Ok(status_counts(counts, TaskStatusOf))
-    }
 }
 
 impl Fetch<OrganizationTaskStatusOf> for Reader {
@@ -242,91 +233,149 @@ impl Fetch<OrganizationTaskStatusOf> for Reader {
     }
 }
 
-impl Fetch<TaskProgressOf> for Reader {
-    type Value = TaskProgress;
+impl Fetch<TaskRollupOf> for Reader {
+    type Value = TaskRollup;
 
-    async fn fetch(
-        &self,
-        keys: &[TaskProgressOf],
-    ) -> Result<HashMap<TaskProgressOf, TaskProgress>> {
-        let backend = self.backend();
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let task = |c: tasks::Column| col::<tasks::Model>(c);
-        let child = Alias::new("child");
-        // The leaf tasks (no sub-task) of the projects, cancelled ones left out, each with
-        // its weight (estimated hours, 1 when unestimated) and progress (100 when done).
-        let mut leaves = Query::select();
-        leaves
-            .from(tasks::Entity)
-            .expr_as(task(tasks::Column::ProjectId), Alias::new("owner"))
-            .expr_as(
-                sql::or_zero(task(tasks::Column::EstimatedHours)),
-                Alias::new("hours"),
+    async fn fetch(&self, keys: &[TaskRollupOf]) -> Result<HashMap<TaskRollupOf, TaskRollup>> {
+        let mut ids: Vec<Uuid> = keys.iter().map(|k| k.project).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let (counts, progress) = if keys.iter().any(|k| k.progress) {
+            rollup(self, &ids).await?
+        } else {
+            let counts = count_by_label::<tasks::Model>(
+                self,
+                tasks::Column::ProjectId,
+                tasks::Column::Status,
+                &ids,
+                Condition::all(),
             )
-            .expr_as(
-                Func::coalesce([
-                    sql::null_if_zero(task(tasks::Column::EstimatedHours)),
-                    Expr::cust("1"),
-                ]),
-                Alias::new("w"),
+            .await?;
+            (counts, HashMap::new())
+        };
+        let by_status = status_counts(counts, |id| id);
+        Ok(keys
+            .iter()
+            .map(|key| {
+                let rollup = TaskRollup {
+                    by_status: by_status.get(&key.project).cloned().unwrap_or_default(),
+                    progress: if key.progress {
+                        progress.get(&key.project).copied().unwrap_or_default()
+                    } else {
+                        TaskProgress::default()
+                    },
+                };
+                (*key, rollup)
+            })
+            .collect())
+    }
+}
+
+/// Tasks per status and the progress of the leaf tasks of the projects `ids`, in one
+/// statement: every task of the projects with its status and, for a leaf task (no
+/// sub-task) that is not cancelled, its weight (estimated hours, 1 when unestimated) and
+/// progress (100 when done), grouped by project and status.
+async fn rollup(
+    reader: &Reader,
+    ids: &[Uuid],
+) -> Result<(LabelCounts<Uuid>, HashMap<Uuid, TaskProgress>)> {
+    let backend = reader.backend();
+    let task = |c: tasks::Column| col::<tasks::Model>(c);
+    let child = Alias::new("child");
+    let is_leaf = Condition::all()
+        .add(
+            Condition::any()
+                .add(tasks::Column::Status.is_null())
+                .add(tasks::Column::Status.ne(DbTaskStatus::Cancelled)),
+        )
+        .add(
+            Expr::exists(
+                Query::select()
+                    .expr(Expr::cust("1"))
+                    .from_as(tasks::Entity, child.clone())
+                    .and_where(
+                        Expr::col((child, tasks::Column::ParentId))
+                            .equals((tasks::Entity, tasks::Column::Id)),
+                    )
+                    .to_owned(),
             )
-            .expr_as(
-                Expr::case(
-                    tasks::Column::Status.eq(DbTaskStatus::Done),
-                    Expr::cust("100"),
-                )
-                .finally(sql::or_zero(task(tasks::Column::ProgressPercentage))),
-                Alias::new("p"),
+            .not(),
+        );
+    let mut each = Query::select();
+    each.from(tasks::Entity)
+        .expr_as(task(tasks::Column::ProjectId), Alias::new("owner"))
+        .expr_as(
+            tasks::Column::Status.select_as(task(tasks::Column::Status)),
+            Alias::new("label"),
+        )
+        .expr_as(
+            Expr::case(is_leaf, Expr::cust("1")).finally(Expr::cust("0")),
+            Alias::new("leaf"),
+        )
+        .expr_as(
+            sql::or_zero(task(tasks::Column::EstimatedHours)),
+            Alias::new("hours"),
+        )
+        .expr_as(
+            Func::coalesce([
+                sql::null_if_zero(task(tasks::Column::EstimatedHours)),
+                Expr::cust("1"),
+            ]),
+            Alias::new("w"),
+        )
+        .expr_as(
+            Expr::case(
+                tasks::Column::Status.eq(DbTaskStatus::Done),
+                Expr::cust("100"),
             )
-            .and_where(any_of(backend, task(tasks::Column::ProjectId), &ids))
-            .cond_where(
-                Condition::any()
-                    .add(tasks::Column::Status.is_null())
-                    .add(tasks::Column::Status.ne(DbTaskStatus::Cancelled)),
-            )
-            .and_where(
-                Expr::exists(
-                    Query::select()
-                        .expr(Expr::cust("1"))
-                        .from_as(tasks::Entity, child.clone())
-                        .and_where(
-                            Expr::col((child.clone(), tasks::Column::ParentId))
-                                .equals((tasks::Entity, tasks::Column::Id)),
-                        )
-                        .to_owned(),
-                )
-                .not(),
-            );
-        let leaf = |name: &str| Expr::col((Alias::new("leaves"), Alias::new(name)));
-        let mut select = Query::select();
-        select
-            .from_subquery(leaves, Alias::new("leaves"))
-            .expr_as(leaf("owner"), Alias::new("owner"))
-            .expr_as(sql::sum(leaf("w").mul(leaf("p"))), Alias::new("weighted"))
-            .expr_as(sql::sum(leaf("w")), Alias::new("weight"))
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("leaves"))
-            .expr_as(sql::sum(leaf("hours")), Alias::new("hours"))
-            .add_group_by([leaf("owner")]);
-        let rows = self.query(backend.build(&select)).await?;
-        let mut out: HashMap<_, _> = keys.iter().map(|k| (*k, TaskProgress::default())).collect();
-        for row in rows {
-            let weighted: i64 = row.try_get("", "weighted")?;
-            let weight: i64 = row.try_get("", "weight")?;
+            .finally(sql::or_zero(task(tasks::Column::ProgressPercentage))),
+            Alias::new("p"),
+        )
+        .and_where(any_of(backend, task(tasks::Column::ProjectId), ids));
+    let t = |name: &str| Expr::col((Alias::new("t"), Alias::new(name)));
+    let mut select = Query::select();
+    select
+        .from_subquery(each, Alias::new("t"))
+        .expr_as(t("owner"), Alias::new("owner"))
+        .expr_as(t("label"), Alias::new("label"))
+        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .expr_as(
+            sql::sum(t("leaf").mul(t("w")).mul(t("p"))),
+            Alias::new("weighted"),
+        )
+        .expr_as(sql::sum(t("leaf").mul(t("w"))), Alias::new("weight"))
+        .expr_as(sql::sum(t("leaf")), Alias::new("leaves"))
+        .expr_as(sql::sum(t("leaf").mul(t("hours"))), Alias::new("hours"))
+        .add_group_by([t("owner"), t("label")]);
+    let rows = reader.query(backend.build(&select)).await?;
+    let counts = grouped_counts(ids, |id| id, &rows)?;
+    // Per project: weighted progress, weight, leaves, hours, summed over its statuses.
+    let mut sums: HashMap<Uuid, [i64; 4]> = HashMap::new();
+    for row in &rows {
+        let sum = sums.entry(row.try_get("", "owner")?).or_default();
+        for (total, column) in sum
+            .iter_mut()
+            .zip(["weighted", "weight", "leaves", "hours"])
+        {
+            *total += row.try_get::<i64>("", column)?;
+        }
+    }
+    let progress = sums
+        .into_iter()
+        .map(|(id, [weighted, weight, leaves, hours])| {
             #[allow(clippy::cast_precision_loss)]
             let percent = if weight > 0 {
                 weighted as f64 / weight as f64
             } else {
                 0.0
             };
-            out.insert(
-                TaskProgressOf(row.try_get("", "owner")?),
-                TaskProgress {
-                    percent: (percent * 10.0).round() / 10.0,
-                    leaf_tasks: row.try_get("", "leaves")?,
-                    estimated_hours: row.try_get("", "hours")?,
-                },
-            );
-        }
-        Ok(out)
-    }
+            let progress = TaskProgress {
+                percent: (percent * 10.0).round() / 10.0,
+                leaf_tasks: leaves,
+                estimated_hours: hours,
+            };
+            (id, progress)
+        })
+        .collect();
+    Ok((counts, progress))
 }

@@ -14,9 +14,7 @@ use bduf_planning::{
     ComponentsOf, LabelCount, LatestAnalysesOf, RequirementCounts, RequirementCountsOf,
     RequirementFilter, RequirementOrder, RequirementsOf,
 };
-use bduf_work::{
-    TaskFilter, TaskOrder, TaskProgress, TaskProgressOf, TaskStatusCount, TaskStatusOf, TasksOf,
-};
+use bduf_work::{TaskFilter, TaskOrder, TaskProgress, TaskRollupOf, TaskStatusCount, TasksOf};
 use entity::{analyses, architectural_components, projects, requirements};
 use uuid::Uuid;
 
@@ -232,43 +230,60 @@ impl ProjectEdges {
         connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
     }
     /// Dashboard numbers of the project.
-    async fn stats(&self) -> ProjectStats {
-        ProjectStats(self.0.id)
+    async fn stats(&self, ctx: &Context<'_>) -> ProjectStats {
+        ProjectStats {
+            project: self.0.id,
+            progress: ctx.look_ahead().field("progress").exists(),
+        }
     }
 }
 
 /// Dashboard numbers of one project; each field costs one statement per level of
 /// projects, and only when asked for.
 #[derive(Debug, Clone, Copy)]
-pub struct ProjectStats(Uuid);
+pub struct ProjectStats {
+    project: Uuid,
+    /// Whether `progress` is selected: then `tasksByStatus` reads it in the same
+    /// statement.
+    progress: bool,
+}
+
+impl ProjectStats {
+    fn tasks(&self) -> TaskRollupOf {
+        TaskRollupOf {
+            project: self.project,
+            progress: self.progress,
+        }
+    }
+}
 
 #[Object]
 impl ProjectStats {
     /// Tasks per status, in the order of the statuses (none last).
     async fn tasks_by_status(&self, ctx: &Context<'_>) -> Result<Vec<TaskStatusCount>> {
-        value(ctx, TaskStatusOf(self.0)).await
+        Ok(value(ctx, self.tasks()).await?.by_status)
     }
     /// Progress rolled up over the task tree, weighted by estimated hours.
     async fn progress(&self, ctx: &Context<'_>) -> Result<TaskProgress> {
-        value(ctx, TaskProgressOf(self.0)).await
+        Ok(value(ctx, self.tasks()).await?.progress)
     }
     /// Requirements validated, and in all.
     async fn requirements(&self, ctx: &Context<'_>) -> Result<RequirementCounts> {
-        value(ctx, RequirementCountsOf(self.0)).await
+        value(ctx, RequirementCountsOf(self.project)).await
     }
     /// Architectural components per implementation status (none last).
     async fn components_by_status(&self, ctx: &Context<'_>) -> Result<Vec<LabelCount>> {
-        value(ctx, ComponentStatusOf(self.0)).await
+        value(ctx, ComponentStatusOf(self.project)).await
     }
     /// Approvals still pending.
     async fn open_approvals(&self, ctx: &Context<'_>) -> Result<i64> {
-        value(ctx, OpenApprovalsOf(self.0)).await
+        value(ctx, OpenApprovalsOf(self.project)).await
     }
     /// The newest analysis of each type, in the order of the types.
     #[graphql(complexity = "LATEST_ANALYSES_WEIGHT * child_complexity")]
     async fn latest_analyses(&self, ctx: &Context<'_>) -> Result<Vec<Analysis>> {
         let key = LatestAnalysesOf {
-            project: self.0,
+            project: self.project,
             columns: selected::<Analysis>(ctx),
         };
         Ok(value(ctx, key)

@@ -336,6 +336,39 @@ async fn project_stats_add_up(backend: Backend) {
         org["tasksByStatus"][0],
         json!({"status": "PENDING", "count": 2})
     );
+
+    // Asked for alone, or under aliases and a fragment, each number is the same:
+    // `tasksByStatus` and `progress` share one statement only when both are selected.
+    for (query, statements) in [
+        ("tasksByStatus { status count }", 2),
+        ("progress { percent leafTasks estimatedHours }", 2),
+        (
+            "a: tasksByStatus { status count } ...on ProjectStats { b: progress { percent leafTasks estimatedHours } }",
+            2,
+        ),
+    ] {
+        let (counted, alone) = app
+            .counted(&format!(
+                r#"{{ project(id: "{p}") {{ stats {{ {query} }} }} }}"#,
+                p = plan.projects[0],
+            ))
+            .await;
+        let alone = &alone["project"]["stats"];
+        for (key, field) in [
+            ("tasksByStatus", "tasksByStatus"),
+            ("a", "tasksByStatus"),
+            ("progress", "progress"),
+            ("b", "progress"),
+        ] {
+            if !alone[key].is_null() {
+                assert_eq!(alone[key], stats[field], "{query}");
+            }
+        }
+        assert_eq!(
+            counted, statements,
+            "{query}: the project, then one for the tasks"
+        );
+    }
 }
 
 on_both_backends!(search_finds_words_in_titles_and_descriptions);
