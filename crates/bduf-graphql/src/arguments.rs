@@ -8,24 +8,22 @@
 //! at the head of the message and into `extensions.field` (`filter.projectId`), as bduf's
 //! own input errors do.
 
-use async_graphql::parser::parse_query;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Pos, ServerError, Value, Variables};
 
-/// Rewrites the value-parse errors of `errors`, raised for `query` run with `variables`.
-pub fn name_bad_values(errors: &mut [ServerError], query: &str, variables: &Variables) {
+/// Rewrites the value-parse errors of `errors`, raised for `document` run with
+/// `variables`.
+pub fn name_bad_values(
+    errors: &mut [ServerError],
+    document: &ExecutableDocument,
+    variables: &Variables,
+) {
     let unparsed = |e: &ServerError| e.message.starts_with("Failed to parse");
-    if !errors.iter().any(unparsed) {
-        return;
-    }
-    let Ok(document) = parse_query(query) else {
-        return;
-    };
     for error in errors.iter_mut().filter(|e| unparsed(e)) {
         let Some(&at) = error.locations.first() else {
             continue;
         };
-        let Some((name, value)) = argument_at(&document, at, variables) else {
+        let Some((name, value)) = argument_at(document, at, variables) else {
             continue;
         };
         let mut path = vec![name.to_string()];

@@ -69,9 +69,12 @@ pub async fn execute(
     let mut response = bduf_core::drive(&batcher, execution).await;
     drop(batcher);
     reader.finish().await;
-    order::in_query_order(&mut response.data, &query, operation.as_deref());
     with_codes(&mut response);
-    arguments::name_bad_values(&mut response.errors, &query, &variables);
+    // async-graphql keeps its parsed document to itself: parsed again, once, for both.
+    if let Ok(document) = async_graphql::parser::parse_query(&query) {
+        order::in_query_order(&mut response.data, &document, operation.as_deref());
+        arguments::name_bad_values(&mut response.errors, &document, &variables);
+    }
     response
 }
 

@@ -7,10 +7,10 @@
 //! differently from run to run and from backend to backend. This puts every object of a
 //! response back into the order of its selection set, fragments included.
 
+use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
-use async_graphql::parser::{Positioned, parse_query};
 use async_graphql::{Name, Value};
 use std::collections::HashMap;
 
@@ -19,12 +19,9 @@ const MAX_FRAGMENT_DEPTH: usize = 64;
 
 type Fragments = HashMap<Name, Positioned<FragmentDefinition>>;
 
-/// Reorders the fields of `data`, the answer to operation `operation` of `query`.
-pub fn in_query_order(data: &mut Value, query: &str, operation: Option<&str>) {
-    let Ok(document) = parse_query(query) else {
-        return;
-    };
-    let Some(set) = operation_set(&document, operation) else {
+/// Reorders the fields of `data`, the answer to operation `operation` of `document`.
+pub fn in_query_order(data: &mut Value, document: &ExecutableDocument, operation: Option<&str>) {
+    let Some(set) = operation_set(document, operation) else {
         return;
     };
     reorder(data, &[set], &document.fragments);
@@ -134,7 +131,8 @@ mod tests {
         )
         .and_then(serde_json::from_value)
         .expect("a value");
-        in_query_order(&mut data, query, None);
+        let document = async_graphql::parser::parse_query(query).expect("a query");
+        in_query_order(&mut data, &document, None);
         let Value::Object(top) = &data else {
             panic!("an object")
         };
