@@ -154,6 +154,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         requirements,
         requirements::Model {
+            organization_id: org.id,
             id: id(),
             project_id: project.id,
             parent_id: None,
@@ -185,6 +186,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         architectural_components,
         architectural_components::Model {
+            organization_id: org.id,
             id: id(),
             project_id: project.id,
             parent_id: None,
@@ -217,6 +219,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         analyses,
         analyses::Model {
+            organization_id: org.id,
             id: id(),
             project_id: project.id,
             r#type: AnalysisType::Risk,
@@ -241,6 +244,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         tasks,
         tasks::Model {
+            organization_id: org.id,
             id: id(),
             project_id: project.id,
             parent_id: None,
@@ -280,6 +284,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         collaboration_sessions,
         collaboration_sessions::Model {
+            organization_id: org.id,
             id: id(),
             project_id: project.id,
             created_by: user.id,
@@ -301,6 +306,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         session_participants,
         session_participants::Model {
+            organization_id: org.id,
             id: id(),
             session_id: session.id,
             user_id: user.id,
@@ -316,6 +322,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         comments,
         comments::Model {
+            organization_id: org.id,
             id: id(),
             target_type: "requirement".into(),
             target_id: requirement.id,
@@ -346,6 +353,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         notifications,
         notifications::Model {
+            organization_id: org.id,
             id: id(),
             user_id: user.id,
             r#type: "mention".into(),
@@ -365,6 +373,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         approvals,
         approvals::Model {
+            organization_id: org.id,
             id: id(),
             project_id: project.id,
             requested_by: user.id,
@@ -390,6 +399,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         approval_participants,
         approval_participants::Model {
+            organization_id: org.id,
             id: id(),
             approval_id: approval.id,
             user_id: user.id,
@@ -404,6 +414,7 @@ async fn every_entity_round_trips(db: &DatabaseConnection) {
         db,
         audit_log,
         audit_log::Model {
+            organization_id: org.id,
             id: id(),
             table_name: "approvals".into(),
             record_id: approval.id,

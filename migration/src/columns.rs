@@ -264,3 +264,21 @@ where
     }
     fk
 }
+
+/// A nullable `TIMESTAMP WITH TIME ZONE DEFAULT NOW()` column whose SQLite default writes
+/// the application's form (`+00:00`, see step 9), for tables created after step 9.
+pub fn timestamptz_now_canonical<T: IntoIden>(backend: DbBackend, col: T) -> ColumnDef {
+    let now = match backend {
+        DbBackend::Sqlite => Expr::cust(
+            "(CASE WHEN strftime('%f', 'now') LIKE '%.000' \
+             THEN strftime('%Y-%m-%dT%H:%M:%S+00:00', 'now') \
+             ELSE strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now') END)",
+        ),
+        _ => Expr::current_timestamp(),
+    };
+    ColumnDef::new(col)
+        .timestamp_with_time_zone()
+        .null()
+        .default(now)
+        .take()
+}

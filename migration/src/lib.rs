@@ -14,6 +14,9 @@ mod m20261121_000006_create_governance_tables;
 mod m20261121_000007_create_indexes;
 mod m20261122_000001_add_ordering_indexes;
 mod m20261122_000002_canonical_sqlite_timestamps;
+mod m20261203_000001_create_user_sessions;
+mod m20261203_000002_add_tenant_keys;
+mod m20261203_000003_row_level_security;
 pub mod runner;
 
 pub use runner::{Command, MigrateError, connect};
@@ -40,6 +43,9 @@ impl MigratorTrait for Migrator {
             Box::new(m20261121_000007_create_indexes::Migration),
             Box::new(m20261122_000001_add_ordering_indexes::Migration),
             Box::new(m20261122_000002_canonical_sqlite_timestamps::Migration),
+            Box::new(m20261203_000001_create_user_sessions::Migration),
+            Box::new(m20261203_000002_add_tenant_keys::Migration),
+            Box::new(m20261203_000003_row_level_security::Migration),
         ]
     }
 }

@@ -74,6 +74,7 @@ pub async fn count_by_label<M: crate::Record>(
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
         .and_where(any_of(backend, col::<M>(owner), ids))
         .cond_where(condition)
+        .cond_where(reader.visible::<M>())
         .add_group_by([col::<M>(owner), col::<M>(label)]);
     let rows = reader.query(backend.build(&select)).await?;
     Ok(grouped_counts(ids, |id| id, &rows)?)

@@ -31,13 +31,17 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use futures_util::task::{ArcWake, AtomicWaker};
 
+use sea_orm::sea_query::Condition;
 use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, QueryResult, Statement,
-    TransactionTrait,
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, IsolationLevel, QueryResult,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
 };
+use uuid::Uuid;
 
 use crate::Db;
 use crate::error::{Error, Result};
+use crate::record::Record;
+use crate::scope::Scope;
 
 /// Fetches the values of a batch of keys of one type. Implemented by [`Reader`] for
 /// every key type of every context; keys without a value are left out of the map.
@@ -54,6 +58,19 @@ pub trait Fetch<K>: Send + Sync + 'static {
 pub struct Reader {
     db: Db,
     transaction: Option<Arc<DatabaseTransaction>>,
+    scope: Option<Scope>,
+}
+
+/// What a request's transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Queries: REPEATABLE READ on PostgreSQL (one snapshot for every level).
+    Read,
+    /// Mutations: READ COMMITTED on PostgreSQL (a row lock waits for the holder and then
+    /// sees its commit, instead of failing with a serialization error), and on SQLite
+    /// `BEGIN IMMEDIATE` (the write lock up front, so two writers queue on the busy
+    /// timeout instead of deadlocking on the upgrade from a read lock).
+    Write,
 }
 
 impl std::fmt::Debug for Reader {
@@ -61,32 +78,95 @@ impl std::fmt::Debug for Reader {
         f.debug_struct("Reader")
             .field("db", &self.db)
             .field("in_transaction", &self.transaction.is_some())
+            .field("scope", &self.scope)
             .finish()
     }
 }
 
 impl Reader {
-    /// A reader through the pool, one connection per statement.
+    /// A reader through the pool, one connection per statement, seeing every row: for
+    /// tools and tests, never for a client's request.
     pub fn new(db: Db) -> Self {
         Self {
             db,
             transaction: None,
+            scope: None,
         }
     }
 
-    /// A reader through a transaction of its own, rolled back at the end: one connection
-    /// for the request and, with [`Db::connect`]'s REPEATABLE READ default on PostgreSQL,
-    /// one snapshot for all its levels. Taking the connection is the only wait; when the
-    /// pool has none within its acquire timeout the answer is [`Error::Busy`].
-    pub async fn begin(db: &Db) -> Result<Self> {
-        let transaction = db.conn().begin().await.map_err(|err| match err {
-            DbErr::ConnectionAcquire(_) => Error::Busy,
-            other => Error::from(other),
-        })?;
+    /// A reader through a transaction of its own, for one request acting in `scope`
+    /// (none: before sign-in, which sees no tenant rows on PostgreSQL). Taking the
+    /// connection is the only wait; when the pool has none within its acquire timeout
+    /// the answer is [`Error::Busy`].
+    ///
+    /// On PostgreSQL the transaction then switches to the role `bduf_app`, which is
+    /// subject to row-level security, and sets `app.user_id` and
+    /// `app.organization_id` — all with `set_config(…, true)` in one statement, so all
+    /// of it ends with the transaction and nothing is left on the pooled connection.
+    pub async fn begin(db: &Db, scope: Option<Scope>, access: Access) -> Result<Self> {
+        let options = match access {
+            Access::Read => TransactionOptions::default(),
+            Access::Write => TransactionOptions {
+                isolation_level: (db.backend() == DbBackend::Postgres)
+                    .then_some(IsolationLevel::ReadCommitted),
+                access_mode: None,
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            },
+        };
+        let transaction = db
+            .conn()
+            .begin_with_options(options)
+            .await
+            .map_err(|err| match err {
+                DbErr::ConnectionAcquire(_) => Error::Busy,
+                other => Error::from(other),
+            })?;
+        if db.backend() == DbBackend::Postgres {
+            let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+            transaction
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT set_config('role', 'bduf_app', true), \
+                     set_config('app.user_id', $1, true), \
+                     set_config('app.organization_id', $2, true)",
+                    [
+                        text(scope.map(|s| s.user)).into(),
+                        text(scope.and_then(|s| s.organization)).into(),
+                    ],
+                ))
+                .await?;
+        }
         Ok(Self {
             db: db.clone(),
             transaction: Some(Arc::new(transaction)),
+            scope: Some(scope.unwrap_or(Scope {
+                user: Uuid::nil(),
+                organization: None,
+            })),
         })
+    }
+
+    /// The scope this reader reads in (none: unscoped, see [`Reader::new`]).
+    pub fn scope(&self) -> Option<&Scope> {
+        self.scope.as_ref()
+    }
+
+    /// The condition that keeps the rows of `M` this reader may see.
+    pub fn visible<M: Record>(&self) -> Condition {
+        crate::scope::visible(M::TABLE, M::TENANCY, self.scope.as_ref())
+    }
+
+    /// The request's transaction, for writes (none for a pool reader).
+    pub fn transaction(&self) -> Option<&DatabaseTransaction> {
+        self.transaction.as_deref()
+    }
+
+    /// Ends the transaction, keeping what it wrote.
+    pub async fn commit(self) -> Result<()> {
+        if let Some(transaction) = self.transaction.and_then(|t| Arc::try_unwrap(t).ok()) {
+            transaction.commit().await?;
+        }
+        Ok(())
     }
 
     /// Ends the reader's transaction (it changed nothing: it is rolled back).

@@ -24,6 +24,25 @@ pub enum Error {
     /// A statement ran longer than the server allows (PostgreSQL's `statement_timeout`).
     #[error("the query took too long and was stopped; ask for less")]
     Timeout,
+    /// The request carries no valid session (none, unknown, expired or revoked).
+    #[error("{0}")]
+    Unauthenticated(&'static str),
+    /// The viewer may see the object but not do this to it.
+    #[error("{0}")]
+    Forbidden(String),
+    /// No object of that kind with that id is visible to the viewer (which says
+    /// nothing about whether one exists elsewhere).
+    #[error("no {kind} with id {id}")]
+    NotFound { kind: &'static str, id: String },
+    /// A value that must be unique is taken.
+    #[error("{field}: {rule}")]
+    Conflict { field: String, rule: String },
+    /// A value that breaks a rule of the schema (a CHECK, a length, a reference).
+    #[error("{field}: {rule}")]
+    Validation { field: String, rule: String },
+    /// Too many attempts: wait and try again.
+    #[error("too many attempts; try again in {0} seconds")]
+    Throttled(u64),
 }
 
 /// The result of every domain operation.
@@ -38,6 +57,30 @@ impl Error {
         }
     }
 
+    /// A value of `field` that breaks a rule of the schema.
+    pub fn validation(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Error::Validation {
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+
+    /// A unique value of `field` that is taken.
+    pub fn conflict(field: impl Into<String>, rule: impl Into<String>) -> Self {
+        Error::Conflict {
+            field: field.into(),
+            rule: rule.into(),
+        }
+    }
+
+    /// No visible `kind` with `id`.
+    pub fn not_found(kind: &'static str, id: impl ToString) -> Self {
+        Error::NotFound {
+            kind,
+            id: id.to_string(),
+        }
+    }
+
     /// The stable machine-readable code clients see in `extensions.code`.
     pub fn code(&self) -> &'static str {
         match self {
@@ -45,6 +88,12 @@ impl Error {
             Error::Database(_) | Error::Cancelled => "INTERNAL_SERVER_ERROR",
             Error::Busy => "SERVER_BUSY",
             Error::Timeout => "TIMEOUT",
+            Error::Unauthenticated(_) => "UNAUTHENTICATED",
+            Error::Forbidden(_) => "FORBIDDEN",
+            Error::NotFound { .. } => "NOT_FOUND",
+            Error::Conflict { .. } => "CONFLICT",
+            Error::Validation { .. } => "VALIDATION",
+            Error::Throttled(_) => "THROTTLED",
         }
     }
 }
@@ -69,8 +118,12 @@ impl ErrorExtensions for Error {
         }
         async_graphql::Error::new(self.to_string()).extend_with(|_, ext| {
             ext.set("code", self.code());
-            if let Error::InvalidInput { field, .. } = self {
-                ext.set("field", field.as_str());
+            match self {
+                Error::InvalidInput { field, .. }
+                | Error::Validation { field, .. }
+                | Error::Conflict { field, .. } => ext.set("field", field.as_str()),
+                Error::Throttled(seconds) => ext.set("retryAfterSeconds", *seconds),
+                _ => {}
             }
         })
     }

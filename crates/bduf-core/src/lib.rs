@@ -10,12 +10,14 @@ pub mod error;
 pub mod paging;
 pub mod read;
 pub mod record;
+pub mod scope;
 pub mod window;
 
-pub use batch::{Batcher, Fetch, Reader, drive};
+pub use batch::{Access, Batcher, Fetch, Reader, drive};
 pub use db::Db;
 pub use error::{Error, GraphqlResult, Result};
 pub use record::{Columns, Record, Tree};
+pub use scope::{Scope, Tenancy, Viewer};
 
 use chrono::{DateTime, FixedOffset, Utc};
 
@@ -99,12 +101,30 @@ impl TargetType {
     }
 }
 
-/// What every request carries besides its batcher. Authentication fills `viewer`; until
-/// then every request is anonymous and every read is allowed.
+/// What every request carries besides its batcher: what the client sent about itself
+/// (filled by the HTTP layer) and, once authenticated, the viewer.
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
-    /// The signed-in user, if any.
-    pub viewer: Option<uuid::Uuid>,
+    /// The bearer token of `Authorization: Bearer …`, if any.
+    pub token: Option<String>,
+    /// The organization asked for by `X-Organization-Id`, if any (else the viewer's
+    /// earliest).
+    pub organization: Option<uuid::Uuid>,
+    /// The client's `User-Agent`, for new sessions.
+    pub user_agent: Option<String>,
+    /// The client's address, for new sessions and sign-in throttling.
+    pub ip: Option<std::net::IpAddr>,
+    /// The signed-in user, once authenticated.
+    pub viewer: Option<Viewer>,
+}
+
+impl RequestContext {
+    /// The viewer, or `UNAUTHENTICATED`.
+    pub fn viewer(&self) -> Result<&Viewer> {
+        self.viewer.as_ref().ok_or(Error::Unauthenticated(
+            "sign in first: send Authorization: Bearer <token>",
+        ))
+    }
 }
 
 /// The condition of a filter on a boolean column that has a default: NULL counts as the

@@ -216,7 +216,9 @@ impl<M: Record> Fetch<ById<M>> for Reader {
         let mut out = HashMap::with_capacity(keys.len());
         for (columns, ids) in groups {
             let mut select = window::select_from::<M>(columns);
-            select.and_where(any_of(backend, col::<M>(M::id_column()), &ids));
+            select
+                .and_where(any_of(backend, col::<M>(M::id_column()), &ids))
+                .cond_where(self.visible::<M>());
             for row in models::<M>(self, backend.build(&select)).await? {
                 out.insert(ById::new(row.id(), columns), row);
             }
@@ -277,7 +279,11 @@ pub const MAX_ANCESTORS: u32 = 32;
 /// at most `cap` away when given. Without a cap, `UNION` drops repeated rows, so the walk
 /// ends even on a `parent_id` cycle, which the schema does not forbid; with one, the
 /// distance ends it.
-fn ancestor_walk<M: Tree>(backend: DbBackend, ids: &[Uuid], cap: Option<u32>) -> WithClause {
+///
+/// Only nodes `reader` may see start a walk; the rest of a walk stays in their
+/// organization (a parent is in its child's organization: migration step 11).
+fn ancestor_walk<M: Tree>(reader: &Reader, ids: &[Uuid], cap: Option<u32>) -> WithClause {
+    let backend = reader.backend();
     let parent = col::<M>(M::parent_column());
     let mut anchor = Query::select();
     anchor
@@ -286,6 +292,7 @@ fn ancestor_walk<M: Tree>(backend: DbBackend, ids: &[Uuid], cap: Option<u32>) ->
         .expr_as(Expr::cust("1"), alias("_first"))
         .from(M::E::default())
         .and_where(any_of(backend, col::<M>(M::id_column()), ids))
+        .cond_where(reader.visible::<M>())
         .and_where(parent.clone().is_not_null());
     let mut step = Query::select();
     step.expr(walk_col("_start"))
@@ -333,7 +340,7 @@ impl<M: Tree> Fetch<Ancestors<M>> for Reader {
                 M::E::default(),
                 col::<M>(M::id_column()).equals((alias("_walk"), alias("_node"))),
             );
-            let walk = ancestor_walk::<M>(backend, &ids, Some(MAX_ANCESTORS));
+            let walk = ancestor_walk::<M>(self, &ids, Some(MAX_ANCESTORS));
             let rows = self.query(backend.build(&select.with(walk))).await?;
             // Per start: its parent, and every ancestor by id.
             let mut first: HashMap<Uuid, Uuid> = HashMap::new();
@@ -375,7 +382,7 @@ impl<M: Tree> Fetch<DepthOf<M>> for Reader {
             .expr_as(Func::count_distinct(walk_col("_node")), alias("n"))
             .from(alias("_walk"))
             .group_by_col((alias("_walk"), alias("_start")));
-        let statement = backend.build(&select.with(ancestor_walk::<M>(backend, &ids, None)));
+        let statement = backend.build(&select.with(ancestor_walk::<M>(self, &ids, None)));
         let rows = self.query(statement).await?;
         Ok(window::counts(&rows, &ids)?
             .into_iter()
@@ -481,7 +488,8 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
         .expr(id.clone())
         .expr(Expr::cust("CAST(1 AS BIGINT)"))
         .from(M::E::default())
-        .and_where(any_of(backend, parent.clone(), ids));
+        .and_where(any_of(backend, parent.clone(), ids))
+        .cond_where(reader.visible::<M>());
     let mut step = Query::select();
     step.expr(walk_col("_start"))
         .expr(id.clone())

@@ -5,6 +5,8 @@
 use sea_orm::{EntityTrait, FromQueryResult, IdenStatic, Iterable};
 use uuid::Uuid;
 
+use crate::scope::Tenancy;
+
 /// An entity model with a UUID primary key named `id`.
 pub trait Record: FromQueryResult + Clone + Send + Sync + 'static {
     /// The entity this is the model of.
@@ -15,6 +17,8 @@ pub trait Record: FromQueryResult + Clone + Send + Sync + 'static {
     fn id(&self) -> Uuid;
     /// The primary-key column.
     fn id_column() -> Column<Self>;
+    /// How the table's rows belong to organizations.
+    const TENANCY: Tenancy = Tenancy::Column;
 }
 
 /// A record whose rows form a tree over a nullable `parent_id`.
@@ -64,10 +68,11 @@ impl Columns {
 }
 
 macro_rules! records {
-    ($($module:ident),* $(,)?) => {$(
+    ($($module:ident $(= $tenancy:ident)?),* $(,)?) => {$(
         impl Record for entity::$module::Model {
             type E = entity::$module::Entity;
             const TABLE: &'static str = stringify!($module);
+            $(const TENANCY: Tenancy = Tenancy::$tenancy;)?
             fn id(&self) -> Uuid {
                 self.id
             }
@@ -87,13 +92,13 @@ records!(
     collaboration_sessions,
     comments,
     notifications,
-    organization_members,
-    organizations,
+    organization_members = Membership,
+    organizations = Organization,
     projects,
     requirements,
     session_participants,
     tasks,
-    users,
+    users = User,
 );
 
 macro_rules! trees {

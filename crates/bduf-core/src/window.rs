@@ -320,7 +320,8 @@ where
 {
     let backend = reader.backend();
     let mut base = select_from::<M>(read_columns(spec));
-    base.cond_where(spec.condition.clone());
+    base.cond_where(spec.condition.clone())
+        .cond_where(reader.visible::<M>());
     let cursor = |row: &M| spec.ordering.cursor_of(row);
     let Some(parents) = parents else {
         let rows: Vec<M> = if spec.rows {
@@ -457,7 +458,8 @@ pub async fn count<M: Record>(
     select
         .from(M::E::default())
         .expr_as(Expr::cust("COUNT(*)"), Alias::new("_n"))
-        .cond_where(condition.clone());
+        .cond_where(condition.clone())
+        .cond_where(reader.visible::<M>());
     let Some(parents) = parents else {
         let rows = reader.query(backend.build(&select)).await?;
         let n: i64 = rows.first().map_or(Ok(0), |r| r.try_get("", "_n"))?;

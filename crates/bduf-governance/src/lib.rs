@@ -283,6 +283,7 @@ impl Fetch<OrganizationOpenApprovalsOf> for Reader {
             .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
             .and_where(any_of(backend, organization.clone(), &ids))
             .and_where(approvals::Column::Status.eq(DbApprovalStatus::Pending))
+            .cond_where(self.visible::<approvals::Model>())
             .add_group_by([organization]);
         let rows = self.query(backend.build(&select)).await?;
         Ok(counts(&rows, &ids)?

@@ -32,12 +32,50 @@ use crate::support::{Conn, Paging, connection, one, page_cost};
 /// The root query type.
 #[derive(MergedObject, Default, Debug)]
 pub struct Query(
+    ViewerQuery,
     IdentityQuery,
     PlanningQuery,
     WorkQuery,
     CollaborationQuery,
     GovernanceQuery,
 );
+
+/// Root fields about the signed-in viewer.
+#[derive(Default, Debug)]
+pub struct ViewerQuery;
+
+#[Object]
+impl ViewerQuery {
+    /// The signed-in user.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+        let viewer = crate::mutation::viewer(ctx)?;
+        one(ctx, Some(viewer.user)).await
+    }
+
+    /// The organization this request acts in (`X-Organization-Id`, else the viewer's
+    /// earliest); null when the viewer belongs to none.
+    async fn active_organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+        let viewer = crate::mutation::viewer(ctx)?;
+        one(ctx, viewer.organization).await
+    }
+
+    /// The viewer's sessions, newest first: where they are signed in.
+    async fn my_sessions(&self, ctx: &Context<'_>) -> Result<Vec<crate::mutation::SessionInfo>> {
+        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+        let viewer = crate::mutation::viewer(ctx)?;
+        let db = ctx.data::<bduf_core::Db>()?;
+        let rows = entity::user_sessions::Entity::find()
+            .filter(entity::user_sessions::Column::UserId.eq(viewer.user))
+            .order_by_desc(entity::user_sessions::Column::CreatedAt)
+            .all(db.conn())
+            .await
+            .map_err(|e| crate::support::gql(bduf_core::Error::from(e)))?;
+        Ok(rows
+            .into_iter()
+            .map(|row| crate::mutation::SessionInfo::new(row, viewer.session))
+            .collect())
+    }
+}
 
 /// Root fields over users, organizations and memberships.
 #[derive(Default, Debug)]

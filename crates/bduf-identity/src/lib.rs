@@ -2,6 +2,8 @@
 //! filters, orderings, the links memberships hang off — the GraphQL enum of roles, and
 //! the membership aggregate.
 
+pub mod auth;
+
 use std::collections::HashMap;
 
 use async_graphql::{Enum, InputObject};

@@ -409,6 +409,7 @@ impl Fetch<RequirementCountsOf> for Reader {
                 Alias::new("validated"),
             )
             .and_where(any_of(backend, project.clone(), &ids))
+            .cond_where(self.visible::<requirements::Model>())
             .add_group_by([project]);
         let rows = self.query(backend.build(&select)).await?;
         let mut out: HashMap<_, _> = keys
@@ -493,7 +494,8 @@ impl Fetch<LatestAnalysesOf> for Reader {
                     backend,
                     col::<analyses::Model>(analyses::Column::ProjectId),
                     &ids,
-                ));
+                ))
+                .cond_where(self.visible::<analyses::Model>());
             let mut select = Query::select();
             select
                 .column(Asterisk)

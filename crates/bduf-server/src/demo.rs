@@ -15,7 +15,8 @@ use entity::sea_orm_active_enums::{
 use entity::*;
 use rust_decimal::Decimal;
 use sea_orm::{
-    ActiveModelTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, Set, TransactionTrait,
+    ActiveModelTrait, ConnectionTrait, DatabaseTransaction, EntityTrait, PaginatorTrait, Set,
+    TransactionTrait,
 };
 use serde_json::json;
 use uuid::Uuid;
@@ -67,6 +68,11 @@ fn new_id() -> Uuid {
 
 static NEXT_ID: AtomicU64 = AtomicU64::new(0);
 
+/// The password of every demo account (`ada@northwind.example` owner,
+/// `grace@…` admin, `linus@…` contributor, `margaret@…` viewer): documented in the
+/// README, so never use `--demo` on a server others can reach.
+pub const DEMO_PASSWORD: &str = "northwind-demo";
+
 async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     NEXT_ID.store(0, Ordering::Relaxed);
     let now = now();
@@ -76,13 +82,14 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         ("linus", "Linus", "Torvalds"),
         ("margaret", "Margaret", "Hamilton"),
     ];
+    let password_hash = bduf_graphql::auth::hash_password(DEMO_PASSWORD.to_owned()).await?;
     let mut users = Vec::new();
     for (name, first, last) in people {
         let user = users::ActiveModel {
             id: Set(new_id()),
             email: Set(format!("{name}@northwind.example")),
             username: Set(name.to_owned()),
-            password_hash: Set("!demo-account-cannot-sign-in".to_owned()),
+            password_hash: Set(password_hash.clone()),
             first_name: Set(Some(first.to_owned())),
             last_name: Set(Some(last.to_owned())),
             timezone: Set(Some("Europe/London".to_owned())),
@@ -94,8 +101,19 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         users.push(user.id);
     }
     let [ada, grace, linus, margaret] = [users[0], users[1], users[2], users[3]];
+    let org = new_id();
+    // Row-level security (which binds the table owner too) takes rows of the
+    // organization the transaction acts in.
+    if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
+            sea_orm::DbBackend::Postgres,
+            "SELECT set_config('app.organization_id', $1, true)",
+            [org.to_string().into()],
+        ))
+        .await?;
+    }
     let org = organizations::ActiveModel {
-        id: Set(new_id()),
+        id: Set(org),
         name: Set("Northwind Robotics".to_owned()),
         slug: Set("northwind".to_owned()),
         description: Set(Some(
@@ -159,6 +177,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
 
     let nav = requirements(
         txn,
+        org,
         picking,
         None,
         &t(
@@ -182,6 +201,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
     requirements(
         txn,
+        org,
         picking,
         None,
         &t(
@@ -199,6 +219,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
     requirements(
         txn,
+        org,
         picking,
         None,
         &leaf("Report status to the fleet manager"),
@@ -207,6 +228,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
     requirements(
         txn,
+        org,
         portal,
         None,
         &t(
@@ -224,6 +246,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
     requirements(
         txn,
+        org,
         portal,
         None,
         &t(
@@ -235,6 +258,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
     requirements(
         txn,
+        org,
         battery,
         None,
         &t(
@@ -247,6 +271,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
 
     components(
         txn,
+        org,
         picking,
         None,
         &t(
@@ -261,15 +286,16 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         ),
     )
     .await?;
-    components(txn, picking, None, &leaf("Fleet API gateway")).await?;
+    components(txn, org, picking, None, &leaf("Fleet API gateway")).await?;
     components(
         txn,
+        org,
         portal,
         None,
         &t("Web client", vec![leaf("Map view"), leaf("Mission editor")]),
     )
     .await?;
-    components(txn, portal, None, &leaf("Fleet service")).await?;
+    components(txn, org, portal, None, &leaf("Fleet service")).await?;
 
     let work = [
         (
@@ -341,6 +367,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     for (i, (title, parent, status, hours, progress, assignee)) in work.into_iter().enumerate() {
         let month = 11 + u32::try_from(i % 2).unwrap_or(0);
         let id = tasks::ActiveModel {
+            organization_id: Set(org),
             id: Set(new_id()),
             project_id: Set(picking),
             parent_id: Set(parent.map(|p: usize| task_ids[p])),
@@ -372,6 +399,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         ("Build the mission editor", TaskStatus::InProgress),
     ] {
         tasks::ActiveModel {
+            organization_id: Set(org),
             id: Set(new_id()),
             project_id: Set(portal),
             title: Set(title.to_owned()),
@@ -413,6 +441,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         ),
     ] {
         analyses::ActiveModel {
+            organization_id: Set(org),
             id: Set(new_id()),
             project_id: Set(project),
             r#type: Set(kind),
@@ -433,6 +462,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
 
     let approved = approval(
         txn,
+        org,
         picking,
         ada,
         "Approve the navigation requirements",
@@ -443,6 +473,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
     let pending = approval(
         txn,
+        org,
         picking,
         linus,
         "Approve the gripper design",
@@ -457,6 +488,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         (pending, ada, None),
     ] {
         approval_participants::ActiveModel {
+            organization_id: Set(org),
             id: Set(new_id()),
             approval_id: Set(approval_id),
             user_id: Set(user),
@@ -469,6 +501,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     }
 
     let session = collaboration_sessions::ActiveModel {
+        organization_id: Set(org),
         id: Set(new_id()),
         project_id: Set(picking),
         created_by: Set(grace),
@@ -485,6 +518,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         (linus, CollaborationRole::Contributor),
     ] {
         session_participants::ActiveModel {
+            organization_id: Set(org),
             id: Set(new_id()),
             session_id: Set(session),
             user_id: Set(user),
@@ -497,6 +531,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
 
     let question = comment(
         txn,
+        org,
         nav,
         linus,
         "Is 5 cm enough near the charging docks?",
@@ -505,6 +540,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
     let answer = comment(
         txn,
+        org,
         nav,
         grace,
         "Docking uses the fiducials; 5 cm is for the aisles.",
@@ -513,6 +549,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
     comment(
         txn,
+        org,
         nav,
         linus,
         "Then let's add a docking requirement.",
@@ -521,6 +558,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
 
     notifications::ActiveModel {
+        organization_id: Set(org),
         id: Set(new_id()),
         user_id: Set(linus),
         r#type: Set("assignment".to_owned()),
@@ -533,6 +571,7 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     .await?;
 
     audit_log::ActiveModel {
+        organization_id: Set(org),
         id: Set(new_id()),
         table_name: Set("approvals".to_owned()),
         record_id: Set(approved),
@@ -586,6 +625,7 @@ async fn project(
 /// Inserts a requirement tree; returns the root's id.
 async fn requirements(
     txn: &DatabaseTransaction,
+    org: Uuid,
     project: Uuid,
     parent: Option<Uuid>,
     tree: &Tree,
@@ -595,6 +635,7 @@ async fn requirements(
     let mut root = None;
     while let Some((node, parent, depth)) = stack.pop() {
         let id = requirements::ActiveModel {
+            organization_id: Set(org),
             id: Set(new_id()),
             project_id: Set(project),
             parent_id: Set(parent),
@@ -627,6 +668,7 @@ async fn requirements(
 /// Inserts a component tree.
 async fn components(
     txn: &DatabaseTransaction,
+    org: Uuid,
     project: Uuid,
     parent: Option<Uuid>,
     tree: &Tree,
@@ -635,6 +677,7 @@ async fn components(
     let statuses = ["implemented", "in_progress", "planned"];
     while let Some((node, parent, depth)) = stack.pop() {
         let id = architectural_components::ActiveModel {
+            organization_id: Set(org),
             id: Set(new_id()),
             project_id: Set(project),
             parent_id: Set(parent),
@@ -661,6 +704,7 @@ async fn components(
 
 async fn approval(
     txn: &DatabaseTransaction,
+    org: Uuid,
     project: Uuid,
     requester: Uuid,
     title: &str,
@@ -669,6 +713,7 @@ async fn approval(
     approver: Option<Uuid>,
 ) -> Result<Uuid> {
     Ok(approvals::ActiveModel {
+        organization_id: Set(org),
         id: Set(new_id()),
         project_id: Set(project),
         requested_by: Set(requester),
@@ -696,6 +741,7 @@ async fn approval(
 /// Inserts a comment on a requirement, replying to `reply_to` (parent, thread) if given.
 async fn comment(
     txn: &DatabaseTransaction,
+    org: Uuid,
     requirement: Uuid,
     author: Uuid,
     text: &str,
@@ -704,6 +750,7 @@ async fn comment(
     let id = new_id();
     let (parent, thread) = reply_to.map_or((None, id), |(p, t)| (Some(p), t));
     comments::ActiveModel {
+        organization_id: Set(org),
         id: Set(id),
         target_type: Set("requirement".to_owned()),
         target_id: Set(requirement),

@@ -12,9 +12,10 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use async_graphql::http::GraphiQLSource;
 use axum::Router;
-use axum::body::Body;
-use axum::extract::{MatchedPath, Request, State};
-use axum::http::{StatusCode, header};
+use std::net::SocketAddr;
+
+use axum::extract::{ConnectInfo, MatchedPath, Request, State};
+use axum::http::{HeaderMap, StatusCode, header};
 use axum::middleware::{self, Next};
 use axum::response::{Html, IntoResponse, Response};
 use axum::routing::get;
@@ -98,7 +99,62 @@ fn busy(reason: Refused) -> Response {
     response
 }
 
-async fn graphql(State(app): State<App>, body: Body) -> Response {
+/// The request's context from its headers: `Authorization: Bearer <token>`,
+/// `X-Organization-Id: <uuid>` (the organization to act in), `User-Agent`, and the peer
+/// address (for sessions and sign-in throttling; behind a proxy, the proxy's).
+fn context(headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<RequestContext, Response> {
+    let text = |name: header::HeaderName| {
+        headers
+            .get(name)
+            .and_then(|v| v.to_str().ok())
+            .map(str::trim)
+            .filter(|v| !v.is_empty())
+    };
+    let token = match text(header::AUTHORIZATION) {
+        None => None,
+        Some(value) => match value.split_once(' ') {
+            Some((scheme, token)) if scheme.eq_ignore_ascii_case("bearer") => {
+                Some(token.trim().to_owned())
+            }
+            _ => {
+                return Err(error_response(
+                    StatusCode::UNAUTHORIZED,
+                    "Authorization: only `Bearer <token>` is accepted",
+                    json!({ "code": "UNAUTHENTICATED" }),
+                ));
+            }
+        },
+    };
+    let organization = match text(header::HeaderName::from_static("x-organization-id")) {
+        None => None,
+        Some(value) => Some(value.parse::<uuid::Uuid>().map_err(|_| {
+            error_response(
+                StatusCode::BAD_REQUEST,
+                "X-Organization-Id: must be a UUID",
+                json!({ "code": "BAD_USER_INPUT", "field": "X-Organization-Id" }),
+            )
+        })?),
+    };
+    Ok(RequestContext {
+        token,
+        organization,
+        user_agent: text(header::USER_AGENT).map(|a| a.chars().take(500).collect()),
+        ip: peer.map(|p| p.ip()),
+        viewer: None,
+    })
+}
+
+async fn graphql(State(app): State<App>, request: Request) -> Response {
+    let peer = request
+        .extensions()
+        .get::<ConnectInfo<SocketAddr>>()
+        .map(|ConnectInfo(p)| *p);
+    let context = context(request.headers(), peer);
+    let body = request.into_body();
+    let context = match context {
+        Ok(context) => context,
+        Err(response) => return response,
+    };
     let permit = match app.gate.admit().await {
         Ok(permit) => permit,
         Err(reason) => return busy(reason),
@@ -122,7 +178,7 @@ async fn graphql(State(app): State<App>, body: Body) -> Response {
         }
     };
     let timeout = app.settings.request_timeout;
-    let execution = bduf_graphql::execute(&app.schema, request, &app.db, RequestContext::default());
+    let execution = bduf_graphql::execute(&app.schema, request, &app.db, context);
     let Ok(response) = tokio::time::timeout(timeout, execution).await else {
         metrics::counter!("bduf_http_timed_out_total").increment(1);
         return error_response(

@@ -160,9 +160,12 @@ async fn main() -> Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(database = %runner::redact(&config.database_url), "serving GraphQL at http://{address}/graphql");
     println!("bduf: serving GraphQL at http://{address}/graphql");
-    axum::serve(listener, app)
-        .with_graceful_shutdown(shutdown_signal())
-        .await?;
+    axum::serve(
+        listener,
+        app.into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await?;
     tracing::info!("stopped");
     Ok(())
 }

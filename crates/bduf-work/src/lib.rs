@@ -226,6 +226,7 @@ impl Fetch<OrganizationTaskStatusOf> for Reader {
             )
             .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
             .and_where(any_of(backend, organization.clone(), &ids))
+            .cond_where(self.visible::<tasks::Model>())
             .add_group_by([organization, status]);
         let rows = self.query(backend.build(&select)).await?;
         let counts = grouped_counts(&ids, |id| id, &rows)?;
@@ -331,7 +332,8 @@ async fn rollup(
             .finally(sql::or_zero(task(tasks::Column::ProgressPercentage))),
             Alias::new("p"),
         )
-        .and_where(any_of(backend, task(tasks::Column::ProjectId), ids));
+        .and_where(any_of(backend, task(tasks::Column::ProjectId), ids))
+        .cond_where(reader.visible::<tasks::Model>());
     let t = |name: &str| Expr::col((Alias::new("t"), Alias::new(name)));
     let mut select = Query::select();
     select

@@ -36,14 +36,15 @@ pub struct Model {
     pub status: Option<String>,
     pub created_at: Option<DateTimeWithTimeZone>,
     pub updated_at: Option<DateTimeWithTimeZone>,
+    pub organization_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(
         belongs_to = "super::projects::Entity",
-        from = "Column::ProjectId",
-        to = "super::projects::Column::Id",
+        from = "(Column::ProjectId, Column::OrganizationId)",
+        to = "(super::projects::Column::Id, super::projects::Column::OrganizationId)",
         on_update = "NoAction",
         on_delete = "Cascade"
     )]

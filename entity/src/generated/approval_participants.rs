@@ -21,14 +21,15 @@ pub struct Model {
     pub responded_at: Option<DateTimeWithTimeZone>,
     pub is_required: Option<bool>,
     pub weight: Option<i32>,
+    pub organization_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(
         belongs_to = "super::approvals::Entity",
-        from = "Column::ApprovalId",
-        to = "super::approvals::Column::Id",
+        from = "(Column::ApprovalId, Column::OrganizationId)",
+        to = "(super::approvals::Column::Id, super::approvals::Column::OrganizationId)",
         on_update = "NoAction",
         on_delete = "Cascade"
     )]

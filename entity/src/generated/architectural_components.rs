@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "architectural_components")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        unique_key = "architectural_components_id_organization_id_key"
+    )]
     pub id: Uuid,
     pub project_id: Uuid,
     pub parent_id: Option<Uuid>,
@@ -32,22 +36,24 @@ pub struct Model {
     pub implementation_status: Option<String>,
     pub created_at: Option<DateTimeWithTimeZone>,
     pub updated_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(unique_key = "architectural_components_id_organization_id_key")]
+    pub organization_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(
         belongs_to = "Entity",
-        from = "Column::ParentId",
-        to = "Column::Id",
+        from = "(Column::ParentId, Column::OrganizationId)",
+        to = "(Column::Id, Column::OrganizationId)",
         on_update = "NoAction",
         on_delete = "Cascade"
     )]
     SelfRef,
     #[sea_orm(
         belongs_to = "super::projects::Entity",
-        from = "Column::ProjectId",
-        to = "super::projects::Column::Id",
+        from = "(Column::ProjectId, Column::OrganizationId)",
+        to = "(super::projects::Column::Id, super::projects::Column::OrganizationId)",
         on_update = "NoAction",
         on_delete = "Cascade"
     )]

@@ -26,18 +26,27 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub user_agent: Option<String>,
     pub created_at: Option<DateTimeWithTimeZone>,
+    pub organization_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(
         belongs_to = "super::collaboration_sessions::Entity",
-        from = "Column::SessionId",
-        to = "super::collaboration_sessions::Column::Id",
+        from = "(Column::SessionId, Column::OrganizationId)",
+        to = "(super::collaboration_sessions::Column::Id, super::collaboration_sessions::Column::OrganizationId)",
         on_update = "NoAction",
         on_delete = "NoAction"
     )]
     CollaborationSessions,
+    #[sea_orm(
+        belongs_to = "super::organizations::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organizations::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    Organizations,
     #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "Column::UserId",
@@ -51,6 +60,12 @@ pub enum Relation {
 impl Related<super::collaboration_sessions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CollaborationSessions.def()
+    }
+}
+
+impl Related<super::organizations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Organizations.def()
     }
 }
 

@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "collaboration_sessions")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        unique_key = "collaboration_sessions_id_organization_id_key"
+    )]
     pub id: Uuid,
     pub project_id: Uuid,
     pub created_by: Uuid,
@@ -26,6 +30,8 @@ pub struct Model {
     pub requires_approval: Option<bool>,
     pub created_at: Option<DateTimeWithTimeZone>,
     pub updated_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(unique_key = "collaboration_sessions_id_organization_id_key")]
+    pub organization_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
@@ -34,8 +40,8 @@ pub enum Relation {
     AuditLog,
     #[sea_orm(
         belongs_to = "super::projects::Entity",
-        from = "Column::ProjectId",
-        to = "super::projects::Column::Id",
+        from = "(Column::ProjectId, Column::OrganizationId)",
+        to = "(super::projects::Column::Id, super::projects::Column::OrganizationId)",
         on_update = "NoAction",
         on_delete = "Cascade"
     )]

@@ -8,7 +8,11 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "comments")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        unique_key = "comments_id_organization_id_key"
+    )]
     pub id: Uuid,
     pub target_type: String,
     pub target_id: Uuid,
@@ -23,18 +27,28 @@ pub struct Model {
     pub resolved_at: Option<DateTimeWithTimeZone>,
     pub created_at: Option<DateTimeWithTimeZone>,
     pub updated_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(unique_key = "comments_id_organization_id_key")]
+    pub organization_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(
         belongs_to = "Entity",
-        from = "Column::ParentId",
-        to = "Column::Id",
+        from = "(Column::ParentId, Column::OrganizationId)",
+        to = "(Column::Id, Column::OrganizationId)",
         on_update = "NoAction",
         on_delete = "Cascade"
     )]
     SelfRef,
+    #[sea_orm(
+        belongs_to = "super::organizations::Entity",
+        from = "Column::OrganizationId",
+        to = "super::organizations::Column::Id",
+        on_update = "NoAction",
+        on_delete = "Cascade"
+    )]
+    Organizations,
     #[sea_orm(
         belongs_to = "super::users::Entity",
         from = "Column::AuthorId",
@@ -51,6 +65,12 @@ pub enum Relation {
         on_delete = "NoAction"
     )]
     ResolvedBy,
+}
+
+impl Related<super::organizations::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Organizations.def()
+    }
 }
 
 impl ActiveModelBehavior for ActiveModel {}

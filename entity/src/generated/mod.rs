@@ -19,4 +19,5 @@ pub mod requirements;
 pub mod sea_orm_active_enums;
 pub mod session_participants;
 pub mod tasks;
+pub mod user_sessions;
 pub mod users;

@@ -24,10 +24,34 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_many = "super::audit_log::Entity")]
+    AuditLog,
+    #[sea_orm(has_many = "super::comments::Entity")]
+    Comments,
+    #[sea_orm(has_many = "super::notifications::Entity")]
+    Notifications,
     #[sea_orm(has_many = "super::organization_members::Entity")]
     OrganizationMembers,
     #[sea_orm(has_many = "super::projects::Entity")]
     Projects,
+}
+
+impl Related<super::audit_log::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuditLog.def()
+    }
+}
+
+impl Related<super::comments::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Comments.def()
+    }
+}
+
+impl Related<super::notifications::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::Notifications.def()
+    }
 }
 
 impl Related<super::organization_members::Entity> for Entity {

@@ -16,4 +16,5 @@ pub use super::projects::Entity as Projects;
 pub use super::requirements::Entity as Requirements;
 pub use super::session_participants::Entity as SessionParticipants;
 pub use super::tasks::Entity as Tasks;
+pub use super::user_sessions::Entity as UserSessions;
 pub use super::users::Entity as Users;

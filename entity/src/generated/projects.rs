@@ -9,8 +9,13 @@ use serde::{Deserialize, Serialize};
 #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, Serialize, Deserialize)]
 #[sea_orm(table_name = "projects")]
 pub struct Model {
-    #[sea_orm(primary_key, auto_increment = false)]
+    #[sea_orm(
+        primary_key,
+        auto_increment = false,
+        unique_key = "projects_id_organization_id_key"
+    )]
     pub id: Uuid,
+    #[sea_orm(unique_key = "projects_id_organization_id_key")]
     pub organization_id: Uuid,
     pub created_by: Uuid,
     pub name: String,

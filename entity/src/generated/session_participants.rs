@@ -21,14 +21,15 @@ pub struct Model {
     pub is_active: Option<bool>,
     pub can_edit: Option<bool>,
     pub can_approve: Option<bool>,
+    pub organization_id: Uuid,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
     #[sea_orm(
         belongs_to = "super::collaboration_sessions::Entity",
-        from = "Column::SessionId",
-        to = "super::collaboration_sessions::Column::Id",
+        from = "(Column::SessionId, Column::OrganizationId)",
+        to = "(super::collaboration_sessions::Column::Id, super::collaboration_sessions::Column::OrganizationId)",
         on_update = "NoAction",
         on_delete = "Cascade"
     )]

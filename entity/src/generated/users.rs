@@ -46,6 +46,8 @@ pub enum Relation {
     SessionParticipants,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
+    #[sea_orm(has_many = "super::user_sessions::Entity")]
+    UserSessions,
 }
 
 impl Related<super::approval_participants::Entity> for Entity {
@@ -93,6 +95,12 @@ impl Related<super::session_participants::Entity> for Entity {
 impl Related<super::tasks::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Tasks.def()
+    }
+}
+
+impl Related<super::user_sessions::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::UserSessions.def()
     }
 }
 

@@ -97,26 +97,27 @@ async fn check_constraints_reject_out_of_range_values(backend: Backend) {
     let db = TestDb::migrated::<Migrator>(backend).await;
     let conn = db.conn();
     let f = Fixture::new(conn).await;
+    let o = &f.org;
     let p = &f.project;
     let cases = [
         (
             "requirements",
             format!(
-                "INSERT INTO requirements (id, project_id, title, priority) VALUES ('{}', '{p}', 'r', 0)",
+                "INSERT INTO requirements (organization_id, id, project_id, title, priority) VALUES ('{o}', '{}', '{p}', 'r', 0)",
                 new_id()
             ),
         ),
         (
             "requirements",
             format!(
-                "INSERT INTO requirements (id, project_id, title, priority) VALUES ('{}', '{p}', 'r', 6)",
+                "INSERT INTO requirements (organization_id, id, project_id, title, priority) VALUES ('{o}', '{}', '{p}', 'r', 6)",
                 new_id()
             ),
         ),
         (
             "requirements",
             format!(
-                "INSERT INTO requirements (id, project_id, title, complexity_score) VALUES ('{}', '{p}', 'r', 11)",
+                "INSERT INTO requirements (organization_id, id, project_id, title, complexity_score) VALUES ('{o}', '{}', '{p}', 'r', 11)",
                 new_id()
             ),
         ),
@@ -141,49 +142,49 @@ async fn check_constraints_reject_out_of_range_values(backend: Backend) {
         (
             "tasks",
             format!(
-                "INSERT INTO tasks (id, project_id, title, progress_percentage) VALUES ('{}', '{p}', 't', 101)",
+                "INSERT INTO tasks (organization_id, id, project_id, title, progress_percentage) VALUES ('{o}', '{}', '{p}', 't', 101)",
                 new_id()
             ),
         ),
         (
             "tasks",
             format!(
-                "INSERT INTO tasks (id, project_id, title, progress_percentage) VALUES ('{}', '{p}', 't', -1)",
+                "INSERT INTO tasks (organization_id, id, project_id, title, progress_percentage) VALUES ('{o}', '{}', '{p}', 't', -1)",
                 new_id()
             ),
         ),
         (
             "tasks",
             format!(
-                "INSERT INTO tasks (id, project_id, title, priority) VALUES ('{}', '{p}', 't', 6)",
+                "INSERT INTO tasks (organization_id, id, project_id, title, priority) VALUES ('{o}', '{}', '{p}', 't', 6)",
                 new_id()
             ),
         ),
         (
             "tasks",
             format!(
-                "INSERT INTO tasks (id, project_id, title, complexity_score) VALUES ('{}', '{p}', 't', 11)",
+                "INSERT INTO tasks (organization_id, id, project_id, title, complexity_score) VALUES ('{o}', '{}', '{p}', 't', 11)",
                 new_id()
             ),
         ),
         (
             "analyses",
             format!(
-                "INSERT INTO analyses (id, project_id, type, title, confidence_score) VALUES ('{}', '{p}', 'risk', 'a', 1.5)",
+                "INSERT INTO analyses (organization_id, id, project_id, type, title, confidence_score) VALUES ('{o}', '{}', '{p}', 'risk', 'a', 1.5)",
                 new_id()
             ),
         ),
         (
             "analyses",
             format!(
-                "INSERT INTO analyses (id, project_id, type, title, confidence_score) VALUES ('{}', '{p}', 'risk', 'a', -0.01)",
+                "INSERT INTO analyses (organization_id, id, project_id, type, title, confidence_score) VALUES ('{o}', '{}', '{p}', 'risk', 'a', -0.01)",
                 new_id()
             ),
         ),
         (
             "analyses",
             format!(
-                "INSERT INTO analyses (id, project_id, type, title, completeness_score) VALUES ('{}', '{p}', 'risk', 'a', 1.01)",
+                "INSERT INTO analyses (organization_id, id, project_id, type, title, completeness_score) VALUES ('{o}', '{}', '{p}', 'risk', 'a', 1.01)",
                 new_id()
             ),
         ),
@@ -194,19 +195,19 @@ async fn check_constraints_reject_out_of_range_values(backend: Backend) {
     // The bounds themselves are allowed.
     for sql in [
         format!(
-            "INSERT INTO requirements (id, project_id, title, priority, complexity_score) VALUES ('{}', '{p}', 'r', 1, 10)",
+            "INSERT INTO requirements (organization_id, id, project_id, title, priority, complexity_score) VALUES ('{o}', '{}', '{p}', 'r', 1, 10)",
             new_id()
         ),
         format!(
-            "INSERT INTO requirements (id, project_id, title, priority, complexity_score) VALUES ('{}', '{p}', 'r', 5, 1)",
+            "INSERT INTO requirements (organization_id, id, project_id, title, priority, complexity_score) VALUES ('{o}', '{}', '{p}', 'r', 5, 1)",
             new_id()
         ),
         format!(
-            "INSERT INTO tasks (id, project_id, title, progress_percentage) VALUES ('{}', '{p}', 't', 100)",
+            "INSERT INTO tasks (organization_id, id, project_id, title, progress_percentage) VALUES ('{o}', '{}', '{p}', 't', 100)",
             new_id()
         ),
         format!(
-            "INSERT INTO analyses (id, project_id, type, title, confidence_score, completeness_score) VALUES ('{}', '{p}', 'risk', 'a', 1, 0)",
+            "INSERT INTO analyses (organization_id, id, project_id, type, title, confidence_score, completeness_score) VALUES ('{o}', '{}', '{p}', 'risk', 'a', 1, 0)",
             new_id()
         ),
     ] {
@@ -220,9 +221,10 @@ async fn unknown_enum_labels_are_rejected(backend: Backend) {
     let db = TestDb::migrated::<Migrator>(backend).await;
     let conn = db.conn();
     let f = Fixture::new(conn).await;
+    let o = &f.org;
     let p = &f.project;
     let approval = new_id();
-    exec(conn, &format!("INSERT INTO approvals (id, project_id, requested_by, title, target_id) VALUES ('{approval}', '{p}', '{}', 'Sign-off', '{p}')", f.user))
+    exec(conn, &format!("INSERT INTO approvals (organization_id, id, project_id, requested_by, title, target_id) VALUES ('{o}', '{approval}', '{p}', '{}', 'Sign-off', '{p}')", f.user))
         .await
         .expect("approval");
     let cases = [
@@ -238,14 +240,14 @@ async fn unknown_enum_labels_are_rejected(backend: Backend) {
         (
             "tasks",
             format!(
-                "INSERT INTO tasks (id, project_id, title, status) VALUES ('{}', '{p}', 't', 'blocked')",
+                "INSERT INTO tasks (organization_id, id, project_id, title, status) VALUES ('{o}', '{}', '{p}', 't', 'blocked')",
                 new_id()
             ),
         ),
         (
             "analyses",
             format!(
-                "INSERT INTO analyses (id, project_id, type, title) VALUES ('{}', '{p}', 'astrology', 'a')",
+                "INSERT INTO analyses (organization_id, id, project_id, type, title) VALUES ('{o}', '{}', '{p}', 'astrology', 'a')",
                 new_id()
             ),
         ),
@@ -261,7 +263,7 @@ async fn unknown_enum_labels_are_rejected(backend: Backend) {
         (
             "approvals",
             format!(
-                "INSERT INTO approvals (id, project_id, requested_by, title, target_id, status) VALUES ('{}', '{p}', '{}', 'x', '{p}', 'maybe')",
+                "INSERT INTO approvals (organization_id, id, project_id, requested_by, title, target_id, status) VALUES ('{o}', '{}', '{p}', '{}', 'x', '{p}', 'maybe')",
                 new_id(),
                 f.user
             ),
@@ -269,7 +271,7 @@ async fn unknown_enum_labels_are_rejected(backend: Backend) {
         (
             "approval_participants",
             format!(
-                "INSERT INTO approval_participants (id, approval_id, user_id, response) VALUES ('{}', '{approval}', '{}', 'perhaps')",
+                "INSERT INTO approval_participants (organization_id, id, approval_id, user_id, response) VALUES ('{o}', '{}', '{approval}', '{}', 'perhaps')",
                 new_id(),
                 f.user
             ),
@@ -283,7 +285,7 @@ async fn unknown_enum_labels_are_rejected(backend: Backend) {
         conn,
         "tasks",
         &format!(
-            "INSERT INTO tasks (id, project_id, title, status) VALUES ('{}', '{p}', 't', 'DONE')",
+            "INSERT INTO tasks (organization_id, id, project_id, title, status) VALUES ('{o}', '{}', '{p}', 't', 'DONE')",
             new_id()
         ),
         rule_word(backend, "enum"),
@@ -293,7 +295,7 @@ async fn unknown_enum_labels_are_rejected(backend: Backend) {
     let task = new_id();
     exec(
         conn,
-        &format!("INSERT INTO tasks (id, project_id, title) VALUES ('{task}', '{p}', 't')"),
+        &format!("INSERT INTO tasks (organization_id, id, project_id, title) VALUES ('{o}', '{task}', '{p}', 't')"),
     )
     .await
     .expect("task with the default status");
@@ -303,18 +305,19 @@ async fn unique_constraints_reject_duplicates(backend: Backend) {
     let db = TestDb::migrated::<Migrator>(backend).await;
     let conn = db.conn();
     let f = Fixture::new(conn).await;
+    let o = &f.org;
     let session = new_id();
-    exec(conn, &format!("INSERT INTO collaboration_sessions (id, project_id, created_by, title) VALUES ('{session}', '{}', '{}', 's')", f.project, f.user))
+    exec(conn, &format!("INSERT INTO collaboration_sessions (organization_id, id, project_id, created_by, title) VALUES ('{o}', '{session}', '{}', '{}', 's')", f.project, f.user))
         .await
         .expect("session");
-    exec(conn, &format!("INSERT INTO session_participants (id, session_id, user_id) VALUES ('{}', '{session}', '{}')", new_id(), f.user))
+    exec(conn, &format!("INSERT INTO session_participants (organization_id, id, session_id, user_id) VALUES ('{o}', '{}', '{session}', '{}')", new_id(), f.user))
         .await
         .expect("participant");
     let approval = new_id();
-    exec(conn, &format!("INSERT INTO approvals (id, project_id, requested_by, title, target_id) VALUES ('{approval}', '{}', '{}', 'a', '{}')", f.project, f.user, f.project))
+    exec(conn, &format!("INSERT INTO approvals (organization_id, id, project_id, requested_by, title, target_id) VALUES ('{o}', '{approval}', '{}', '{}', 'a', '{}')", f.project, f.user, f.project))
         .await
         .expect("approval");
-    exec(conn, &format!("INSERT INTO approval_participants (id, approval_id, user_id) VALUES ('{}', '{approval}', '{}')", new_id(), f.user))
+    exec(conn, &format!("INSERT INTO approval_participants (organization_id, id, approval_id, user_id) VALUES ('{o}', '{}', '{approval}', '{}')", new_id(), f.user))
         .await
         .expect("approver");
     let u = &f.user;
@@ -352,14 +355,14 @@ async fn unique_constraints_reject_duplicates(backend: Backend) {
         (
             "session_participants",
             format!(
-                "INSERT INTO session_participants (id, session_id, user_id) VALUES ('{}', '{session}', '{u}')",
+                "INSERT INTO session_participants (organization_id, id, session_id, user_id) VALUES ('{o}', '{}', '{session}', '{u}')",
                 new_id()
             ),
         ),
         (
             "approval_participants",
             format!(
-                "INSERT INTO approval_participants (id, approval_id, user_id) VALUES ('{}', '{approval}', '{u}')",
+                "INSERT INTO approval_participants (organization_id, id, approval_id, user_id) VALUES ('{o}', '{}', '{approval}', '{u}')",
                 new_id()
             ),
         ),
@@ -397,49 +400,50 @@ const PLAN_TABLES: [(&str, i64); 8] = [
 /// Fills `project` with a small plan: a requirement tree, components, tasks, an analysis,
 /// an approval with an approver, a session with a participant.
 async fn plan(db: &DatabaseConnection, f: &Fixture, project: &str) {
+    let o = &f.org;
     let (r1, r2, c1, t1, a1, s1) = (new_id(), new_id(), new_id(), new_id(), new_id(), new_id());
     let u = &f.user;
     for sql in [
         format!(
-            "INSERT INTO requirements (id, project_id, title) VALUES ('{r1}', '{project}', 'root')"
+            "INSERT INTO requirements (organization_id, id, project_id, title) VALUES ('{o}', '{r1}', '{project}', 'root')"
         ),
         format!(
-            "INSERT INTO requirements (id, project_id, parent_id, title) VALUES ('{r2}', '{project}', '{r1}', 'child')"
+            "INSERT INTO requirements (organization_id, id, project_id, parent_id, title) VALUES ('{o}', '{r2}', '{project}', '{r1}', 'child')"
         ),
         format!(
-            "INSERT INTO requirements (id, project_id, parent_id, title) VALUES ('{}', '{project}', '{r2}', 'grandchild')",
+            "INSERT INTO requirements (organization_id, id, project_id, parent_id, title) VALUES ('{o}', '{}', '{project}', '{r2}', 'grandchild')",
             new_id()
         ),
         format!(
-            "INSERT INTO architectural_components (id, project_id, name) VALUES ('{c1}', '{project}', 'api')"
+            "INSERT INTO architectural_components (organization_id, id, project_id, name) VALUES ('{o}', '{c1}', '{project}', 'api')"
         ),
         format!(
-            "INSERT INTO architectural_components (id, project_id, parent_id, name) VALUES ('{}', '{project}', '{c1}', 'db')",
+            "INSERT INTO architectural_components (organization_id, id, project_id, parent_id, name) VALUES ('{o}', '{}', '{project}', '{c1}', 'db')",
             new_id()
         ),
         format!(
-            "INSERT INTO tasks (id, project_id, title, assigned_to) VALUES ('{t1}', '{project}', 'build', '{u}')"
+            "INSERT INTO tasks (organization_id, id, project_id, title, assigned_to) VALUES ('{o}', '{t1}', '{project}', 'build', '{u}')"
         ),
         format!(
-            "INSERT INTO tasks (id, project_id, parent_id, title) VALUES ('{}', '{project}', '{t1}', 'test')",
+            "INSERT INTO tasks (organization_id, id, project_id, parent_id, title) VALUES ('{o}', '{}', '{project}', '{t1}', 'test')",
             new_id()
         ),
         format!(
-            "INSERT INTO analyses (id, project_id, type, title) VALUES ('{}', '{project}', 'risk', 'risks')",
+            "INSERT INTO analyses (organization_id, id, project_id, type, title) VALUES ('{o}', '{}', '{project}', 'risk', 'risks')",
             new_id()
         ),
         format!(
-            "INSERT INTO approvals (id, project_id, requested_by, title, target_id) VALUES ('{a1}', '{project}', '{u}', 'sign-off', '{r1}')"
+            "INSERT INTO approvals (organization_id, id, project_id, requested_by, title, target_id) VALUES ('{o}', '{a1}', '{project}', '{u}', 'sign-off', '{r1}')"
         ),
         format!(
-            "INSERT INTO approval_participants (id, approval_id, user_id) VALUES ('{}', '{a1}', '{u}')",
+            "INSERT INTO approval_participants (organization_id, id, approval_id, user_id) VALUES ('{o}', '{}', '{a1}', '{u}')",
             new_id()
         ),
         format!(
-            "INSERT INTO collaboration_sessions (id, project_id, created_by, title) VALUES ('{s1}', '{project}', '{u}', 'review')"
+            "INSERT INTO collaboration_sessions (organization_id, id, project_id, created_by, title) VALUES ('{o}', '{s1}', '{project}', '{u}', 'review')"
         ),
         format!(
-            "INSERT INTO session_participants (id, session_id, user_id) VALUES ('{}', '{s1}', '{u}')",
+            "INSERT INTO session_participants (organization_id, id, session_id, user_id) VALUES ('{o}', '{}', '{s1}', '{u}')",
             new_id()
         ),
     ] {
@@ -485,6 +489,7 @@ async fn deleting_a_parent_removes_its_subtree(backend: Backend) {
     let db = TestDb::migrated::<Migrator>(backend).await;
     let conn = db.conn();
     let f = Fixture::new(conn).await;
+    let o = &f.org;
     let p = &f.project;
     for (table, title) in [
         ("requirements", "title"),
@@ -499,7 +504,7 @@ async fn deleting_a_parent_removes_its_subtree(backend: Backend) {
             (&sibling, None),
         ] {
             let parent = parent.map_or("NULL".to_owned(), |p| format!("'{p}'"));
-            exec(conn, &format!("INSERT INTO {table} (id, project_id, parent_id, {title}) VALUES ('{id}', '{p}', {parent}, 'n')"))
+            exec(conn, &format!("INSERT INTO {table} (organization_id, id, project_id, parent_id, {title}) VALUES ('{}', '{id}', '{p}', {parent}, 'n')", f.org))
                 .await
                 .unwrap_or_else(|e| panic!("{table}: {e}"));
         }
@@ -515,7 +520,7 @@ async fn deleting_a_parent_removes_its_subtree(backend: Backend) {
     // Comment threads cascade the same way.
     let (root, reply) = (new_id(), new_id());
     for (id, parent) in [(&root, "NULL".to_owned()), (&reply, format!("'{root}'"))] {
-        exec(conn, &format!("INSERT INTO comments (id, target_type, target_id, author_id, content, parent_id) VALUES ('{id}', 'project', '{p}', '{}', 'hi', {parent})", f.user))
+        exec(conn, &format!("INSERT INTO comments (organization_id, id, target_type, target_id, author_id, content, parent_id) VALUES ('{o}', '{id}', 'project', '{p}', '{}', 'hi', {parent})", f.user))
             .await
             .expect("comment");
     }
@@ -529,6 +534,7 @@ async fn deleting_a_referenced_user_is_refused_or_cascades_as_declared(backend: 
     let db = TestDb::migrated::<Migrator>(backend).await;
     let conn = db.conn();
     let f = Fixture::new(conn).await;
+    let o = &f.org;
     // projects.created_by has no ON DELETE action: the creator cannot be deleted.
     assert_rejected(
         conn,
@@ -549,7 +555,7 @@ async fn deleting_a_referenced_user_is_refused_or_cascades_as_declared(backend: 
     exec(conn, &format!("INSERT INTO organization_members (id, organization_id, user_id) VALUES ('{}', '{}', '{member}')", new_id(), f.org))
         .await
         .expect("membership");
-    exec(conn, &format!("INSERT INTO notifications (id, user_id, type, title) VALUES ('{}', '{member}', 'mention', 'hi')", new_id()))
+    exec(conn, &format!("INSERT INTO notifications (organization_id, id, user_id, type, title) VALUES ('{o}', '{}', '{member}', 'mention', 'hi')", new_id()))
         .await
         .expect("notification");
     exec(conn, &format!("DELETE FROM users WHERE id = '{member}'"))
@@ -563,7 +569,7 @@ async fn deleting_a_referenced_user_is_refused_or_cascades_as_declared(backend: 
         conn,
         "tasks",
         &format!(
-            "INSERT INTO tasks (id, project_id, title, assigned_to) VALUES ('{}', '{}', 't', '{}')",
+            "INSERT INTO tasks (organization_id, id, project_id, title, assigned_to) VALUES ('{o}', '{}', '{}', 't', '{}')",
             new_id(),
             f.project,
             new_id()

@@ -8,5 +8,6 @@ mod concurrency;
 mod constraints;
 mod failure;
 mod lifecycle;
+mod rls;
 mod roundtrip;
 mod schema_rules;

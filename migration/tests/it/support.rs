@@ -33,7 +33,11 @@ const PG_SNAPSHOT: &[&str] = &[
      WHERE t.typnamespace = 'public'::regnamespace GROUP BY t.typname",
     "SELECT 'type ' || typname::text || ' ' || typtype::text FROM pg_type WHERE typnamespace = 'public'::regnamespace",
     "SELECT 'relation ' || relname::text || ' kind ' || relkind::text FROM pg_class WHERE relnamespace = 'public'::regnamespace",
-    "SELECT 'column ' || c.relname || '.' || lpad(a.attnum::text, 3, '0') || ' ' || a.attname || ' ' \
+    // Columns by position among the live ones: a column dropped and added again takes a
+    // new attnum, but the same place.
+    "SELECT 'column ' || c.relname || '.' \
+       || lpad((row_number() OVER (PARTITION BY a.attrelid ORDER BY a.attnum))::text, 3, '0') \
+       || ' ' || a.attname || ' ' \
        || format_type(a.atttypid, a.atttypmod) \
        || CASE WHEN a.attnotnull THEN ' NOT NULL' ELSE ' NULL' END \
        || COALESCE(' DEFAULT ' || pg_get_expr(d.adbin, d.adrelid), '') \
@@ -45,11 +49,21 @@ const PG_SNAPSHOT: &[&str] = &[
     "SELECT 'index ' || indexname || ': ' || indexdef FROM pg_indexes WHERE schemaname = 'public'",
     "SELECT 'function ' || p.proname || '(' || pg_get_function_identity_arguments(p.oid) || ')' \
      FROM pg_proc p WHERE p.pronamespace = 'public'::regnamespace",
+    "SELECT 'security ' || relname || ' rls ' || relrowsecurity::text || ' forced ' \
+       || relforcerowsecurity::text || ' grants ' || COALESCE((SELECT string_agg( \
+         pg_get_userbyid(x.grantee) || ':' || x.privilege_type, ',' ORDER BY 1) \
+         FROM aclexplode(relacl) x WHERE x.grantee <> relowner), '-') \
+     FROM pg_class WHERE relnamespace = 'public'::regnamespace AND relkind = 'r'",
+    "SELECT 'policy ' || tablename || '.' || policyname || ' ' || cmd || ' to ' \
+       || array_to_string(roles, ',') || ' using ' || COALESCE(qual, '-') \
+       || ' check ' || COALESCE(with_check, '-') FROM pg_policies WHERE schemaname = 'public'",
+    "SELECT 'trigger ' || tgrelid::regclass::text || ' ' || tgname || ': ' \
+       || pg_get_triggerdef(oid) FROM pg_trigger WHERE NOT tgisinternal",
 ];
 
 /// A full, sorted dump of the schema: on PostgreSQL the catalog (extensions, enum and
 /// other types, relations, columns with types and defaults, constraints, indexes,
-/// functions), on SQLite `sqlite_schema`.
+/// functions, row-level security, grants, policies, triggers), on SQLite `sqlite_schema`.
 pub async fn snapshot(db: &DatabaseConnection) -> Vec<String> {
     let queries: Vec<&str> = match db.get_database_backend() {
         DbBackend::Postgres => PG_SNAPSHOT.to_vec(),

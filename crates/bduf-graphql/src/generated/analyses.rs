@@ -26,7 +26,7 @@ impl Node for Analysis {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b111011110000101111);
+        let mut columns = Columns(0b1111011110000101111);
         for look in looks {
             if look.field("description").exists() {
                 columns = columns.with(4);
@@ -116,5 +116,8 @@ impl AnalysisFields {
     }
     async fn updated_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.0.updated_at
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

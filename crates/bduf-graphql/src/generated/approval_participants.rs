@@ -29,7 +29,7 @@ impl Node for ApprovalParticipant {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11101111);
+        let mut columns = Columns(0b111101111);
         for look in looks {
             if look.field("responseNotes").exists() {
                 columns = columns.with(4);
@@ -69,5 +69,8 @@ impl ApprovalParticipantFields {
     }
     async fn weight(&self) -> Option<i32> {
         self.0.weight
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

@@ -26,7 +26,7 @@ impl Node for Approval {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b1111111100111101111);
+        let mut columns = Columns(0b11111111100111101111);
         for look in looks {
             if look.field("description").exists() {
                 columns = columns.with(4);
@@ -108,5 +108,8 @@ impl ApprovalFields {
     }
     async fn updated_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.0.updated_at
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

@@ -32,7 +32,7 @@ impl Node for ArchitecturalComponent {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b1110000001011111);
+        let mut columns = Columns(0b11110000001011111);
         for look in looks {
             if look.field("description").exists() {
                 columns = columns.with(5);
@@ -123,5 +123,8 @@ impl ArchitecturalComponentFields {
     }
     async fn updated_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.0.updated_at
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

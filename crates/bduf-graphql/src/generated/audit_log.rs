@@ -29,7 +29,7 @@ impl Node for AuditLogEntry {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b1011000111111);
+        let mut columns = Columns(0b11011000111111);
         for look in looks {
             if look.field("oldValues").exists() {
                 columns = columns.with(6);
@@ -94,5 +94,8 @@ impl AuditLogEntryFields {
     }
     async fn created_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.0.created_at
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

@@ -32,7 +32,7 @@ impl Node for CollaborationSession {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b111111011101111);
+        let mut columns = Columns(0b1111111011101111);
         for look in looks {
             if look.field("description").exists() {
                 columns = columns.with(4);
@@ -96,5 +96,8 @@ impl CollaborationSessionFields {
     }
     async fn updated_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.0.updated_at
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

@@ -26,7 +26,7 @@ impl Node for Comment {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b1111111101111);
+        let mut columns = Columns(0b11111111101111);
         for look in looks {
             if look.field("content").exists() {
                 columns = columns.with(4);
@@ -82,5 +82,8 @@ impl CommentFields {
     }
     async fn updated_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.0.updated_at
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

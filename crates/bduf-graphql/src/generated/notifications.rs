@@ -29,7 +29,7 @@ impl Node for Notification {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b1111111101111);
+        let mut columns = Columns(0b11111111101111);
         for look in looks {
             if look.field("message").exists() {
                 columns = columns.with(4);
@@ -87,5 +87,8 @@ impl NotificationFields {
     }
     async fn created_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.0.created_at
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

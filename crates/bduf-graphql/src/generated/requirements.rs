@@ -29,7 +29,7 @@ impl Node for Requirement {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b110101111001111);
+        let mut columns = Columns(0b1110101111001111);
         for look in looks {
             if look.field("description").exists() {
                 columns = columns.with(4);
@@ -100,5 +100,8 @@ impl RequirementFields {
     }
     async fn updated_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.0.updated_at
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

@@ -29,7 +29,7 @@ impl Node for SessionParticipant {
     type Model = Model;
 
     fn columns(_looks: &[Lookahead<'_>]) -> Columns {
-        Columns(0b111111111)
+        Columns(0b1111111111)
     }
 }
 
@@ -65,5 +65,8 @@ impl SessionParticipantFields {
     }
     async fn can_approve(&self) -> Option<bool> {
         self.0.can_approve
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

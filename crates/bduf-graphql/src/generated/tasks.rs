@@ -26,7 +26,7 @@ impl Node for Task {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b1111111110011111001111);
+        let mut columns = Columns(0b11111111110011111001111);
         for look in looks {
             if look.field("description").exists() {
                 columns = columns.with(4);
@@ -119,5 +119,8 @@ impl TaskFields {
     }
     async fn updated_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
         self.0.updated_at
+    }
+    async fn organization_id(&self) -> uuid::Uuid {
+        self.0.organization_id
     }
 }

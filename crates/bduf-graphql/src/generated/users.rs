@@ -26,8 +26,11 @@ impl Node for User {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11111011110111);
+        let mut columns = Columns(0b11111011110101);
         for look in looks {
+            if look.field("email").exists() {
+                columns = columns.with(1);
+            }
             if look.field("preferences").exists() {
                 columns = columns.with(8);
             }
@@ -44,9 +47,6 @@ pub struct UserFields(pub Arc<Model>);
 impl UserFields {
     async fn id(&self) -> uuid::Uuid {
         self.0.id
-    }
-    async fn email(&self) -> &str {
-        &self.0.email
     }
     async fn username(&self) -> &str {
         &self.0.username

@@ -21,6 +21,24 @@ pub struct UserEdges(pub Arc<users::Model>);
 
 #[Object]
 impl UserEdges {
+    /// The email address: shown to the user themself and to admins and owners of the
+    /// organization the request acts in (which the user belongs to, or they would not be
+    /// visible); null to everyone else.
+    async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Ok(viewer) = crate::mutation::viewer(ctx) else {
+            return Ok(None);
+        };
+        let admin = viewer
+            .organization
+            .and_then(|org| viewer.role_in(org))
+            .is_some_and(|role| {
+                bduf_core::scope::rank(role)
+                    >= bduf_core::scope::rank(
+                        entity::sea_orm_active_enums::CollaborationRole::Admin,
+                    )
+            });
+        Ok((viewer.user == self.0.id || admin).then(|| self.0.email.clone()))
+    }
     /// The organizations this user belongs to, with the role in each.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]
     #[allow(clippy::too_many_arguments)]

@@ -1,0 +1,506 @@
+//! Projects, comments and notifications.
+
+use async_graphql::{Context, InputObject, Json, Object, Result};
+use bduf_core::{Error, TargetType};
+use bduf_planning::ProjectStatus;
+use entity::sea_orm_active_enums::CollaborationRole;
+use entity::{
+    analyses, approvals, architectural_components, comments, notifications, projects, requirements,
+    tasks,
+};
+use futures_util::FutureExt as _;
+use rust_decimal::Decimal;
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
+};
+use uuid::Uuid;
+
+use super::{Tx, audit, check_name, check_range, check_text, db_error, now, write};
+use crate::generated::{Comment, Notification, Project};
+
+#[derive(InputObject, Debug)]
+pub struct CreateProjectInput {
+    pub name: String,
+    pub description: Option<String>,
+    pub status: Option<ProjectStatus>,
+    pub project_type: Option<String>,
+    pub industry: Option<String>,
+    /// 1 to 10.
+    pub complexity_score: Option<i32>,
+    pub estimated_duration_weeks: Option<i32>,
+    pub estimated_budget: Option<Decimal>,
+    /// ISO 4217, three letters.
+    pub currency: Option<String>,
+    pub technology_stack: Option<Json<serde_json::Value>>,
+}
+
+#[derive(InputObject, Debug, Default)]
+pub struct UpdateProjectInput {
+    pub name: Option<String>,
+    pub description: Option<String>,
+    pub status: Option<ProjectStatus>,
+    pub project_type: Option<String>,
+    pub industry: Option<String>,
+    pub complexity_score: Option<i32>,
+    pub estimated_duration_weeks: Option<i32>,
+    pub estimated_budget: Option<Decimal>,
+    pub currency: Option<String>,
+    pub technology_stack: Option<Json<serde_json::Value>>,
+}
+
+fn check_project(prefix: &str, p: &UpdateProjectInput) -> bduf_core::Result<()> {
+    let f = |name: &str| format!("{prefix}{name}");
+    if let Some(name) = &p.name {
+        check_name(&f("name"), projects::Column::Name, name)?;
+    }
+    check_text(
+        &f("description"),
+        projects::Column::Description,
+        p.description.as_deref(),
+    )?;
+    check_text(
+        &f("projectType"),
+        projects::Column::ProjectType,
+        p.project_type.as_deref(),
+    )?;
+    check_text(
+        &f("industry"),
+        projects::Column::Industry,
+        p.industry.as_deref(),
+    )?;
+    check_text(
+        &f("currency"),
+        projects::Column::Currency,
+        p.currency.as_deref(),
+    )?;
+    check_range(&f("complexityScore"), p.complexity_score, 1, 10)?;
+    check_range(
+        &f("estimatedDurationWeeks"),
+        p.estimated_duration_weeks,
+        0,
+        i32::MAX,
+    )?;
+    if let Some(budget) = p.estimated_budget {
+        // DECIMAL(15, 2): 13 digits before the point.
+        if budget.is_sign_negative()
+            || budget.trunc().abs() >= Decimal::from(10_000_000_000_000_i64)
+        {
+            return Err(Error::validation(
+                f("estimatedBudget"),
+                "must be between 0 and 9999999999999.99",
+            ));
+        }
+    }
+    Ok(())
+}
+
+/// The project `id` of the active organization, for a change.
+async fn project(tx: &Tx<'_>, id: Uuid, field: &str) -> bduf_core::Result<projects::Model> {
+    projects::Entity::find_by_id(id)
+        .filter(projects::Column::OrganizationId.eq(tx.organization))
+        .one(tx.txn)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| match field {
+            "id" => Error::not_found("project", id),
+            other => Error::validation(other, format!("no project with id {id}")),
+        })
+}
+
+/// Whether the record a `(target_type, target_id)` pair names is in the active
+/// organization.
+async fn target_exists(tx: &Tx<'_>, target: TargetType, id: Uuid) -> bduf_core::Result<bool> {
+    let org = tx.organization;
+    macro_rules! exists {
+        ($m:ident) => {
+            $m::Entity::find_by_id(id)
+                .filter($m::Column::OrganizationId.eq(org))
+                .count(tx.txn)
+                .await
+                .map_err(db_error)?
+                > 0
+        };
+    }
+    Ok(match target {
+        TargetType::Project => exists!(projects),
+        TargetType::Requirement => exists!(requirements),
+        TargetType::Component => exists!(architectural_components),
+        TargetType::Task => exists!(tasks),
+        TargetType::Analysis => exists!(analyses),
+        TargetType::Approval => exists!(approvals),
+    })
+}
+
+async fn comment(tx: &Tx<'_>, id: Uuid) -> bduf_core::Result<comments::Model> {
+    comments::Entity::find_by_id(id)
+        .filter(comments::Column::OrganizationId.eq(tx.organization))
+        .one(tx.txn)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| Error::not_found("comment", id))
+}
+
+/// Mutations of projects, comments and notifications.
+#[derive(Default, Debug)]
+pub struct PlanningMutation;
+
+#[Object]
+impl PlanningMutation {
+    /// Creates a project in the active organization (contributors), created by the
+    /// viewer.
+    async fn create_project(
+        &self,
+        ctx: &Context<'_>,
+        input: CreateProjectInput,
+    ) -> Result<Project> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "createProject",
+            move |tx| {
+                async move {
+                    let patch = UpdateProjectInput {
+                        name: Some(input.name.clone()),
+                        description: input.description.clone(),
+                        project_type: input.project_type.clone(),
+                        industry: input.industry.clone(),
+                        currency: input.currency.clone(),
+                        complexity_score: input.complexity_score,
+                        estimated_duration_weeks: input.estimated_duration_weeks,
+                        estimated_budget: input.estimated_budget,
+                        ..Default::default()
+                    };
+                    check_project("input.", &patch)?;
+                    let now = now();
+                    let row = projects::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        organization_id: Set(tx.organization),
+                        created_by: Set(tx.viewer.user),
+                        name: Set(input.name),
+                        description: Set(input.description),
+                        status: Set(Some(input.status.unwrap_or(ProjectStatus::Draft).into())),
+                        project_type: Set(input.project_type),
+                        industry: Set(input.industry),
+                        complexity_score: Set(input.complexity_score),
+                        estimated_duration_weeks: Set(input.estimated_duration_weeks),
+                        estimated_budget: Set(input.estimated_budget),
+                        currency: Set(Some(input.currency.unwrap_or_else(|| "USD".to_owned()))),
+                        technology_stack: Set(Some(
+                            input
+                                .technology_stack
+                                .map_or(serde_json::json!([]), |j| j.0),
+                        )),
+                        constraints: Set(Some(serde_json::json!({}))),
+                        assumptions: Set(Some(serde_json::json!([]))),
+                        version: Set(Some(1)),
+                        is_archived: Set(Some(false)),
+                        archived_at: Set(None),
+                        created_at: Set(Some(now)),
+                        updated_at: Set(Some(now)),
+                    }
+                    .insert(tx.txn)
+                    .await
+                    .map_err(db_error)?;
+                    audit(tx, "projects", row.id, "INSERT", None, Some(&row)).await?;
+                    Ok(Project::from(row))
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+
+    /// Changes a project (contributors); its `version` goes up by one.
+    async fn update_project(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: UpdateProjectInput,
+    ) -> Result<Project> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "updateProject",
+            move |tx| {
+                async move {
+                    check_project("input.", &input)?;
+                    let old = project(tx, id, "id").await?;
+                    let mut row: projects::ActiveModel = old.clone().into();
+                    if let Some(v) = input.name {
+                        row.name = Set(v);
+                    }
+                    if input.description.is_some() {
+                        row.description = Set(input.description);
+                    }
+                    if let Some(v) = input.status {
+                        row.status = Set(Some(v.into()));
+                    }
+                    if input.project_type.is_some() {
+                        row.project_type = Set(input.project_type);
+                    }
+                    if input.industry.is_some() {
+                        row.industry = Set(input.industry);
+                    }
+                    if input.complexity_score.is_some() {
+                        row.complexity_score = Set(input.complexity_score);
+                    }
+                    if input.estimated_duration_weeks.is_some() {
+                        row.estimated_duration_weeks = Set(input.estimated_duration_weeks);
+                    }
+                    if input.estimated_budget.is_some() {
+                        row.estimated_budget = Set(input.estimated_budget);
+                    }
+                    if input.currency.is_some() {
+                        row.currency = Set(input.currency);
+                    }
+                    if let Some(j) = input.technology_stack {
+                        row.technology_stack = Set(Some(j.0));
+                    }
+                    row.version = Set(Some(old.version.unwrap_or(1) + 1));
+                    row.updated_at = Set(Some(now()));
+                    let new = row.update(tx.txn).await.map_err(db_error)?;
+                    audit(tx, "projects", id, "UPDATE", Some(&old), Some(&new)).await?;
+                    Ok(Project::from(new))
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+
+    /// Archives (or, with `archived: false`, restores) a project (contributors).
+    async fn archive_project(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        #[graphql(default = true)] archived: bool,
+    ) -> Result<Project> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "archiveProject",
+            move |tx| {
+                async move {
+                    let old = project(tx, id, "id").await?;
+                    let mut row: projects::ActiveModel = old.clone().into();
+                    row.is_archived = Set(Some(archived));
+                    row.archived_at = Set(archived.then(now));
+                    row.updated_at = Set(Some(now()));
+                    let new = row.update(tx.txn).await.map_err(db_error)?;
+                    audit(tx, "projects", id, "UPDATE", Some(&old), Some(&new)).await?;
+                    Ok(Project::from(new))
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+
+    /// Deletes a project and its whole plan (admins). Returns its id.
+    async fn delete_project(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid> {
+        write(ctx, CollaborationRole::Admin, "deleteProject", move |tx| {
+            async move {
+                let old = project(tx, id, "id").await?;
+                projects::Entity::delete_by_id(id)
+                    .exec(tx.txn)
+                    .await
+                    .map_err(db_error)?;
+                audit(tx, "projects", id, "DELETE", Some(&old), None).await?;
+                Ok(id)
+            }
+            .boxed()
+        })
+        .await
+    }
+
+    /// Comments on a record of the active organization (contributors), as the viewer;
+    /// with `parentId`, a reply in that comment's thread.
+    async fn create_comment(
+        &self,
+        ctx: &Context<'_>,
+        target_type: TargetType,
+        target_id: Uuid,
+        content: String,
+        parent_id: Option<Uuid>,
+    ) -> Result<Comment> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "createComment",
+            move |tx| {
+                async move {
+                    check_name("content", comments::Column::Content, &content)?;
+                    if !target_exists(tx, target_type, target_id).await? {
+                        return Err(Error::validation(
+                            "targetId",
+                            format!("no {} with id {target_id}", target_type.as_str()),
+                        ));
+                    }
+                    let thread = match parent_id {
+                        Some(parent) => {
+                            let parent = comment(tx, parent).await.map_err(|_| {
+                                Error::validation(
+                                    "parentId",
+                                    format!("no comment with id {parent}"),
+                                )
+                            })?;
+                            if parent.target_id != target_id
+                                || parent.target_type != target_type.as_str()
+                            {
+                                return Err(Error::validation(
+                                    "parentId",
+                                    "must be a comment on the same target",
+                                ));
+                            }
+                            Some(parent.thread_id.unwrap_or(parent.id))
+                        }
+                        None => None,
+                    };
+                    let now = now();
+                    let row = comments::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        target_type: Set(target_type.as_str().to_owned()),
+                        target_id: Set(target_id),
+                        author_id: Set(tx.viewer.user),
+                        content: Set(content),
+                        content_type: Set(Some("text".to_owned())),
+                        parent_id: Set(parent_id),
+                        thread_id: Set(thread),
+                        is_resolved: Set(Some(false)),
+                        resolved_by: Set(None),
+                        resolved_at: Set(None),
+                        created_at: Set(Some(now)),
+                        updated_at: Set(Some(now)),
+                        organization_id: Set(tx.organization),
+                    }
+                    .insert(tx.txn)
+                    .await
+                    .map_err(db_error)?;
+                    audit(tx, "comments", row.id, "INSERT", None, Some(&row)).await?;
+                    Ok(Comment::from(row))
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+
+    /// Edits a comment (its author only).
+    async fn update_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        content: String,
+    ) -> Result<Comment> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "updateComment",
+            move |tx| {
+                async move {
+                    check_name("content", comments::Column::Content, &content)?;
+                    let old = comment(tx, id).await?;
+                    if old.author_id != tx.viewer.user {
+                        return Err(Error::Forbidden("only its author edits a comment".into()));
+                    }
+                    let mut row: comments::ActiveModel = old.clone().into();
+                    row.content = Set(content);
+                    row.updated_at = Set(Some(now()));
+                    let new = row.update(tx.txn).await.map_err(db_error)?;
+                    audit(tx, "comments", id, "UPDATE", Some(&old), Some(&new)).await?;
+                    Ok(Comment::from(new))
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+
+    /// Resolves (or reopens) a comment thread (contributors).
+    async fn resolve_comment(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        #[graphql(default = true)] resolved: bool,
+    ) -> Result<Comment> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "resolveComment",
+            move |tx| {
+                async move {
+                    let old = comment(tx, id).await?;
+                    let mut row: comments::ActiveModel = old.clone().into();
+                    row.is_resolved = Set(Some(resolved));
+                    row.resolved_by = Set(resolved.then_some(tx.viewer.user));
+                    row.resolved_at = Set(resolved.then(now));
+                    row.updated_at = Set(Some(now()));
+                    let new = row.update(tx.txn).await.map_err(db_error)?;
+                    audit(tx, "comments", id, "UPDATE", Some(&old), Some(&new)).await?;
+                    Ok(Comment::from(new))
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+
+    /// Deletes a comment and its replies (its author, or admins). Returns its id.
+    async fn delete_comment(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "deleteComment",
+            move |tx| {
+                async move {
+                    let old = comment(tx, id).await?;
+                    if old.author_id != tx.viewer.user {
+                        tx.viewer
+                            .require(CollaborationRole::Admin, "deleting another's comment")?;
+                    }
+                    comments::Entity::delete_by_id(id)
+                        .exec(tx.txn)
+                        .await
+                        .map_err(db_error)?;
+                    audit(tx, "comments", id, "DELETE", Some(&old), None).await?;
+                    Ok(id)
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+
+    /// Marks one of the viewer's notifications read (or unread).
+    async fn mark_notification_read(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        #[graphql(default = true)] read: bool,
+    ) -> Result<Notification> {
+        write(
+            ctx,
+            CollaborationRole::Viewer,
+            "markNotificationRead",
+            move |tx| {
+                async move {
+                    let old = notifications::Entity::find_by_id(id)
+                        .filter(notifications::Column::OrganizationId.eq(tx.organization))
+                        .filter(notifications::Column::UserId.eq(tx.viewer.user))
+                        .one(tx.txn)
+                        .await
+                        .map_err(db_error)?
+                        .ok_or_else(|| Error::not_found("notification", id))?;
+                    let mut row: notifications::ActiveModel = old.into();
+                    row.is_read = Set(Some(read));
+                    row.read_at = Set(read.then(now));
+                    Ok(Notification::from(
+                        row.update(tx.txn).await.map_err(db_error)?,
+                    ))
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+}

@@ -1,0 +1,512 @@
+//! Accounts and sessions: password hashing (argon2id), opaque bearer tokens, sign-up,
+//! sign-in with throttling, sign-out, and [`authenticate`], which turns a request's token
+//! into a [`Viewer`].
+//!
+//! - Passwords are hashed with argon2id at OWASP's minimum (19 MiB, t = 2, p = 1) in a
+//!   PHC string with its own random salt; they are never stored, returned or logged.
+//! - A token is 256 random bits from the OS, sent as `bduf_` and 64 hex digits; the
+//!   database keeps only its SHA-256, so a copy of `user_sessions` signs nobody in.
+//! - A session ends [`SESSION_LIFETIME`] after sign-in, after [`SESSION_IDLE`] without
+//!   use, or when revoked (sign-out). Its `last_used_at` is refreshed at most once per
+//!   [`TOUCH_EVERY`], so a busy client does not write on every request.
+//! - Sign-in answers an unknown email and a wrong password alike, after the same work (a
+//!   password is checked against a dummy hash when there is no account), and refuses
+//!   further attempts for a while after [`MAX_FAILURES`] failures for one email or
+//!   [`MAX_FAILURES_PER_IP`] from one address ([`Throttle`]).
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::net::IpAddr;
+use std::sync::{LazyLock, Mutex};
+use std::time::{Duration, Instant};
+
+use argon2::password_hash::rand_core::{OsRng, RngCore};
+use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
+use argon2::{Algorithm, Argon2, Params, Version};
+use bduf_core::{Db, Error, Result, Viewer, utc};
+use chrono::{DateTime, FixedOffset, Utc};
+use entity::sea_orm_active_enums::CollaborationRole;
+use entity::{organization_members, user_sessions, users};
+use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
+    TransactionTrait,
+};
+use sha2::{Digest, Sha256};
+use uuid::Uuid;
+
+/// How long a session lasts after sign-in, however often it is used.
+pub const SESSION_LIFETIME: Duration = Duration::from_secs(30 * 24 * 3600);
+/// How long a session lasts unused.
+pub const SESSION_IDLE: Duration = Duration::from_secs(7 * 24 * 3600);
+/// How stale `last_used_at` may get before a request refreshes it.
+pub const TOUCH_EVERY: Duration = Duration::from_secs(60);
+/// Failed sign-ins for one email within [`THROTTLE_WINDOW`] before it is refused.
+pub const MAX_FAILURES: u32 = 5;
+/// Failed sign-ins from one address within [`THROTTLE_WINDOW`] before it is refused.
+pub const MAX_FAILURES_PER_IP: u32 = 50;
+/// How long failures are remembered.
+pub const THROTTLE_WINDOW: Duration = Duration::from_secs(15 * 60);
+
+/// The shortest and longest password accepted, in characters.
+pub const PASSWORD_CHARS: (usize, usize) = (8, 128);
+
+/// The one answer to a failed sign-in, whatever failed.
+const WRONG: &str = "the email or the password is wrong";
+
+/// The argon2id hasher at OWASP's parameters.
+fn argon() -> Argon2<'static> {
+    let params = Params::new(19 * 1024, 2, 1, None).expect("valid argon2 parameters");
+    Argon2::new(Algorithm::Argon2id, Version::V0x13, params)
+}
+
+/// A hash that matches no password, checked when there is no account so that a
+/// sign-in takes as long either way.
+static DUMMY_HASH: LazyLock<String> =
+    LazyLock::new(|| hash_now("an unguessable dummy password").unwrap_or_default());
+
+fn hash_now(password: &str) -> Result<String> {
+    let salt = SaltString::generate(&mut OsRng);
+    argon()
+        .hash_password(password.as_bytes(), &salt)
+        .map(|h| h.to_string())
+        .map_err(|e| Error::Forbidden(format!("the password cannot be hashed: {e}")))
+}
+
+fn verify_now(hash: &str, password: &str) -> bool {
+    PasswordHash::new(hash)
+        .map(|parsed| {
+            argon()
+                .verify_password(password.as_bytes(), &parsed)
+                .is_ok()
+        })
+        .unwrap_or(false)
+}
+
+/// Hashes `password` (off the async threads: it takes tens of milliseconds on purpose).
+pub async fn hash_password(password: String) -> Result<String> {
+    tokio::task::spawn_blocking(move || hash_now(&password))
+        .await
+        .map_err(|_| Error::Cancelled)?
+}
+
+/// Whether `password` matches `hash` (a dummy hash when `hash` is none).
+pub async fn verify_password(hash: Option<String>, password: String) -> bool {
+    tokio::task::spawn_blocking(move || {
+        let found = hash.is_some();
+        let hash = hash.unwrap_or_else(|| DUMMY_HASH.clone());
+        verify_now(&hash, &password) && found
+    })
+    .await
+    .unwrap_or(false)
+}
+
+/// A new token and the hash stored for it.
+pub fn new_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    OsRng.fill_bytes(&mut bytes);
+    let mut token = String::from("bduf_");
+    for b in bytes {
+        let _ = write!(token, "{b:02x}");
+    }
+    let hash = token_hash(&token);
+    (token, hash)
+}
+
+/// The SHA-256 of a token, in hex: what `user_sessions.token_hash` holds.
+pub fn token_hash(token: &str) -> String {
+    let digest = Sha256::digest(token.as_bytes());
+    let mut out = String::with_capacity(64);
+    for b in digest {
+        let _ = write!(out, "{b:02x}");
+    }
+    out
+}
+
+fn now() -> DateTime<FixedOffset> {
+    utc(Utc::now().fixed_offset())
+}
+
+fn ago(d: Duration) -> DateTime<FixedOffset> {
+    utc((Utc::now() - chrono::Duration::from_std(d).unwrap_or_default()).fixed_offset())
+}
+
+/// Finds the viewer of a request from its bearer `token`, acting in `organization` (if
+/// given: one they are a member of) or their earliest organization. `UNAUTHENTICATED`
+/// for a token that is unknown, expired, idle too long or revoked, or whose user is
+/// deactivated; `FORBIDDEN` for an organization the user is not a member of (whether or
+/// not it exists).
+pub async fn authenticate(db: &Db, token: &str, organization: Option<Uuid>) -> Result<Viewer> {
+    let expired =
+        || Error::Unauthenticated("the session is unknown, expired or revoked; sign in again");
+    let s = Alias::new("s");
+    let u = Alias::new("u");
+    let m = Alias::new("m");
+    let mut select = Query::select();
+    select
+        .expr_as(
+            Expr::col((s.clone(), Alias::new("id"))),
+            Alias::new("session"),
+        )
+        .expr_as(
+            Expr::col((s.clone(), Alias::new("user_id"))),
+            Alias::new("user"),
+        )
+        .expr_as(
+            Expr::col((s.clone(), Alias::new("last_used_at"))),
+            Alias::new("last_used_at"),
+        )
+        .expr_as(
+            Expr::col((m.clone(), Alias::new("organization_id"))),
+            Alias::new("organization"),
+        )
+        .expr_as(
+            Expr::col((m.clone(), Alias::new("role"))),
+            Alias::new("role"),
+        )
+        .from_as(user_sessions::Entity, s.clone())
+        .join_as(
+            JoinType::InnerJoin,
+            users::Entity,
+            u.clone(),
+            Expr::col((u.clone(), Alias::new("id"))).equals((s.clone(), Alias::new("user_id"))),
+        )
+        .join_as(
+            JoinType::LeftJoin,
+            organization_members::Entity,
+            m.clone(),
+            Expr::col((m.clone(), Alias::new("user_id")))
+                .equals((s.clone(), Alias::new("user_id"))),
+        )
+        .and_where(Expr::col((s.clone(), Alias::new("token_hash"))).eq(token_hash(token)))
+        .and_where(Expr::col((s.clone(), Alias::new("revoked_at"))).is_null())
+        .and_where(Expr::col((s.clone(), Alias::new("expires_at"))).gt(now()))
+        .and_where(
+            Expr::col((s.clone(), Alias::new("last_used_at")))
+                .is_null()
+                .or(Expr::col((s.clone(), Alias::new("last_used_at"))).gt(ago(SESSION_IDLE))),
+        )
+        .and_where(
+            Expr::col((u.clone(), Alias::new("is_active")))
+                .is_null()
+                .or(Expr::col((u, Alias::new("is_active"))).eq(true)),
+        )
+        .order_by((m.clone(), Alias::new("joined_at")), Order::Asc)
+        .order_by((m, Alias::new("id")), Order::Asc);
+    let backend = db.backend();
+    let rows = db.query(backend.build(&select)).await?;
+    let first = rows.first().ok_or_else(expired)?;
+    let session: Uuid = first.try_get("", "session")?;
+    let user: Uuid = first.try_get("", "user")?;
+    let last_used: Option<DateTime<FixedOffset>> = first.try_get("", "last_used_at")?;
+    let mut memberships = Vec::new();
+    for row in &rows {
+        let org: Option<Uuid> = row.try_get("", "organization")?;
+        let role: Option<CollaborationRole> = row.try_get("", "role")?;
+        if let (Some(org), Some(role)) = (org, role) {
+            memberships.push((org, role));
+        }
+    }
+    let active = match organization {
+        Some(org) if memberships.iter().any(|(id, _)| *id == org) => Some(org),
+        Some(org) => {
+            return Err(Error::Forbidden(format!(
+                "X-Organization-Id: you are not a member of organization {org}"
+            )));
+        }
+        None => memberships.first().map(|(id, _)| *id),
+    };
+    if last_used.is_none_or(|t| t < ago(TOUCH_EVERY)) {
+        user_sessions::Entity::update_many()
+            .col_expr(user_sessions::Column::LastUsedAt, Expr::val(now()))
+            .filter(user_sessions::Column::Id.eq(session))
+            .exec(db.conn())
+            .await?;
+    }
+    Ok(Viewer {
+        user,
+        session,
+        memberships,
+        organization: active,
+    })
+}
+
+/// What a client tells about itself when it signs in.
+#[derive(Debug, Clone, Default)]
+pub struct Client {
+    pub user_agent: Option<String>,
+    pub ip: Option<IpAddr>,
+}
+
+/// A new session: its token (shown once) and when it ends.
+#[derive(Debug, Clone)]
+pub struct NewSession {
+    pub token: String,
+    pub session: user_sessions::Model,
+    pub user: users::Model,
+}
+
+/// Starts a session for `user` in `db` (a connection or a transaction).
+async fn start_session<C: ConnectionTrait>(
+    db: &C,
+    user: users::Model,
+    client: &Client,
+) -> Result<NewSession> {
+    let (token, hash) = new_token();
+    let now = now();
+    let session = user_sessions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user.id),
+        token_hash: Set(hash),
+        created_at: Set(Some(now)),
+        expires_at: Set(utc(
+            now + chrono::Duration::from_std(SESSION_LIFETIME).unwrap_or_default()
+        )),
+        last_used_at: Set(Some(now)),
+        revoked_at: Set(None),
+        user_agent: Set(client
+            .user_agent
+            .as_ref()
+            .map(|a| a.chars().take(500).collect())),
+        ip_address: Set(client
+            .ip
+            .map(|ip| entity::inet::Inet(sea_orm::prelude::IpNetwork::from(ip)))),
+    }
+    .insert(db)
+    .await?;
+    users::Entity::update_many()
+        .col_expr(users::Column::LastLoginAt, Expr::val(now))
+        .filter(users::Column::Id.eq(user.id))
+        .exec(db)
+        .await?;
+    Ok(NewSession {
+        token,
+        session,
+        user,
+    })
+}
+
+/// What signing up needs.
+#[derive(Debug, Clone)]
+pub struct SignUp {
+    pub email: String,
+    pub username: String,
+    pub password: String,
+    pub first_name: Option<String>,
+    pub last_name: Option<String>,
+}
+
+/// Normalizes an email for lookup and uniqueness: trimmed and lower-cased.
+pub fn normalize_email(email: &str) -> String {
+    email.trim().to_lowercase()
+}
+
+fn check_password(password: &str) -> Result<()> {
+    let n = password.chars().count();
+    let (low, high) = PASSWORD_CHARS;
+    if n < low || n > high {
+        return Err(Error::validation(
+            "password",
+            format!("must be {low} to {high} characters long, got {n}"),
+        ));
+    }
+    Ok(())
+}
+
+fn check_email(email: &str) -> Result<()> {
+    let n = email.chars().count();
+    let valid = email.split_once('@').is_some_and(|(local, domain)| {
+        !local.is_empty()
+            && domain.contains('.')
+            && !domain.starts_with('.')
+            && !domain.ends_with('.')
+    }) && !email.chars().any(char::is_whitespace);
+    if n > 255 {
+        return Err(Error::validation(
+            "email",
+            format!("must be at most 255 characters, got {n}"),
+        ));
+    }
+    if !valid {
+        return Err(Error::validation(
+            "email",
+            "must be an email address (name@domain.tld)",
+        ));
+    }
+    Ok(())
+}
+
+fn check_username(username: &str) -> Result<()> {
+    let n = username.chars().count();
+    if !(3..=100).contains(&n) {
+        return Err(Error::validation(
+            "username",
+            format!("must be 3 to 100 characters long, got {n}"),
+        ));
+    }
+    if !username
+        .chars()
+        .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
+    {
+        return Err(Error::validation(
+            "username",
+            "may hold only letters, digits, '_', '-' and '.'",
+        ));
+    }
+    Ok(())
+}
+
+fn check_name(field: &str, value: &Option<String>) -> Result<()> {
+    match value {
+        Some(v) if v.chars().count() > 100 => Err(Error::validation(
+            field,
+            format!("must be at most 100 characters, got {}", v.chars().count()),
+        )),
+        _ => Ok(()),
+    }
+}
+
+/// Creates an account and signs it in. `CONFLICT` (on `email` or `username`) when
+/// either is taken.
+pub async fn sign_up(db: &Db, input: SignUp, client: &Client) -> Result<NewSession> {
+    let email = normalize_email(&input.email);
+    check_email(&email)?;
+    check_username(&input.username)?;
+    check_password(&input.password)?;
+    check_name("firstName", &input.first_name)?;
+    check_name("lastName", &input.last_name)?;
+    let hash = hash_password(input.password).await?;
+    let txn = db.conn().begin().await?;
+    for (field, column, value) in [
+        ("email", users::Column::Email, &email),
+        ("username", users::Column::Username, &input.username),
+    ] {
+        let taken = users::Entity::find()
+            .filter(Expr::expr(Expr::col(column)).eq(value.as_str()))
+            .one(&txn)
+            .await?;
+        if taken.is_some() {
+            return Err(Error::conflict(field, "is already taken"));
+        }
+    }
+    let now = now();
+    let user = users::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        email: Set(email),
+        username: Set(input.username),
+        password_hash: Set(hash),
+        first_name: Set(input.first_name),
+        last_name: Set(input.last_name),
+        created_at: Set(Some(now)),
+        updated_at: Set(Some(now)),
+        ..Default::default()
+    }
+    .insert(&txn)
+    .await
+    .map_err(|e| {
+        if e.to_string().to_lowercase().contains("unique") {
+            Error::conflict("email", "is already taken")
+        } else {
+            Error::from(e)
+        }
+    })?;
+    let session = start_session(&txn, user, client).await?;
+    txn.commit().await?;
+    Ok(session)
+}
+
+/// Remembers failed sign-ins per email and per address.
+#[derive(Debug, Default)]
+pub struct Throttle {
+    failures: Mutex<HashMap<String, (u32, Instant)>>,
+}
+
+impl Throttle {
+    fn keys(email: &str, ip: Option<IpAddr>) -> Vec<(String, u32)> {
+        let mut keys = vec![(format!("email:{email}"), MAX_FAILURES)];
+        if let Some(ip) = ip {
+            keys.push((format!("ip:{ip}"), MAX_FAILURES_PER_IP));
+        }
+        keys
+    }
+
+    /// `THROTTLED` with the seconds to wait when a key has failed too often.
+    fn check(&self, email: &str, ip: Option<IpAddr>) -> Result<()> {
+        let Ok(mut failures) = self.failures.lock() else {
+            return Ok(());
+        };
+        failures.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
+        for (key, max) in Self::keys(email, ip) {
+            if let Some((n, since)) = failures.get(&key)
+                && *n >= max
+            {
+                let wait = THROTTLE_WINDOW.saturating_sub(since.elapsed());
+                return Err(Error::Throttled(std::cmp::max(wait.as_secs(), 1)));
+            }
+        }
+        Ok(())
+    }
+
+    fn failed(&self, email: &str, ip: Option<IpAddr>) {
+        if let Ok(mut failures) = self.failures.lock() {
+            for (key, _) in Self::keys(email, ip) {
+                let entry = failures.entry(key).or_insert((0, Instant::now()));
+                entry.0 += 1;
+            }
+        }
+    }
+
+    fn succeeded(&self, email: &str) {
+        if let Ok(mut failures) = self.failures.lock() {
+            failures.remove(&format!("email:{email}"));
+        }
+    }
+}
+
+/// Signs in with an email and a password. Every failure is the same `UNAUTHENTICATED`
+/// answer after the same work; too many are `THROTTLED`.
+pub async fn sign_in(
+    db: &Db,
+    throttle: &Throttle,
+    email: &str,
+    password: String,
+    client: &Client,
+) -> Result<NewSession> {
+    let email = normalize_email(email);
+    throttle.check(&email, client.ip)?;
+    let user = users::Entity::find()
+        .filter(users::Column::Email.eq(email.as_str()))
+        .one(db.conn())
+        .await?;
+    let active = user.as_ref().is_some_and(|u| u.is_active.unwrap_or(true));
+    let hash = user.as_ref().map(|u| u.password_hash.clone());
+    let matches = verify_password(hash, password).await;
+    match user {
+        Some(user) if matches && active => {
+            throttle.succeeded(&email);
+            start_session(db.conn(), user, client).await
+        }
+        _ => {
+            throttle.failed(&email, client.ip);
+            Err(Error::Unauthenticated(WRONG))
+        }
+    }
+}
+
+/// Ends `session` of `user` (and, with `everywhere`, every session of the user): their
+/// tokens stop working at once.
+pub async fn sign_out<C: ConnectionTrait>(
+    db: &C,
+    user: Uuid,
+    session: Uuid,
+    everywhere: bool,
+) -> Result<u64> {
+    let mut update = user_sessions::Entity::update_many()
+        .col_expr(user_sessions::Column::RevokedAt, Expr::val(now()))
+        .filter(user_sessions::Column::UserId.eq(user))
+        .filter(user_sessions::Column::RevokedAt.is_null());
+    if !everywhere {
+        update = update.filter(user_sessions::Column::Id.eq(session));
+    }
+    Ok(update.exec(db).await?.rows_affected)
+}

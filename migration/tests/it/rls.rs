@@ -1,0 +1,274 @@
+//! Row-level security on PostgreSQL: raw SQL under the application role, with no filter
+//! of its own, neither reads nor writes another organization's rows — and without a
+//! tenant setting it reads nothing at all.
+
+use bduf_testkit::{Backend, TestDb};
+use migration::Migrator;
+use sea_orm::{ConnectionTrait, DatabaseConnection, TransactionTrait};
+
+use crate::support::{count, exec, new_id, strings};
+
+/// The tables whose rows belong to one organization.
+const TENANT_TABLES: [&str; 12] = [
+    "projects",
+    "requirements",
+    "architectural_components",
+    "analyses",
+    "tasks",
+    "collaboration_sessions",
+    "approvals",
+    "session_participants",
+    "approval_participants",
+    "comments",
+    "notifications",
+    "audit_log",
+];
+
+/// An organization with one user and one row in every tenant table; returns
+/// `(organization, user, project, requirement)`.
+async fn tenant(db: &DatabaseConnection, slug: &str) -> (String, String, String, String) {
+    let (o, u, p, r) = (new_id(), new_id(), new_id(), new_id());
+    let (s, a) = (new_id(), new_id());
+    let statements = [
+        format!(
+            "INSERT INTO users (id, email, username, password_hash) VALUES ('{u}', '{slug}@example.com', '{slug}', 'x')"
+        ),
+        format!("INSERT INTO organizations (id, name, slug) VALUES ('{o}', '{slug}', '{slug}')"),
+        format!(
+            "INSERT INTO organization_members (id, organization_id, user_id, role) VALUES ('{}', '{o}', '{u}', 'owner')",
+            new_id()
+        ),
+        format!(
+            "INSERT INTO projects (id, organization_id, created_by, name) VALUES ('{p}', '{o}', '{u}', 'p')"
+        ),
+        format!(
+            "INSERT INTO requirements (organization_id, id, project_id, title) VALUES ('{o}', '{r}', '{p}', 'r')"
+        ),
+        format!(
+            "INSERT INTO architectural_components (organization_id, id, project_id, name) VALUES ('{o}', '{}', '{p}', 'c')",
+            new_id()
+        ),
+        format!(
+            "INSERT INTO analyses (organization_id, id, project_id, type, title) VALUES ('{o}', '{}', '{p}', 'risk', 'a')",
+            new_id()
+        ),
+        format!(
+            "INSERT INTO tasks (organization_id, id, project_id, title) VALUES ('{o}', '{}', '{p}', 't')",
+            new_id()
+        ),
+        format!(
+            "INSERT INTO collaboration_sessions (organization_id, id, project_id, created_by, title) VALUES ('{o}', '{s}', '{p}', '{u}', 's')"
+        ),
+        format!(
+            "INSERT INTO session_participants (organization_id, id, session_id, user_id) VALUES ('{o}', '{}', '{s}', '{u}')",
+            new_id()
+        ),
+        format!(
+            "INSERT INTO approvals (organization_id, id, project_id, requested_by, title, target_id) VALUES ('{o}', '{a}', '{p}', '{u}', 'a', '{p}')"
+        ),
+        format!(
+            "INSERT INTO approval_participants (organization_id, id, approval_id, user_id) VALUES ('{o}', '{}', '{a}', '{u}')",
+            new_id()
+        ),
+        format!(
+            "INSERT INTO comments (organization_id, id, target_type, target_id, author_id, content) VALUES ('{o}', '{}', 'project', '{p}', '{u}', 'hi')",
+            new_id()
+        ),
+        format!(
+            "INSERT INTO notifications (organization_id, id, user_id, type, title) VALUES ('{o}', '{}', '{u}', 'mention', 'n')",
+            new_id()
+        ),
+        format!(
+            "INSERT INTO audit_log (organization_id, id, table_name, record_id, operation, user_id) VALUES ('{o}', '{}', 'projects', '{p}', 'INSERT', '{u}')",
+            new_id()
+        ),
+    ];
+    for sql in statements {
+        exec(db, &sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    (o, u, p, r)
+}
+
+/// Runs `statements` in one transaction as the application role acting for `user` in
+/// `organization` (either may be unset), returning the first column of the last one.
+async fn as_app(
+    db: &DatabaseConnection,
+    user: Option<&str>,
+    organization: Option<&str>,
+    statements: &[String],
+) -> Result<Vec<String>, sea_orm::DbErr> {
+    let txn = db.begin().await?;
+    txn.execute_unprepared("SET LOCAL ROLE bduf_app").await?;
+    if let Some(user) = user {
+        txn.execute_unprepared(&format!("SELECT set_config('app.user_id', '{user}', true)"))
+            .await?;
+    }
+    if let Some(org) = organization {
+        txn.execute_unprepared(&format!(
+            "SELECT set_config('app.organization_id', '{org}', true)"
+        ))
+        .await?;
+    }
+    let mut last = Vec::new();
+    for sql in statements {
+        let rows = txn
+            .query_all_raw(sea_orm::Statement::from_string(
+                sea_orm::DbBackend::Postgres,
+                sql.clone(),
+            ))
+            .await?;
+        last = rows
+            .iter()
+            .map(|row| row.try_get_by_index::<String>(0).unwrap_or_default())
+            .collect();
+    }
+    txn.commit().await?;
+    Ok(last)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_application_role_sees_and_writes_only_its_organization() {
+    let db = TestDb::migrated::<Migrator>(Backend::Postgres).await;
+    let conn = db.conn();
+    let (a, alice, _, a_req) = tenant(conn, "a").await;
+    let (b, bob, b_project, b_req) = tenant(conn, "b").await;
+
+    // Every tenant table is forced, and shows A's one row only — no WHERE of ours.
+    let forced = strings(
+        conn,
+        "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace \
+         AND relkind = 'r' AND relrowsecurity AND relforcerowsecurity ORDER BY 1",
+    )
+    .await
+    .expect("listing forced tables");
+    for table in TENANT_TABLES {
+        assert!(forced.contains(&table.to_owned()), "{table} is not forced");
+        let seen = as_app(
+            conn,
+            Some(&alice),
+            Some(&a),
+            &[format!("SELECT organization_id::text FROM {table}")],
+        )
+        .await
+        .expect(table);
+        assert_eq!(seen, [a.clone()], "{table} as A");
+        let unset = as_app(
+            conn,
+            Some(&alice),
+            None,
+            &[format!("SELECT id::text FROM {table}")],
+        )
+        .await
+        .expect(table);
+        assert!(unset.is_empty(), "{table} without a tenant shows {unset:?}");
+        let empty = as_app(
+            conn,
+            Some(&alice),
+            Some(""),
+            &[format!("SELECT id::text FROM {table}")],
+        )
+        .await
+        .expect(table);
+        assert!(
+            empty.is_empty(),
+            "{table} with an empty tenant shows {empty:?}"
+        );
+    }
+
+    // Writing B's rows as A touches nothing, and claiming B's organization is refused.
+    let updated = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &[format!(
+            "WITH u AS (UPDATE requirements SET title = 'stolen' WHERE id IN ('{a_req}', '{b_req}') \
+             RETURNING id) SELECT count(*)::text FROM u"
+        )],
+    )
+    .await
+    .expect("update");
+    assert_eq!(updated, ["1"], "only A's requirement is updated");
+    let deleted = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &[format!(
+            "WITH d AS (DELETE FROM projects WHERE id = '{b_project}' RETURNING id) \
+             SELECT count(*)::text FROM d"
+        )],
+    )
+    .await
+    .expect("delete");
+    assert_eq!(deleted, ["0"]);
+    let claimed = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &[format!(
+            "INSERT INTO requirements (organization_id, id, project_id, title) \
+             VALUES ('{b}', '{}', '{b_project}', 'planted')",
+            new_id()
+        )],
+    )
+    .await;
+    let err = claimed.expect_err("a row of B written as A").to_string();
+    assert!(err.contains("row-level security"), "{err}");
+    // A row of A's under B's project: the composite key refuses it.
+    let mixed = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &[format!(
+            "INSERT INTO requirements (organization_id, id, project_id, title) \
+             VALUES ('{a}', '{}', '{b_project}', 'planted')",
+            new_id()
+        )],
+    )
+    .await;
+    let err = mixed.expect_err("a row of A under B's project").to_string();
+    assert!(err.contains("foreign key"), "{err}");
+
+    // Identity: A's user sees A's organization and members, not Bob or B.
+    let orgs = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &["SELECT id::text FROM organizations".to_owned()],
+    )
+    .await
+    .expect("organizations");
+    assert_eq!(orgs, [a.clone()]);
+    let users = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &["SELECT id::text FROM users".to_owned()],
+    )
+    .await
+    .expect("users");
+    assert_eq!(users, [alice.clone()]);
+    let members = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &[format!(
+            "SELECT user_id::text FROM organization_members WHERE user_id = '{bob}'"
+        )],
+    )
+    .await
+    .expect("members");
+    assert!(members.is_empty());
+
+    // Nothing of B changed.
+    let titles = strings(
+        conn,
+        &format!("SELECT title FROM requirements WHERE id = '{b_req}'"),
+    )
+    .await
+    .expect("B's requirement");
+    assert_eq!(titles, ["r"]);
+    assert_eq!(count(conn, "requirements").await, 2);
+    assert_eq!(count(conn, "projects").await, 2);
+}
