@@ -284,6 +284,7 @@ async fn every_connection_walks_alike_on_both_backends() {
     for backend in Backend::ALL {
         let app = TestApp::new(backend).await;
         let catalog = Catalog::build(app.conn()).await;
+        app.act_as(catalog.member, catalog.organization).await;
         walks.push(walk_everything(&app, &catalog).await);
     }
     assert_eq!(walks[0].len(), walks[1].len());
@@ -301,6 +302,7 @@ on_both_backends!(bad_cursors_are_refused_naming_the_argument);
 async fn bad_cursors_are_refused_naming_the_argument(backend: Backend) {
     let app = TestApp::new(backend).await;
     let catalog = Catalog::build(app.conn()).await;
+    app.act_as(catalog.member, catalog.organization).await;
     let cursor = |query: &str| {
         let query = query.to_owned();
         let app = &app;

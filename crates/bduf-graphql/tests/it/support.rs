@@ -31,11 +31,43 @@ macro_rules! on_both_backends {
 }
 pub(crate) use on_both_backends;
 
-/// A migrated database and the schema over it.
+/// The statements every request takes before its own: on PostgreSQL the session lookup
+/// and the one `set_config` that switches role and scope; on SQLite the lookup only.
+pub fn setup(backend: Backend) -> u64 {
+    match backend {
+        Backend::Postgres => 2,
+        Backend::Sqlite => 1,
+    }
+}
+
+/// A migrated database and the schema over it, and who the requests come from.
 pub struct TestApp {
     pub db: TestDb,
     pub core: Db,
     schema: BdufSchema,
+    /// The bearer token and organization of the requests, once signed in.
+    viewer: tokio::sync::Mutex<Option<(String, Uuid)>>,
+}
+
+/// Starts a session for `user` straight in the database; returns its bearer token.
+pub async fn session_for(db: &DatabaseConnection, user: Uuid) -> String {
+    let (token, hash) = bduf_graphql::auth::new_token();
+    let now = Utc::now().fixed_offset();
+    user_sessions::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        user_id: Set(user),
+        token_hash: Set(hash),
+        created_at: Set(Some(now)),
+        expires_at: Set(now + chrono::Duration::days(1)),
+        last_used_at: Set(Some(now)),
+        revoked_at: Set(None),
+        user_agent: Set(Some("bduf tests".into())),
+        ip_address: Set(None),
+    }
+    .insert(db)
+    .await
+    .expect("session");
+    token
 }
 
 impl TestApp {
@@ -51,7 +83,51 @@ impl TestApp {
             db,
             core,
             schema: bduf_graphql::schema(Limits::default()),
+            viewer: tokio::sync::Mutex::new(None),
         }
+    }
+
+    /// Sends the following requests as `user`, acting in `organization`.
+    pub async fn act_as(&self, user: Uuid, organization: Uuid) {
+        let token = session_for(self.conn(), user).await;
+        *self.viewer.lock().await = Some((token, organization));
+    }
+
+    /// The request context: by default the earliest member of the first organization
+    /// (by id), signed in on first use.
+    pub async fn context(&self) -> RequestContext {
+        let mut viewer = self.viewer.lock().await;
+        if viewer.is_none() {
+            use sea_orm::{EntityTrait, QueryOrder};
+            let member = organization_members::Entity::find()
+                .order_by_asc(organization_members::Column::OrganizationId)
+                .order_by_asc(organization_members::Column::JoinedAt)
+                .order_by_asc(organization_members::Column::Id)
+                .one(self.conn())
+                .await
+                .expect("memberships")
+                .expect("a test signs in as a member: build a fixture with memberships first");
+            let token = session_for(self.conn(), member.user_id).await;
+            *viewer = Some((token, member.organization_id));
+        }
+        let (token, organization) = viewer.clone().unwrap_or_default();
+        RequestContext {
+            token: Some(token),
+            organization: Some(organization),
+            ..RequestContext::default()
+        }
+    }
+
+    /// Runs `query` with no session at all.
+    pub async fn run_anonymous(&self, query: &str) -> Value {
+        let response = bduf_graphql::execute(
+            &self.schema,
+            Request::new(query),
+            &self.core,
+            RequestContext::default(),
+        )
+        .await;
+        serde_json::to_value(response).expect("a response serializes")
     }
 
     /// The same, with no cost limit: for the tests that measure statement counts on
@@ -76,11 +152,12 @@ impl TestApp {
     /// Runs `query` with `variables` (a JSON object, or null for none) and returns the
     /// whole response as JSON.
     pub async fn run_with(&self, query: &str, variables: Value) -> Value {
+        let context = self.context().await;
         let response = bduf_graphql::execute(
             &self.schema,
             Request::new(query).variables(Variables::from_json(variables)),
             &self.core,
-            RequestContext::default(),
+            context,
         )
         .await;
         serde_json::to_value(response).expect("a response serializes")
@@ -159,6 +236,25 @@ impl Plan {
         .insert(db)
         .await
         .expect("organization");
+        // The first user owns the organization (and is who the tests sign in as); the
+        // others are an admin and a contributor.
+        for (user, role) in plan.users.iter().zip([
+            sea_orm_active_enums::CollaborationRole::Owner,
+            sea_orm_active_enums::CollaborationRole::Admin,
+            sea_orm_active_enums::CollaborationRole::Contributor,
+        ]) {
+            organization_members::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(plan.organization),
+                user_id: Set(*user),
+                role: Set(role),
+                ..Default::default()
+            }
+            .insert(db)
+            .await
+            .expect("membership");
+        }
+        let org = plan.organization;
         for p in 0..shape.projects {
             let project = Uuid::now_v7();
             projects::ActiveModel {
@@ -181,15 +277,16 @@ impl Plan {
             plan.projects.push(project);
             let mut roots = Vec::new();
             for r in 0..shape.roots {
-                let root = requirement(db, project, None, &format!("R{p}.{r}"), true).await;
+                let root = requirement(db, org, project, None, &format!("R{p}.{r}"), true).await;
                 roots.push(root);
                 for c in 0..shape.breadth {
                     let child =
-                        requirement(db, project, Some(root), &format!("R{p}.{r}.{c}"), c == 0)
+                        requirement(db, org, project, Some(root), &format!("R{p}.{r}.{c}"), c == 0)
                             .await;
                     for g in 0..shape.breadth {
                         let leaf = requirement(
                             db,
+                            org,
                             project,
                             Some(child),
                             &format!("R{p}.{r}.{c}.{g}"),
@@ -200,6 +297,7 @@ impl Plan {
                         for n in 0..shape.comments {
                             comments::ActiveModel {
                                 id: Set(Uuid::now_v7()),
+                                organization_id: Set(org),
                                 target_type: Set("requirement".into()),
                                 target_id: Set(leaf),
                                 author_id: Set(plan.users[n % 3]),
@@ -216,6 +314,7 @@ impl Plan {
             plan.roots.push(roots);
             let build = task(
                 db,
+                org,
                 project,
                 None,
                 "Build",
@@ -227,6 +326,7 @@ impl Plan {
             .await;
             let part = task(
                 db,
+                org,
                 project,
                 Some(build),
                 "Part",
@@ -238,6 +338,7 @@ impl Plan {
             .await;
             let sub = task(
                 db,
+                org,
                 project,
                 Some(build),
                 "Sub",
@@ -249,6 +350,7 @@ impl Plan {
             .await;
             let leaf = task(
                 db,
+                org,
                 project,
                 Some(sub),
                 "Leaf",
@@ -266,6 +368,7 @@ impl Plan {
 
 async fn requirement(
     db: &DatabaseConnection,
+    org: Uuid,
     project: Uuid,
     parent: Option<Uuid>,
     title: &str,
@@ -274,6 +377,7 @@ async fn requirement(
     let id = Uuid::now_v7();
     requirements::ActiveModel {
         id: Set(id),
+        organization_id: Set(org),
         project_id: Set(project),
         parent_id: Set(parent),
         title: Set(title.into()),
@@ -289,6 +393,7 @@ async fn requirement(
 #[allow(clippy::too_many_arguments)]
 async fn task(
     db: &DatabaseConnection,
+    org: Uuid,
     project: Uuid,
     parent: Option<Uuid>,
     title: &str,
@@ -300,6 +405,7 @@ async fn task(
     let id = Uuid::now_v7();
     tasks::ActiveModel {
         id: Set(id),
+        organization_id: Set(org),
         project_id: Set(project),
         parent_id: Set(parent),
         title: Set(title.into()),
@@ -350,8 +456,10 @@ where
     }
 }
 
-/// What [`Breadth::build`] created: `n` organizations, each with one project whose task
-/// chain is three deep, and the rows every read key of the API needs, inserted in bulk.
+/// What [`Breadth::build`] created: one organization with `n` projects, each with a task
+/// chain three deep, and the rows every read key of the API needs, inserted in bulk. (One
+/// organization: a request acts in one, so a level of 1,000 items is 1,000 items of one
+/// tenant.)
 #[derive(Debug, Clone, Default)]
 pub struct Breadth {
     pub users: Vec<Uuid>,
@@ -361,10 +469,10 @@ pub struct Breadth {
 }
 
 impl Breadth {
-    /// `n` organizations, each with a member (one user per ten organizations), a project
-    /// created by that member with a requirement, a component, an analysis, a pending
-    /// approval and a comment, and a chain of three tasks assigned to the member, each
-    /// with a comment.
+    /// One organization with a member per ten projects (the first its owner, the others
+    /// contributors) and `n` projects, each created by its member with a requirement, a
+    /// component, an analysis, a pending approval and a comment, and a chain of three
+    /// tasks, each with a comment, whose root is assigned to the member.
     pub async fn build(db: &DatabaseConnection, n: usize) -> Self {
         use sea_orm::ActiveValue::Set;
 
@@ -386,7 +494,8 @@ impl Breadth {
                 .collect(),
         )
         .await;
-        out.organizations = (0..n).map(|_| Uuid::now_v7()).collect();
+        let org = Uuid::now_v7();
+        out.organizations = vec![org];
         out.projects = (0..n).map(|_| Uuid::now_v7()).collect();
         let member = |i: usize| out.users[i / 10];
         insert_all(
@@ -404,12 +513,18 @@ impl Breadth {
         .await;
         insert_all(
             db,
-            (0..n)
-                .map(|i| organization_members::ActiveModel {
+            out.users
+                .iter()
+                .enumerate()
+                .map(|(i, user)| organization_members::ActiveModel {
                     id: Set(Uuid::now_v7()),
-                    organization_id: Set(out.organizations[i]),
-                    user_id: Set(member(i)),
-                    role: Set(sea_orm_active_enums::CollaborationRole::Owner),
+                    organization_id: Set(org),
+                    user_id: Set(*user),
+                    role: Set(if i == 0 {
+                        sea_orm_active_enums::CollaborationRole::Owner
+                    } else {
+                        sea_orm_active_enums::CollaborationRole::Contributor
+                    }),
                     ..Default::default()
                 })
                 .collect(),
@@ -420,7 +535,7 @@ impl Breadth {
             (0..n)
                 .map(|i| projects::ActiveModel {
                     id: Set(out.projects[i]),
-                    organization_id: Set(out.organizations[i]),
+                    organization_id: Set(org),
                     created_by: Set(member(i)),
                     name: Set(format!("Project {i}")),
                     status: Set(Some(ProjectStatus::Active)),
@@ -434,6 +549,7 @@ impl Breadth {
             (0..n)
                 .map(|i| requirements::ActiveModel {
                     id: Set(Uuid::now_v7()),
+                    organization_id: Set(org),
                     project_id: Set(out.projects[i]),
                     title: Set("R".into()),
                     ..Default::default()
@@ -446,6 +562,7 @@ impl Breadth {
             (0..n)
                 .map(|i| architectural_components::ActiveModel {
                     id: Set(Uuid::now_v7()),
+                    organization_id: Set(org),
                     project_id: Set(out.projects[i]),
                     name: Set("C".into()),
                     implementation_status: Set(Some("planned".into())),
@@ -459,6 +576,7 @@ impl Breadth {
             (0..n)
                 .map(|i| analyses::ActiveModel {
                     id: Set(Uuid::now_v7()),
+                    organization_id: Set(org),
                     project_id: Set(out.projects[i]),
                     r#type: Set(sea_orm_active_enums::AnalysisType::Risk),
                     title: Set("A".into()),
@@ -473,6 +591,7 @@ impl Breadth {
             (0..n)
                 .map(|i| approvals::ActiveModel {
                     id: Set(Uuid::now_v7()),
+                    organization_id: Set(org),
                     project_id: Set(out.projects[i]),
                     requested_by: Set(member(i)),
                     title: Set("Sign off".into()),
@@ -494,11 +613,12 @@ impl Breadth {
                 (0..n)
                     .map(|i| tasks::ActiveModel {
                         id: Set(chains[i][level]),
+                        organization_id: Set(org),
                         project_id: Set(out.projects[i]),
                         parent_id: Set((level > 0).then(|| chains[i][level - 1])),
                         title: Set(format!("T{level}")),
                         status: Set(Some(TaskStatus::InProgress)),
-                        assigned_to: Set(Some(member(i))),
+                        assigned_to: Set((level == 0).then(|| member(i))),
                         ..Default::default()
                     })
                     .collect(),
@@ -508,6 +628,7 @@ impl Breadth {
         out.tasks = chains.iter().flatten().copied().collect();
         let comment = |target_type: &str, target: Uuid, author: Uuid| comments::ActiveModel {
             id: Set(Uuid::now_v7()),
+            organization_id: Set(org),
             target_type: Set(target_type.into()),
             target_id: Set(target),
             author_id: Set(author),
@@ -531,6 +652,8 @@ impl Breadth {
 pub struct Catalog {
     /// The organization with the most projects.
     pub organization: Uuid,
+    /// A member of every organization: who the tests act as.
+    pub member: Uuid,
     /// The project with every kind of child row.
     pub project: Uuid,
     /// A user with several tasks assigned.
@@ -632,6 +755,27 @@ impl Catalog {
                 .collect(),
         )
         .await;
+        // The first user, whom the tests sign in as, belongs to every organization, and
+        // every user to the first (where the catalog's rows are).
+        let more: Vec<(Uuid, Uuid)> = orgs[2..]
+            .iter()
+            .map(|org| (*org, users[0]))
+            .chain([1, 3, 5].iter().map(|i| (orgs[0], users[*i])))
+            .collect();
+        insert_all(
+            db,
+            more.iter()
+                .map(|(org, user)| organization_members::ActiveModel {
+                    id: Set(next()),
+                    organization_id: Set(*org),
+                    user_id: Set(*user),
+                    role: Set(CollaborationRole::Owner),
+                    joined_at: Set(time(1)),
+                    ..Default::default()
+                })
+                .collect(),
+        )
+        .await;
         let names = ["Same", "b", "Same", "A", "a", "Zed", "same"];
         let projects: Vec<Uuid> = names.iter().map(|_| next()).collect();
         insert_all(
@@ -660,6 +804,7 @@ impl Catalog {
                 .iter()
                 .enumerate()
                 .map(|(i, id)| requirements::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(*id),
                     project_id: Set(project),
                     parent_id: Set((i >= 3).then(|| requirements[i % 3])),
@@ -674,6 +819,7 @@ impl Catalog {
             db,
             (0..5)
                 .map(|i| architectural_components::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(next()),
                     project_id: Set(project),
                     name: Set(format!("C{i}")),
@@ -689,6 +835,7 @@ impl Catalog {
                 .iter()
                 .enumerate()
                 .map(|(i, score)| analyses::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(next()),
                     project_id: Set(project),
                     r#type: Set(if i % 2 == 0 {
@@ -726,6 +873,7 @@ impl Catalog {
                 .iter()
                 .enumerate()
                 .map(|(i, id)| tasks::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(*id),
                     project_id: Set(project),
                     parent_id: Set((i > 0).then(|| tasks[(i - 1) / 2])),
@@ -748,6 +896,7 @@ impl Catalog {
                 .iter()
                 .enumerate()
                 .map(|(i, id)| collaboration_sessions::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(*id),
                     project_id: Set(project),
                     created_by: Set(users[i % 2]),
@@ -762,6 +911,7 @@ impl Catalog {
             db,
             (0..5)
                 .map(|i| session_participants::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(next()),
                     session_id: Set(sessions[i % 2]),
                     user_id: Set(users[i]),
@@ -775,6 +925,7 @@ impl Catalog {
         // one at a time so that the column is left out of the insert.
         for i in 0..9 {
             let comment = comments::ActiveModel {
+                organization_id: Set(orgs[0]),
                 id: Set(next()),
                 target_type: Set("task".into()),
                 target_id: Set(tasks[i % 3]),
@@ -789,6 +940,7 @@ impl Catalog {
             db,
             (0..5)
                 .map(|i| notifications::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(next()),
                     user_id: Set(users[i % 2]),
                     r#type: Set("mention".into()),
@@ -806,6 +958,7 @@ impl Catalog {
                 .iter()
                 .enumerate()
                 .map(|(i, id)| approvals::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(*id),
                     project_id: Set(project),
                     requested_by: Set(users[i % 2]),
@@ -823,6 +976,7 @@ impl Catalog {
             db,
             (0..5)
                 .map(|i| approval_participants::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(next()),
                     approval_id: Set(approvals[i % 2]),
                     user_id: Set(users[i]),
@@ -836,6 +990,7 @@ impl Catalog {
             db,
             (0..6)
                 .map(|i| audit_log::ActiveModel {
+                    organization_id: Set(orgs[0]),
                     id: Set(next()),
                     table_name: Set("tasks".into()),
                     record_id: Set(tasks[i]),
@@ -849,6 +1004,7 @@ impl Catalog {
         .await;
         Catalog {
             organization: orgs[0],
+            member: users[0],
             project,
             assignee: users[0],
             root_task: tasks[0],
