@@ -22,7 +22,12 @@ struct Server {
     child: Child,
     base: String,
     _dir: tempfile::TempDir,
+    /// The session requests are sent with: the demo owner's, signed in on first use.
+    token: std::sync::Mutex<Option<String>>,
 }
+
+/// The demo accounts' password (see the README).
+const DEMO_PASSWORD: &str = "northwind-demo";
 
 impl Server {
     /// Starts `bduf --demo` on a free port against `database_url` (or, with `None`, the
@@ -57,6 +62,7 @@ impl Server {
             child,
             base,
             _dir: dir,
+            token: std::sync::Mutex::new(None),
         }
     }
 
@@ -68,11 +74,50 @@ impl Server {
         serde_json::from_str(&self.graphql_text(query).await).expect("a JSON response")
     }
 
-    /// The response body to `query`, as the server sent it.
+    /// Signs in as `email` with the demo password; returns the bearer token.
+    async fn sign_in(&self, email: &str) -> String {
+        let answer: Value = serde_json::from_str(
+            &self
+                .send(
+                    None,
+                    &format!(
+                        r#"mutation {{ signIn(email: "{email}", password: "{DEMO_PASSWORD}") {{ token }} }}"#
+                    ),
+                )
+                .await,
+        )
+        .expect("a JSON response");
+        answer["data"]["signIn"]["token"]
+            .as_str()
+            .unwrap_or_else(|| panic!("signing in as {email}: {answer}"))
+            .to_owned()
+    }
+
+    /// The response body to `query`, as the server sent it, sent as the demo owner.
     async fn graphql_text(&self, query: &str) -> String {
-        reqwest::Client::new()
+        let token = self.token.lock().ok().and_then(|t| t.clone());
+        let token = match token {
+            Some(token) => token,
+            None => {
+                let token = self.sign_in("ada@northwind.example").await;
+                if let Ok(mut slot) = self.token.lock() {
+                    *slot = Some(token.clone());
+                }
+                token
+            }
+        };
+        self.send(Some(&token), query).await
+    }
+
+    /// Sends `query` with the bearer `token` (none: anonymously).
+    async fn send(&self, token: Option<&str>, query: &str) -> String {
+        let mut request = reqwest::Client::new()
             .post(self.url("/graphql"))
-            .json(&json!({ "query": query }))
+            .json(&json!({ "query": query }));
+        if let Some(token) = token {
+            request = request.bearer_auth(token);
+        }
+        request
             .send()
             .await
             .expect("POST /graphql")
@@ -390,14 +435,17 @@ async fn overload_is_refused_fast_and_slow_queries_time_out() {
             Some(db.url()),
             &["--max-in-flight", "1", "--max-queue", "0"],
         );
+        let token = server.sign_in("ada@northwind.example").await;
         let lock = locker.begin().await.expect("a transaction");
         lock.execute_unprepared("LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE")
             .await
             .expect("locking");
         let url = server.url("/graphql");
+        let slow_token = token.clone();
         let slow = tokio::spawn(async move {
             reqwest::Client::new()
                 .post(url)
+                .bearer_auth(slow_token)
                 .json(&json!({ "query": query }))
                 .send()
                 .await
@@ -407,6 +455,7 @@ async fn overload_is_refused_fast_and_slow_queries_time_out() {
         let started = std::time::Instant::now();
         let refused = reqwest::Client::new()
             .post(server.url("/graphql"))
+            .bearer_auth(&token)
             .json(&json!({ "query": query }))
             .send()
             .await
@@ -456,12 +505,14 @@ async fn overload_is_refused_fast_and_slow_queries_time_out() {
         ],
     ] {
         let server = Server::start(Some(db.url()), &flags);
+        let token = server.sign_in("ada@northwind.example").await;
         let lock = locker.begin().await.expect("a transaction");
         lock.execute_unprepared("LOCK TABLE organizations IN ACCESS EXCLUSIVE MODE")
             .await
             .expect("locking");
         let response = reqwest::Client::new()
             .post(server.url("/graphql"))
+            .bearer_auth(&token)
             .json(&json!({ "query": query }))
             .send()
             .await
@@ -476,5 +527,130 @@ async fn overload_is_refused_fast_and_slow_queries_time_out() {
         // The server is fine afterwards.
         let again = server.graphql(query).await;
         assert_eq!(again["data"]["organizations"]["totalCount"], 1, "{again:#}");
+    }
+}
+
+/// The README's walk-through, on both backends: anonymous requests are refused; a
+/// contributor signs in, creates a requirement subtree and sees it in a dashboard query;
+/// a viewer may read but not write; a wrong password and a signed-out token get nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sign_in_write_and_read_on_both_backends() {
+    let db = TestDb::empty(Backend::Postgres).await;
+    for server in [Server::start(None, &[]), Server::start(Some(db.url()), &[])] {
+        let anonymous: Value =
+            serde_json::from_str(&server.send(None, "{ projects { totalCount } }").await)
+                .expect("JSON");
+        assert_eq!(
+            anonymous["errors"][0]["extensions"]["code"], "UNAUTHENTICATED",
+            "{anonymous:#}"
+        );
+        let wrong: Value = serde_json::from_str(
+            &server
+                .send(
+                    None,
+                    r#"mutation { signIn(email: "linus@northwind.example", password: "not-it") { token } }"#,
+                )
+                .await,
+        )
+        .expect("JSON");
+        let unknown: Value = serde_json::from_str(
+            &server
+                .send(
+                    None,
+                    r#"mutation { signIn(email: "nobody@northwind.example", password: "not-it") { token } }"#,
+                )
+                .await,
+        )
+        .expect("JSON");
+        assert_eq!(wrong["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
+        assert_eq!(
+            wrong["errors"][0]["message"], unknown["errors"][0]["message"],
+            "a wrong password and an unknown email answer alike"
+        );
+
+        let linus = server.sign_in("linus@northwind.example").await;
+        let projects: Value = serde_json::from_str(
+            &server
+                .send(Some(&linus), "{ projects(first: 1) { nodes { id } } }")
+                .await,
+        )
+        .expect("JSON");
+        let project = projects["data"]["projects"]["nodes"][0]["id"]
+            .as_str()
+            .expect("a project")
+            .to_owned();
+        let created: Value = serde_json::from_str(
+            &server
+                .send(
+                    Some(&linus),
+                    &format!(
+                        r#"mutation {{ createRequirementTree(projectId: "{project}", nodes: [
+                             {{ key: "root", fields: {{ title: "Offline mode", priority: 1 }} }},
+                             {{ key: "sync", parentKey: "root", fields: {{ title: "Sync on reconnect" }} }}
+                           ]) {{ id title parentId }} }}"#
+                    ),
+                )
+                .await,
+        )
+        .expect("JSON");
+        let nodes = created["data"]["createRequirementTree"]
+            .as_array()
+            .unwrap_or_else(|| panic!("{created:#}"));
+        assert_eq!(nodes.len(), 2);
+        assert_eq!(nodes[1]["parentId"], nodes[0]["id"]);
+        let root = nodes[0]["id"].as_str().expect("an id").to_owned();
+        let dashboard: Value = serde_json::from_str(
+            &server
+                .send(
+                    Some(&linus),
+                    &format!(
+                        r#"{{ requirement(id: "{root}") {{ title children {{ nodes {{ title }} }} }}
+                             auditLog(first: 5) {{ totalCount }} }}"#
+                    ),
+                )
+                .await,
+        )
+        .expect("JSON");
+        assert_eq!(
+            dashboard["data"]["requirement"]["children"]["nodes"][0]["title"], "Sync on reconnect",
+            "{dashboard:#}"
+        );
+
+        let margaret = server.sign_in("margaret@northwind.example").await;
+        let refused: Value = serde_json::from_str(
+            &server
+                .send(
+                    Some(&margaret),
+                    &format!(r#"mutation {{ deleteRequirement(id: "{root}") }}"#),
+                )
+                .await,
+        )
+        .expect("JSON");
+        assert_eq!(
+            refused["errors"][0]["extensions"]["code"], "FORBIDDEN",
+            "{refused:#}"
+        );
+        let still: Value = serde_json::from_str(
+            &server
+                .send(
+                    Some(&margaret),
+                    &format!(r#"{{ requirement(id: "{root}") {{ id }} }}"#),
+                )
+                .await,
+        )
+        .expect("JSON");
+        assert_eq!(
+            still["data"]["requirement"]["id"],
+            root.as_str(),
+            "{still:#}"
+        );
+
+        let out: Value =
+            serde_json::from_str(&server.send(Some(&linus), "mutation { signOut }").await)
+                .expect("JSON");
+        assert_eq!(out["data"]["signOut"], 1, "{out:#}");
+        let after: Value =
+            serde_json::from_str(&server.send(Some(&linus), "{ me { id } }").await).expect("JSON");
+        assert_eq!(after["errors"][0]["extensions"]["code"], "UNAUTHENTICATED");
     }
 }

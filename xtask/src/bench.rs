@@ -127,6 +127,18 @@ impl Server {
     }
 }
 
+/// The headers every benchmark request carries: the session of the suite's user and the
+/// organization it acts in.
+fn viewer_headers(args: &suite::Args) -> Result<reqwest::header::HeaderMap> {
+    let mut headers = reqwest::header::HeaderMap::new();
+    headers.insert(
+        reqwest::header::AUTHORIZATION,
+        format!("Bearer {}", args.token).parse()?,
+    );
+    headers.insert("x-organization-id", args.organization.to_string().parse()?);
+    Ok(headers)
+}
+
 /// Sends one GraphQL request; returns status and body.
 async fn post(http: &reqwest::Client, url: &str, body: &[u8]) -> Result<(u16, Vec<u8>)> {
     let response = http
@@ -213,6 +225,7 @@ pub async fn run(options: Options) -> Result<()> {
     )?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(options.clients * 2)
+        .default_headers(viewer_headers(&args)?)
         .build()?;
     let (_, page) = post(
         &http,
@@ -242,7 +255,7 @@ pub async fn run(options: Options) -> Result<()> {
     drop(bduf);
 
     let load = if options.load {
-        Some(overload(&url, &suite::cases(&args, &after)[0], &logs).await?)
+        Some(overload(&url, &suite::cases(&args, &after)[0], &args, &logs).await?)
     } else {
         None
     };
@@ -391,7 +404,7 @@ async fn measure_case(
 /// 1,000 clients for 60 s against a server with its default admission settings: how
 /// many are served, how many refused with 503 (each then waits its `Retry-After`), at what
 /// latency, and whether anything else goes wrong.
-async fn overload(url: &str, case: &Case, logs: &Path) -> Result<String> {
+async fn overload(url: &str, case: &Case, args: &suite::Args, logs: &Path) -> Result<String> {
     const CLIENTS: usize = 1_000;
     const SECONDS: u64 = 60;
     eprintln!(
@@ -402,6 +415,7 @@ async fn overload(url: &str, case: &Case, logs: &Path) -> Result<String> {
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(CLIENTS)
         .timeout(Duration::from_secs(30))
+        .default_headers(viewer_headers(args)?)
         .build()?;
     let body = Arc::new(serde_json::to_vec(&case.body)?);
     let target = Arc::new(bduf.graphql());

@@ -92,12 +92,15 @@ mod tests {
             let schema = bduf_graphql::schema(bduf_graphql::Limits::default());
             let run = |body: Value| {
                 let (schema, db) = (schema.clone(), db.clone());
+                let context = RequestContext {
+                    token: Some(args.token.clone()),
+                    organization: Some(args.organization),
+                    ..RequestContext::default()
+                };
                 async move {
                     let request = Request::new(body["query"].as_str().unwrap_or_default())
                         .variables(Variables::from_json(body["variables"].clone()));
-                    let response =
-                        bduf_graphql::execute(&schema, request, &db, RequestContext::default())
-                            .await;
+                    let response = bduf_graphql::execute(&schema, request, &db, context).await;
                     serde_json::to_value(response).unwrap_or_default()
                 }
             };

@@ -46,6 +46,9 @@ pub struct Args {
     pub after: (Option<i32>, Uuid),
     /// A word of task titles.
     pub term: &'static str,
+    /// A bearer token of `user`, who every request is sent as (acting in
+    /// `organization`).
+    pub token: String,
 }
 
 impl Args {
@@ -69,20 +72,35 @@ impl Args {
         .await
         .context("picking a root task")?;
         let user: Uuid = sqlx::query_scalar(
-            "SELECT assigned_to FROM tasks WHERE assigned_to IS NOT NULL \
-             GROUP BY assigned_to ORDER BY count(*) DESC, assigned_to LIMIT 1",
+            "SELECT t.assigned_to FROM tasks t WHERE t.organization_id = $1 \
+             AND t.assigned_to IS NOT NULL AND EXISTS (SELECT 1 FROM organization_members m \
+               WHERE m.organization_id = $1 AND m.user_id = t.assigned_to) \
+             GROUP BY t.assigned_to ORDER BY count(*) DESC, t.assigned_to LIMIT 1",
         )
+        .bind(organization)
         .fetch_one(pool)
         .await
         .context("picking a user")?;
         let row = sqlx::query(
-            "SELECT priority, id FROM tasks WHERE assigned_to = $1 \
+            "SELECT priority, id FROM tasks WHERE assigned_to = $1 AND organization_id = $2 \
              ORDER BY priority ASC NULLS LAST, id ASC OFFSET 19 LIMIT 1",
         )
         .bind(user)
+        .bind(organization)
         .fetch_one(pool)
         .await
         .context("finding the end of the first page of tasks")?;
+        let (token, hash) = bduf_graphql::auth::new_token();
+        sqlx::query(
+            "INSERT INTO user_sessions (id, user_id, token_hash, expires_at, last_used_at, user_agent) \
+             VALUES ($1, $2, $3, now() + interval '1 day', now(), 'cargo xtask bench')",
+        )
+        .bind(Uuid::now_v7())
+        .bind(user)
+        .bind(hash)
+        .execute(pool)
+        .await
+        .context("starting a session for the benchmark's user")?;
         Ok(Self {
             project,
             organization,
@@ -90,6 +108,7 @@ impl Args {
             user,
             after: (row.try_get("priority")?, row.try_get("id")?),
             term: "backup",
+            token,
         })
     }
 }

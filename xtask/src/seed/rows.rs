@@ -75,6 +75,7 @@ pub const REQUIREMENTS: Table = Table {
         "id", "project_id", "parent_id", "title", "description", "acceptance_criteria",
         "priority", "category", "complexity_score", "effort_estimate_hours", "dependencies",
         "is_validated", "validation_notes", "created_at", "updated_at",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -85,6 +86,7 @@ pub const COMPONENTS: Table = Table {
         "patterns", "interfaces", "dependencies", "scalability_requirements",
         "performance_requirements", "security_requirements", "implementation_status",
         "created_at", "updated_at",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -95,6 +97,7 @@ pub const ANALYSES: Table = Table {
         "recommendations", "risks", "opportunities", "confidence_score",
         "completeness_score", "processing_time_seconds", "ai_model_used", "context_sources",
         "status", "created_at", "updated_at",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -106,6 +109,7 @@ pub const TASKS: Table = Table {
         "dependencies", "blockers", "assigned_to", "status", "progress_percentage",
         "planned_start_date", "planned_end_date", "actual_start_date", "actual_end_date",
         "created_at", "updated_at",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -115,6 +119,7 @@ pub const SESSIONS: Table = Table {
         "id", "project_id", "created_by", "title", "description", "session_type", "status",
         "current_phase", "session_data", "started_at", "ended_at", "max_participants",
         "requires_approval", "created_at", "updated_at",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -123,6 +128,7 @@ pub const SESSION_PARTICIPANTS: Table = Table {
     columns: &[
         "id", "session_id", "user_id", "role", "joined_at", "last_active_at", "is_active",
         "can_edit", "can_approve",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -133,6 +139,7 @@ pub const APPROVALS: Table = Table {
         "target_type", "target_id", "status", "decision_rationale", "conditions",
         "requires_unanimous", "required_approver_count", "auto_approve_after_hours",
         "approved_by", "rejected_by", "resolved_at", "created_at", "updated_at",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -141,6 +148,7 @@ pub const APPROVAL_PARTICIPANTS: Table = Table {
     columns: &[
         "id", "approval_id", "user_id", "response", "response_notes", "responded_at",
         "is_required", "weight",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -150,6 +158,7 @@ pub const COMMENTS: Table = Table {
         "id", "target_type", "target_id", "author_id", "content", "content_type",
         "parent_id", "thread_id", "is_resolved", "resolved_by", "resolved_at", "created_at",
         "updated_at",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -158,6 +167,7 @@ pub const NOTIFICATIONS: Table = Table {
     columns: &[
         "id", "user_id", "type", "title", "message", "target_type", "target_id", "is_read",
         "read_at", "delivery_method", "scheduled_for", "delivered_at", "created_at",
+        "organization_id",
     ],
 };
 #[rustfmt::skip]
@@ -167,6 +177,7 @@ pub const AUDIT_LOG: Table = Table {
         "id", "table_name", "record_id", "operation", "user_id", "session_id", "old_values",
         "new_values", "changed_fields", "change_reason", "client_ip", "user_agent",
         "created_at",
+        "organization_id",
     ],
 };
 
@@ -247,6 +258,11 @@ pub fn write(plan: &Plan, sink: &mut dyn FnMut(Chunk) -> Result<()>) -> Result<(
         copy.flush()?;
     }
     Ok(())
+}
+
+/// The organization of project `project`: every tenant row's `organization_id`.
+fn org_id(plan: &Plan, project: u32) -> Uuid {
+    plan.orgs[plan.projects[project as usize].org as usize].id
 }
 
 /// Builds the rows of one table.
@@ -678,6 +694,7 @@ fn requirements(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()>
             .opt_text(validated.then(|| sentence(rng)).as_deref())
             .ts(node.created)
             .ts(updated(rng, node.created))
+            .uuid(org_id(plan, project))
             .end()?;
     }
     Ok(())
@@ -773,6 +790,7 @@ fn components(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
             ))
             .ts(node.created)
             .ts(updated(rng, node.created))
+            .uuid(org_id(plan, project))
             .end()?;
     }
     Ok(())
@@ -859,6 +877,7 @@ fn analyses(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
             ))
             .ts(row.created)
             .ts(updated(rng, row.created))
+            .uuid(org_id(plan, project))
             .end()?;
     }
     Ok(())
@@ -948,6 +967,7 @@ fn tasks(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
             .opt_date(actual_end)
             .ts(node.created)
             .ts(updated(rng, node.created))
+            .uuid(org_id(plan, project))
             .end()?;
     }
     Ok(())
@@ -1006,6 +1026,7 @@ fn sessions(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
             .bool(rng.random_bool(0.25))
             .ts(row.created)
             .ts(updated(rng, row.created))
+            .uuid(org_id(plan, project))
             .end()?;
     }
     Ok(())
@@ -1029,6 +1050,7 @@ fn session_participants(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Re
             .bool(rng.random_bool(0.3))
             .bool(role != VIEWER)
             .bool(role <= ADMIN)
+            .uuid(org_id(plan, plan.sessions.project_of(participant.of)))
             .end()?;
     }
     Ok(())
@@ -1091,6 +1113,7 @@ fn approvals(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
             .opt_ts(resolved)
             .ts(row.created)
             .ts(resolved.unwrap_or(row.created))
+            .uuid(org_id(plan, project))
             .end()?;
     }
     Ok(())
@@ -1121,6 +1144,7 @@ fn approval_participants(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> R
             .opt_ts(responded)
             .bool(rng.random_bool(0.8))
             .int(rng.random_range(1..=3))
+            .uuid(org_id(plan, plan.approvals.project_of(participant.of)))
             .end()?;
     }
     Ok(())
@@ -1147,6 +1171,7 @@ fn comments(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
             .opt_ts(resolved_at)
             .ts(row.created)
             .ts(updated(rng, row.created))
+            .uuid(org_id(plan, project))
             .end()?;
     }
     Ok(())
@@ -1193,6 +1218,7 @@ fn notifications(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()
             .ts(created)
             .opt_ts(sometimes(rng, 0.97, |r| later(created, 0, MINUTE, r)))
             .ts(created)
+            .uuid(org_id(plan, project))
             .end()?;
     }
     Ok(())
@@ -1265,6 +1291,7 @@ fn audit_log(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
             })
             .text(pick(rng, AGENTS))
             .ts(created)
+            .uuid(org_id(plan, project))
             .end()?;
     }
     Ok(())

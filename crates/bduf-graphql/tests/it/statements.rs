@@ -89,7 +89,14 @@ async fn statements_depend_on_the_shape_not_the_breadth(backend: Backend) {
         &["users", "assignedTasks", "project", "tasks"],
         &["users", "assignedTasks", "project", "tasks", "assignee"],
         &["users", "assignedTasks", "project", "tasks", "ancestors"],
-        &["users", "assignedTasks", "project", "tasks", "comments", "author"],
+        &[
+            "users",
+            "assignedTasks",
+            "project",
+            "tasks",
+            "comments",
+            "author",
+        ],
     ];
     // Only root tasks are assigned: 1,000 assignees among 3,000 tasks.
     for (path, large_n) in levels

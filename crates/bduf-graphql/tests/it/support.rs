@@ -280,9 +280,15 @@ impl Plan {
                 let root = requirement(db, org, project, None, &format!("R{p}.{r}"), true).await;
                 roots.push(root);
                 for c in 0..shape.breadth {
-                    let child =
-                        requirement(db, org, project, Some(root), &format!("R{p}.{r}.{c}"), c == 0)
-                            .await;
+                    let child = requirement(
+                        db,
+                        org,
+                        project,
+                        Some(root),
+                        &format!("R{p}.{r}.{c}"),
+                        c == 0,
+                    )
+                    .await;
                     for g in 0..shape.breadth {
                         let leaf = requirement(
                             db,
