@@ -23,8 +23,8 @@ use entity::sea_orm_active_enums::CollaborationRole;
 use futures_util::future::BoxFuture;
 use sea_orm::sea_query::{ColumnType, StringLen};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, SqlErr,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
+    SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 
@@ -165,8 +165,62 @@ fn unique_field(detail: &str) -> String {
     "input".to_owned()
 }
 
-/// The declared length of a `VARCHAR(n)` column, if it has one.
+/// The `VARCHAR(n)` columns of the schema and their `n` (the generated entities do not
+/// carry lengths). The test `every_varchar_length_is_known` compares this list with the
+/// live PostgreSQL catalog, so a migration that adds or changes one fails until it is
+/// updated here.
+pub const VARCHAR_LENGTHS: [(&str, usize); 43] = [
+    ("analyses.ai_model_used", 100),
+    ("analyses.methodology", 100),
+    ("analyses.status", 50),
+    ("analyses.title", 255),
+    ("approvals.approval_type", 100),
+    ("approvals.target_type", 100),
+    ("approvals.title", 255),
+    ("architectural_components.implementation_status", 50),
+    ("architectural_components.name", 255),
+    ("architectural_components.technology", 100),
+    ("architectural_components.type", 100),
+    ("audit_log.change_reason", 255),
+    ("audit_log.operation", 10),
+    ("audit_log.table_name", 100),
+    ("collaboration_sessions.current_phase", 100),
+    ("collaboration_sessions.session_type", 100),
+    ("collaboration_sessions.status", 50),
+    ("collaboration_sessions.title", 255),
+    ("comments.content_type", 50),
+    ("comments.target_type", 100),
+    ("notifications.delivery_method", 50),
+    ("notifications.target_type", 100),
+    ("notifications.title", 255),
+    ("notifications.type", 100),
+    ("organizations.name", 255),
+    ("organizations.slug", 100),
+    ("projects.currency", 3),
+    ("projects.industry", 100),
+    ("projects.name", 255),
+    ("projects.project_type", 100),
+    ("requirements.category", 100),
+    ("requirements.title", 255),
+    ("tasks.title", 255),
+    ("tasks.work_type", 100),
+    ("user_sessions.token_hash", 64),
+    ("user_sessions.user_agent", 500),
+    ("users.avatar_url", 500),
+    ("users.email", 255),
+    ("users.first_name", 100),
+    ("users.last_name", 100),
+    ("users.password_hash", 255),
+    ("users.timezone", 50),
+    ("users.username", 100),
+];
+
+/// The longest value `column` takes: its `VARCHAR(n)`, or [`MAX_TEXT`] for `TEXT`.
 pub fn max_len<C: ColumnTrait>(column: C) -> Option<usize> {
+    let qualified = format!("{}.{}", column.entity_name().to_string(), column.as_str());
+    if let Some((_, n)) = VARCHAR_LENGTHS.iter().find(|(c, _)| *c == qualified) {
+        return Some(*n);
+    }
     match column.def().get_column_type() {
         ColumnType::String(StringLen::N(n)) => usize::try_from(*n).ok(),
         ColumnType::Text => Some(MAX_TEXT),
@@ -214,6 +268,40 @@ pub fn check_range(field: &str, value: Option<i32>, low: i32, high: i32) -> bduf
 /// `value` is not negative.
 pub fn check_non_negative(field: &str, value: Option<i32>) -> bduf_core::Result<()> {
     check_range(field, value, 0, i32::MAX)
+}
+
+/// Records the creation of `rows` of `table` in `audit_log`, 500 entries a statement.
+pub async fn audit_inserts<M: serde::Serialize>(
+    tx: &Tx<'_>,
+    table: &str,
+    rows: &[(Uuid, &M)],
+) -> bduf_core::Result<()> {
+    let now = now();
+    for chunk in rows.chunks(500) {
+        let entries = chunk
+            .iter()
+            .map(|(id, row)| entity::audit_log::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                table_name: Set(table.to_owned()),
+                record_id: Set(*id),
+                operation: Set("INSERT".to_owned()),
+                user_id: Set(Some(tx.viewer.user)),
+                session_id: Set(None),
+                old_values: Set(None),
+                new_values: Set(serde_json::to_value(row).ok()),
+                changed_fields: Set(None),
+                change_reason: Set(None),
+                client_ip: Set(None),
+                user_agent: Set(None),
+                created_at: Set(Some(now)),
+                organization_id: Set(tx.organization),
+            });
+        entity::audit_log::Entity::insert_many(entries)
+            .exec(tx.txn)
+            .await
+            .map_err(db_error)?;
+    }
+    Ok(())
 }
 
 /// Records a change of `table` row `id` in `audit_log`, with the row before and after

@@ -121,6 +121,7 @@ trait Kind: Sized + Send + Sync + 'static {
     fn project_of(model: &Self::Model) -> Uuid;
     fn id_column() -> <Self::Entity as EntityTrait>::Column;
     fn org_column() -> <Self::Entity as EntityTrait>::Column;
+    fn parent_column() -> <Self::Entity as EntityTrait>::Column;
     /// Checks that refer to other rows (an assignee).
     async fn check_refs(
         _tx: &Tx<'_>,
@@ -244,6 +245,9 @@ impl Kind for Req {
     fn org_column() -> requirements::Column {
         requirements::Column::OrganizationId
     }
+    fn parent_column() -> requirements::Column {
+        requirements::Column::ParentId
+    }
 }
 
 struct Comp;
@@ -343,6 +347,9 @@ impl Kind for Comp {
     }
     fn org_column() -> architectural_components::Column {
         architectural_components::Column::OrganizationId
+    }
+    fn parent_column() -> architectural_components::Column {
+        architectural_components::Column::ParentId
     }
 }
 
@@ -491,6 +498,9 @@ impl Kind for Work {
     fn org_column() -> tasks::Column {
         tasks::Column::OrganizationId
     }
+    fn parent_column() -> tasks::Column {
+        tasks::Column::ParentId
+    }
 }
 
 /// The row `id` of the active organization.
@@ -632,12 +642,53 @@ async fn update<K: Kind>(tx: &Tx<'_>, id: Uuid, input: K::Input) -> bduf_core::R
 
 async fn delete<K: Kind>(tx: &Tx<'_>, id: Uuid) -> bduf_core::Result<Uuid> {
     let old = find::<K>(tx, id, "id").await?;
-    K::Entity::delete_many()
-        .filter(K::id_column().eq(id))
-        .filter(K::org_column().eq(tx.organization))
-        .exec(tx.txn)
+    // The subtree is detached and then deleted in one statement, not left to the
+    // cascade: SQLite runs each level of a cascade as a nested trigger and stops at
+    // 1,000 levels, and trees may be deeper.
+    let backend = tx.txn.get_database_backend();
+    let t = K::TABLE;
+    let p = if backend == DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    let subtree = format!(
+        "WITH RECURSIVE down(id) AS (SELECT id FROM {t} WHERE id = {p} \
+         UNION SELECT c.id FROM {t} c JOIN down ON c.parent_id = down.id) SELECT id FROM down"
+    );
+    let rows = tx
+        .txn
+        .query_all_raw(Statement::from_sql_and_values(
+            backend,
+            subtree,
+            [id.into()],
+        ))
         .await
         .map_err(db_error)?;
+    let ids: Vec<Uuid> = rows
+        .iter()
+        .map(|row| row.try_get_by_index::<Uuid>(0))
+        .collect::<Result<_, _>>()
+        .map_err(db_error)?;
+    for chunk in ids.chunks(10_000) {
+        K::Entity::update_many()
+            .col_expr(
+                K::parent_column(),
+                sea_orm::sea_query::Expr::value(Option::<Uuid>::None),
+            )
+            .filter(K::id_column().is_in(chunk.iter().copied()))
+            .exec(tx.txn)
+            .await
+            .map_err(db_error)?;
+    }
+    for chunk in ids.chunks(10_000) {
+        K::Entity::delete_many()
+            .filter(K::id_column().is_in(chunk.iter().copied()))
+            .filter(K::org_column().eq(tx.organization))
+            .exec(tx.txn)
+            .await
+            .map_err(db_error)?;
+    }
     audit(tx, K::TABLE, id, "DELETE", Some(&old), None).await?;
     Ok(id)
 }

@@ -8,3 +8,4 @@ mod paging;
 mod resolvers;
 mod sdl;
 mod statements;
+mod tenancy;
