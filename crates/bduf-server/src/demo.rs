@@ -702,6 +702,7 @@ async fn components(
     Ok(())
 }
 
+#[allow(clippy::too_many_arguments)]
 async fn approval(
     txn: &DatabaseTransaction,
     org: Uuid,

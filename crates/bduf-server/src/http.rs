@@ -102,7 +102,7 @@ fn busy(reason: Refused) -> Response {
 /// The request's context from its headers: `Authorization: Bearer <token>`,
 /// `X-Organization-Id: <uuid>` (the organization to act in), `User-Agent`, and the peer
 /// address (for sessions and sign-in throttling; behind a proxy, the proxy's).
-fn context(headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<RequestContext, Response> {
+fn context(headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<RequestContext, Box<Response>> {
     let text = |name: header::HeaderName| {
         headers
             .get(name)
@@ -117,22 +117,22 @@ fn context(headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<RequestConte
                 Some(token.trim().to_owned())
             }
             _ => {
-                return Err(error_response(
+                return Err(Box::new(error_response(
                     StatusCode::UNAUTHORIZED,
                     "Authorization: only `Bearer <token>` is accepted",
                     json!({ "code": "UNAUTHENTICATED" }),
-                ));
+                )));
             }
         },
     };
     let organization = match text(header::HeaderName::from_static("x-organization-id")) {
         None => None,
         Some(value) => Some(value.parse::<uuid::Uuid>().map_err(|_| {
-            error_response(
+            Box::new(error_response(
                 StatusCode::BAD_REQUEST,
                 "X-Organization-Id: must be a UUID",
                 json!({ "code": "BAD_USER_INPUT", "field": "X-Organization-Id" }),
-            )
+            ))
         })?),
     };
     Ok(RequestContext {
@@ -153,7 +153,7 @@ async fn graphql(State(app): State<App>, request: Request) -> Response {
     let body = request.into_body();
     let context = match context {
         Ok(context) => context,
-        Err(response) => return response,
+        Err(response) => return *response,
     };
     let permit = match app.gate.admit().await {
         Ok(permit) => permit,

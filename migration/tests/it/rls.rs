@@ -153,7 +153,7 @@ async fn the_application_role_sees_and_writes_only_its_organization() {
         )
         .await
         .expect(table);
-        assert_eq!(seen, [a.clone()], "{table} as A");
+        assert_eq!(seen, std::slice::from_ref(&a), "{table} as A");
         let unset = as_app(
             conn,
             Some(&alice),
@@ -239,7 +239,7 @@ async fn the_application_role_sees_and_writes_only_its_organization() {
     )
     .await
     .expect("organizations");
-    assert_eq!(orgs, [a.clone()]);
+    assert_eq!(orgs, std::slice::from_ref(&a));
     let users = as_app(
         conn,
         Some(&alice),
@@ -248,7 +248,7 @@ async fn the_application_role_sees_and_writes_only_its_organization() {
     )
     .await
     .expect("users");
-    assert_eq!(users, [alice.clone()]);
+    assert_eq!(users, std::slice::from_ref(&alice));
     let members = as_app(
         conn,
         Some(&alice),

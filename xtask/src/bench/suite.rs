@@ -90,7 +90,7 @@ impl Args {
         .fetch_one(pool)
         .await
         .context("finding the end of the first page of tasks")?;
-        let (token, hash) = bduf_graphql::auth::new_token();
+        let (token, hash) = bduf_identity::auth::new_token();
         sqlx::query(
             "INSERT INTO user_sessions (id, user_id, token_hash, expires_at, last_used_at, user_agent) \
              VALUES ($1, $2, $3, now() + interval '1 day', now(), 'cargo xtask bench')",

@@ -103,7 +103,6 @@ where
         organization,
     };
     let outcome = work(&tx).await;
-    drop(tx);
     match outcome {
         Ok(value) => {
             savepoint.commit().await.map_err(|e| db_error(e).extend())?;
@@ -217,7 +216,7 @@ pub const VARCHAR_LENGTHS: [(&str, usize); 43] = [
 
 /// The longest value `column` takes: its `VARCHAR(n)`, or [`MAX_TEXT`] for `TEXT`.
 pub fn max_len<C: ColumnTrait>(column: C) -> Option<usize> {
-    let qualified = format!("{}.{}", column.entity_name().to_string(), column.as_str());
+    let qualified = format!("{}.{}", column.entity_name(), column.as_str());
     if let Some((_, n)) = VARCHAR_LENGTHS.iter().find(|(c, _)| *c == qualified) {
         return Some(*n);
     }

@@ -589,8 +589,8 @@ async fn bad_input_is_named_and_changes_nothing(backend: Backend) {
         (format!(r#"mutation {{ createTask(projectId: "{project}", input: {{ title: "t", status: FINISHED }}) {{ id }} }}"#), "GRAPHQL_VALIDATION_FAILED", None),
         (format!(r#"mutation {{ createTask(projectId: "{project}", input: {{ title: "t", progressPercentage: 101 }}) {{ id }} }}"#), "VALIDATION", Some("input.progressPercentage")),
         (format!(r#"mutation {{ createTask(projectId: "{project}", input: {{ title: "t", estimatedHours: -1 }}) {{ id }} }}"#), "VALIDATION", Some("input.estimatedHours")),
-        (format!(r#"mutation {{ createProject(input: {{ name: "p", complexityScore: 0 }}) {{ id }} }}"#), "VALIDATION", Some("input.complexityScore")),
-        (format!(r#"mutation {{ createProject(input: {{ name: "p", currency: "EURO" }}) {{ id }} }}"#), "VALIDATION", Some("input.currency")),
+        (r#"mutation { createProject(input: { name: "p", complexityScore: 0 }) { id } }"#.to_owned(), "VALIDATION", Some("input.complexityScore")),
+        (r#"mutation { createProject(input: { name: "p", currency: "EURO" }) { id } }"#.to_owned(), "VALIDATION", Some("input.currency")),
         (format!(r#"mutation {{ moveRequirement(id: "{root}", parentId: "{leaf}") {{ id }} }}"#), "VALIDATION", Some("parentId")),
         (format!(r#"mutation {{ moveRequirement(id: "{root}", parentId: "{root}") {{ id }} }}"#), "VALIDATION", Some("parentId")),
         (format!(r#"mutation {{ moveRequirement(id: "{leaf}", parentId: "{foreign}") {{ id }} }}"#), "VALIDATION", Some("parentId")),
@@ -649,7 +649,6 @@ async fn bad_input_is_named_and_changes_nothing(backend: Backend) {
     assert_eq!(code(&mixed), "VALIDATION");
     let after = snapshot(&app, org).await;
     assert_eq!(after["requirements"], before["requirements"] + 1);
-    let _ = json!(null);
 }
 
 async fn trees_are_created_and_moved_whole(backend: Backend) {
