@@ -2,7 +2,7 @@
 
 use async_graphql::{Context, InputObject, Json, Object, Result};
 use bduf_core::{Error, TargetType};
-use bduf_planning::ProjectStatus;
+use bduf_planning::{AnalysisType, ProjectStatus};
 use entity::sea_orm_active_enums::CollaborationRole;
 use entity::{
     analyses, approvals, architectural_components, comments, notifications, projects, requirements,
@@ -16,7 +16,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{Tx, audit, check_name, check_range, check_text, db_error, now, write};
-use crate::generated::{Comment, Notification, Project};
+use crate::generated::{Analysis, Comment, Notification, Project};
 
 #[derive(InputObject, Debug)]
 pub struct CreateProjectInput {
@@ -92,6 +92,36 @@ fn check_project(prefix: &str, p: &UpdateProjectInput) -> bduf_core::Result<()> 
         }
     }
     Ok(())
+}
+
+/// An analysis's result.
+#[derive(InputObject, Debug)]
+pub struct CreateAnalysisInput {
+    pub r#type: AnalysisType,
+    pub title: String,
+    pub description: Option<String>,
+    pub methodology: Option<String>,
+    pub findings: Option<Json<serde_json::Value>>,
+    pub recommendations: Option<Json<serde_json::Value>>,
+    pub risks: Option<Json<serde_json::Value>>,
+    /// 0 to 1, two decimals.
+    pub confidence_score: Option<Decimal>,
+    /// 0 to 1, two decimals.
+    pub completeness_score: Option<Decimal>,
+    pub ai_model_used: Option<String>,
+}
+
+/// A `DECIMAL(3,2)` score in `0..=1`.
+fn check_score(field: &str, value: Option<Decimal>) -> bduf_core::Result<()> {
+    match value {
+        Some(v) if v < Decimal::ZERO || v > Decimal::ONE || v.scale() > 2 && v.round_dp(2) != v => {
+            Err(Error::validation(
+                field,
+                format!("must be between 0 and 1 with at most two decimals, got {v}"),
+            ))
+        }
+        _ => Ok(()),
+    }
 }
 
 /// The project `id` of the active organization, for a change.
@@ -310,6 +340,101 @@ impl PlanningMutation {
             }
             .boxed()
         })
+        .await
+    }
+
+    /// Records an analysis of a project (contributors).
+    async fn create_analysis(
+        &self,
+        ctx: &Context<'_>,
+        project_id: Uuid,
+        input: CreateAnalysisInput,
+    ) -> Result<Analysis> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "createAnalysis",
+            move |tx| {
+                async move {
+                    check_name("input.title", analyses::Column::Title, &input.title)?;
+                    check_text(
+                        "input.description",
+                        analyses::Column::Description,
+                        input.description.as_deref(),
+                    )?;
+                    check_text(
+                        "input.methodology",
+                        analyses::Column::Methodology,
+                        input.methodology.as_deref(),
+                    )?;
+                    check_text(
+                        "input.aiModelUsed",
+                        analyses::Column::AiModelUsed,
+                        input.ai_model_used.as_deref(),
+                    )?;
+                    check_score("input.confidenceScore", input.confidence_score)?;
+                    check_score("input.completenessScore", input.completeness_score)?;
+                    project(tx, project_id, "projectId").await?;
+                    let now = now();
+                    let row = analyses::ActiveModel {
+                        id: Set(Uuid::now_v7()),
+                        project_id: Set(project_id),
+                        r#type: Set(input.r#type.into()),
+                        title: Set(input.title),
+                        description: Set(input.description),
+                        methodology: Set(input.methodology),
+                        findings: Set(Some(input.findings.map_or(serde_json::json!({}), |j| j.0))),
+                        recommendations: Set(Some(
+                            input.recommendations.map_or(serde_json::json!([]), |j| j.0),
+                        )),
+                        risks: Set(Some(input.risks.map_or(serde_json::json!([]), |j| j.0))),
+                        opportunities: Set(Some(serde_json::json!([]))),
+                        confidence_score: Set(input.confidence_score),
+                        completeness_score: Set(input.completeness_score),
+                        processing_time_seconds: Set(None),
+                        ai_model_used: Set(input.ai_model_used),
+                        context_sources: Set(Some(serde_json::json!([]))),
+                        status: Set(Some("completed".to_owned())),
+                        created_at: Set(Some(now)),
+                        updated_at: Set(Some(now)),
+                        organization_id: Set(tx.organization),
+                    }
+                    .insert(tx.txn)
+                    .await
+                    .map_err(db_error)?;
+                    audit(tx, "analyses", row.id, "INSERT", None, Some(&row)).await?;
+                    Ok(Analysis::from(row))
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+
+    /// Deletes an analysis (contributors). Returns its id.
+    async fn delete_analysis(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "deleteAnalysis",
+            move |tx| {
+                async move {
+                    let old = analyses::Entity::find_by_id(id)
+                        .filter(analyses::Column::OrganizationId.eq(tx.organization))
+                        .one(tx.txn)
+                        .await
+                        .map_err(db_error)?
+                        .ok_or_else(|| Error::not_found("analysis", id))?;
+                    analyses::Entity::delete_by_id(id)
+                        .exec(tx.txn)
+                        .await
+                        .map_err(db_error)?;
+                    audit(tx, "analyses", id, "DELETE", Some(&old), None).await?;
+                    Ok(id)
+                }
+                .boxed()
+            },
+        )
         .await
     }
 

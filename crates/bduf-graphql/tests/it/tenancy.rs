@@ -388,6 +388,20 @@ async fn each_role_does_what_it_may(backend: Backend) {
         ),
         (
             contributor,
+            format!(
+                r#"mutation {{ createAnalysis(projectId: "{project}", input: {{ type: RISK, title: "c", confidenceScore: "0.75" }}) {{ confidenceScore }} }}"#
+            ),
+            true,
+        ),
+        (
+            vera,
+            format!(
+                r#"mutation {{ createAnalysis(projectId: "{project}", input: {{ type: RISK, title: "v" }}) {{ id }} }}"#
+            ),
+            false,
+        ),
+        (
+            contributor,
             format!(r#"mutation {{ deleteProject(id: "{project}") }}"#),
             false,
         ),
@@ -590,6 +604,8 @@ async fn bad_input_is_named_and_changes_nothing(backend: Backend) {
         (format!(r#"mutation {{ createTask(projectId: "{project}", input: {{ title: "t", progressPercentage: 101 }}) {{ id }} }}"#), "VALIDATION", Some("input.progressPercentage")),
         (format!(r#"mutation {{ createTask(projectId: "{project}", input: {{ title: "t", estimatedHours: -1 }}) {{ id }} }}"#), "VALIDATION", Some("input.estimatedHours")),
         (r#"mutation { createProject(input: { name: "p", complexityScore: 0 }) { id } }"#.to_owned(), "VALIDATION", Some("input.complexityScore")),
+        (format!(r#"mutation {{ createAnalysis(projectId: "{project}", input: {{ type: RISK, title: "a", confidenceScore: "1.5" }}) {{ id }} }}"#), "VALIDATION", Some("input.confidenceScore")),
+        (format!(r#"mutation {{ createAnalysis(projectId: "{project}", input: {{ type: ASTROLOGY, title: "a" }}) {{ id }} }}"#), "GRAPHQL_VALIDATION_FAILED", None),
         (r#"mutation { createProject(input: { name: "p", currency: "EURO" }) { id } }"#.to_owned(), "VALIDATION", Some("input.currency")),
         (format!(r#"mutation {{ moveRequirement(id: "{root}", parentId: "{leaf}") {{ id }} }}"#), "VALIDATION", Some("parentId")),
         (format!(r#"mutation {{ moveRequirement(id: "{root}", parentId: "{root}") {{ id }} }}"#), "VALIDATION", Some("parentId")),
