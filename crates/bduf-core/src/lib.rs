@@ -17,7 +17,7 @@ pub use batch::{Access, Batcher, Fetch, Reader, drive};
 pub use db::Db;
 pub use error::{Error, GraphqlResult, Result};
 pub use record::{Columns, Record, Tree};
-pub use scope::{Scope, Tenancy, Viewer};
+pub use scope::{Scope, Tenancy, Viewer, rank};
 
 use chrono::{DateTime, FixedOffset, Utc};
 

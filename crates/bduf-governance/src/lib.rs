@@ -292,3 +292,113 @@ impl Fetch<OrganizationOpenApprovalsOf> for Reader {
             .collect())
     }
 }
+
+/// One approver's standing, as [`decide`] weighs it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Vote {
+    /// Their answer; `None` (or pending) while they have not answered.
+    pub response: Option<DbApprovalStatus>,
+    /// Whether the approval cannot pass without them.
+    pub required: bool,
+    /// How much an approval by them counts towards the required count.
+    pub weight: i32,
+}
+
+/// Where an approval stands after a response.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Pending,
+    Approved,
+    Rejected,
+}
+
+/// The outcome of an approval's votes. It is rejected as soon as a required approver
+/// (or, when unanimity is required, any approver) rejects, or when the approvals still
+/// possible can no longer reach `required_count`; it is approved once the approving
+/// weight reaches `required_count` and every required approver (with unanimity: every
+/// approver) has approved; otherwise it stays pending.
+pub fn decide(votes: &[Vote], required_count: i32, unanimous: bool) -> Decision {
+    let answered = |v: &Vote, s: DbApprovalStatus| v.response == Some(s);
+    if votes
+        .iter()
+        .any(|v| answered(v, DbApprovalStatus::Rejected) && (v.required || unanimous))
+    {
+        return Decision::Rejected;
+    }
+    let approving: i64 = votes
+        .iter()
+        .filter(|v| answered(v, DbApprovalStatus::Approved))
+        .map(|v| i64::from(v.weight))
+        .sum();
+    let open: i64 = votes
+        .iter()
+        .filter(|v| !answered(v, DbApprovalStatus::Approved))
+        .filter(|v| !answered(v, DbApprovalStatus::Rejected))
+        .map(|v| i64::from(v.weight))
+        .sum();
+    let needed = i64::from(required_count);
+    let everyone_needed = votes
+        .iter()
+        .filter(|v| v.required || unanimous)
+        .all(|v| answered(v, DbApprovalStatus::Approved));
+    if approving >= needed && everyone_needed {
+        Decision::Approved
+    } else if approving + open < needed {
+        Decision::Rejected
+    } else {
+        Decision::Pending
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const APPROVED: Option<DbApprovalStatus> = Some(DbApprovalStatus::Approved);
+    const REJECTED: Option<DbApprovalStatus> = Some(DbApprovalStatus::Rejected);
+
+    fn vote(response: Option<DbApprovalStatus>, required: bool, weight: i32) -> Vote {
+        Vote {
+            response,
+            required,
+            weight,
+        }
+    }
+
+    #[test]
+    fn weights_reach_the_required_count() {
+        let votes = [vote(APPROVED, false, 2), vote(None, false, 1)];
+        assert_eq!(decide(&votes, 2, false), Decision::Approved);
+        assert_eq!(decide(&votes, 3, false), Decision::Pending);
+    }
+
+    #[test]
+    fn a_required_approver_blocks_until_they_approve_and_rejects_alone() {
+        let waiting = [vote(APPROVED, false, 5), vote(None, true, 1)];
+        assert_eq!(decide(&waiting, 1, false), Decision::Pending);
+        let rejected = [vote(APPROVED, false, 5), vote(REJECTED, true, 1)];
+        assert_eq!(decide(&rejected, 1, false), Decision::Rejected);
+    }
+
+    #[test]
+    fn an_optional_rejection_counts_only_when_unanimity_is_required() {
+        let votes = [vote(APPROVED, false, 1), vote(REJECTED, false, 1)];
+        assert_eq!(decide(&votes, 1, false), Decision::Approved);
+        assert_eq!(decide(&votes, 1, true), Decision::Rejected);
+    }
+
+    #[test]
+    fn unanimity_waits_for_every_approver() {
+        let votes = [vote(APPROVED, false, 1), vote(None, false, 1)];
+        assert_eq!(decide(&votes, 1, true), Decision::Pending);
+    }
+
+    #[test]
+    fn an_unreachable_count_rejects() {
+        let votes = [vote(REJECTED, false, 1), vote(None, false, 1)];
+        assert_eq!(decide(&votes, 2, false), Decision::Rejected);
+        assert_eq!(decide(&[], 1, false), Decision::Rejected);
+        let pending = [vote(None, false, 1), vote(None, false, 1)];
+        assert_eq!(decide(&pending, 2, false), Decision::Pending);
+    }
+}

@@ -13,28 +13,40 @@
 //!   another organization is never told;
 //! - a failed field rolls back its savepoint: it changes nothing, the audit row included.
 
+mod collaboration;
+mod governance;
 mod identity;
 mod planning;
 mod trees;
 
 use async_graphql::{Context, ErrorExtensions, MergedObject};
-use bduf_core::{Batcher, Error, RequestContext, Viewer};
+use bduf_core::{Batcher, Error, Record, RequestContext, TargetType, Viewer};
 use entity::sea_orm_active_enums::CollaborationRole;
+use entity::{analyses, approvals, architectural_components, projects, requirements, tasks};
 use futures_util::future::BoxFuture;
-use sea_orm::sea_query::{ColumnType, StringLen};
+use sea_orm::sea_query::{Alias, ColumnType, Expr, ExprTrait, StringLen};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbErr, EntityTrait,
-    SqlErr, TransactionTrait,
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseTransaction, DbErr, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect, SqlErr,
+    TransactionTrait,
 };
 use uuid::Uuid;
 
+pub use collaboration::CollaborationMutation;
+pub use governance::{ApprovalResponse, GovernanceMutation};
 pub use identity::{IdentityMutation, SessionInfo, SignedIn};
 pub use planning::PlanningMutation;
 pub use trees::{TreeNodeInput, TreesMutation};
 
 /// The root mutation type.
 #[derive(MergedObject, Default, Debug)]
-pub struct Mutation(IdentityMutation, PlanningMutation, TreesMutation);
+pub struct Mutation(
+    IdentityMutation,
+    PlanningMutation,
+    TreesMutation,
+    CollaborationMutation,
+    GovernanceMutation,
+);
 
 /// The longest text a `TEXT` column takes through the API, in characters.
 pub const MAX_TEXT: usize = 50_000;
@@ -115,6 +127,118 @@ where
             Err(err.extend())
         }
     }
+}
+
+/// The row `id` of `M`'s table in the active organization. Not there (or in another
+/// organization) is `NOT_FOUND` when `field` is the mutation's own `id`, and a
+/// `VALIDATION` error on `field` when it is a reference the input makes.
+pub async fn find<M: Record>(
+    tx: &Tx<'_>,
+    id: Uuid,
+    field: &str,
+    kind: &'static str,
+) -> bduf_core::Result<M> {
+    M::E::find()
+        .filter(M::id_column().eq(id))
+        .filter(Expr::col((M::E::default(), Alias::new("organization_id"))).eq(tx.organization))
+        .one(tx.txn)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| missing(kind, id, field))
+}
+
+/// The error [`find`] gives.
+fn missing(kind: &'static str, id: Uuid, field: &str) -> Error {
+    match field {
+        "id" => Error::not_found(kind, id),
+        other => Error::validation(other, format!("no {kind} with id {id}")),
+    }
+}
+
+/// [`find`], locking the row (`FOR UPDATE` on PostgreSQL; SQLite's one writer needs
+/// no lock) until the request's transaction ends: for read-decide-write changes that
+/// concurrent requests must not interleave.
+pub async fn find_for_update<M: Record>(
+    tx: &Tx<'_>,
+    id: Uuid,
+    field: &str,
+    kind: &'static str,
+) -> bduf_core::Result<M> {
+    let mut select = M::E::find()
+        .filter(M::id_column().eq(id))
+        .filter(Expr::col((M::E::default(), Alias::new("organization_id"))).eq(tx.organization));
+    if tx.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    select
+        .one(tx.txn)
+        .await
+        .map_err(db_error)?
+        .ok_or_else(|| missing(kind, id, field))
+}
+
+/// Inserts `row` and records it in `audit_log`.
+pub async fn insert<M, A>(tx: &Tx<'_>, row: A) -> bduf_core::Result<M>
+where
+    M: Record + serde::Serialize + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = M::E> + ActiveModelBehavior + Send,
+{
+    let new: M = row.insert(tx.txn).await.map_err(db_error)?;
+    audit(tx, M::TABLE, new.id(), "INSERT", None, Some(&new)).await?;
+    Ok(new)
+}
+
+/// Writes the changed fields of `row`, recording `old` and the result in `audit_log`.
+pub async fn update<M, A>(tx: &Tx<'_>, old: &M, row: A) -> bduf_core::Result<M>
+where
+    M: Record + serde::Serialize + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = M::E> + ActiveModelBehavior + Send,
+{
+    let new: M = row.update(tx.txn).await.map_err(db_error)?;
+    audit(tx, M::TABLE, new.id(), "UPDATE", Some(old), Some(&new)).await?;
+    Ok(new)
+}
+
+/// Deletes `old` (and, by the schema's cascades, what hangs off it), recording it in
+/// `audit_log`. Returns its id.
+pub async fn delete<M: Record + serde::Serialize>(tx: &Tx<'_>, old: &M) -> bduf_core::Result<Uuid> {
+    M::E::delete_many()
+        .filter(M::id_column().eq(old.id()))
+        .exec(tx.txn)
+        .await
+        .map_err(db_error)?;
+    audit(tx, M::TABLE, old.id(), "DELETE", Some(old), None).await?;
+    Ok(old.id())
+}
+
+/// The project of the record a `(target_type, target_id)` pair names, when that record
+/// is in the active organization.
+pub async fn target_project(
+    tx: &Tx<'_>,
+    target: TargetType,
+    id: Uuid,
+) -> bduf_core::Result<Option<Uuid>> {
+    let org = tx.organization;
+    macro_rules! project_of {
+        ($m:ident, $column:ident) => {
+            $m::Entity::find_by_id(id)
+                .filter($m::Column::OrganizationId.eq(org))
+                .select_only()
+                .column($m::Column::$column)
+                .into_tuple::<Uuid>()
+                .one(tx.txn)
+                .await
+                .map_err(db_error)?
+        };
+    }
+    Ok(match target {
+        TargetType::Project => project_of!(projects, Id),
+        TargetType::Requirement => project_of!(requirements, ProjectId),
+        TargetType::Component => project_of!(architectural_components, ProjectId),
+        TargetType::Task => project_of!(tasks, ProjectId),
+        TargetType::Analysis => project_of!(analyses, ProjectId),
+        TargetType::Approval => project_of!(approvals, ProjectId),
+    })
 }
 
 /// A database error of a write as the client sees it: constraint violations by rule,
@@ -351,4 +475,17 @@ pub async fn audit<M: serde::Serialize>(
 /// Now, in the one form timestamps are written in.
 pub fn now() -> chrono::DateTime<chrono::FixedOffset> {
     bduf_core::utc(chrono::Utc::now().fixed_offset())
+}
+
+/// Applies a nullable field of an update input: left out keeps the value, `null`
+/// clears it, a value sets it.
+pub fn patch<T>(slot: &mut sea_orm::ActiveValue<Option<T>>, value: async_graphql::MaybeUndefined<T>)
+where
+    Option<T>: Into<sea_orm::Value>,
+{
+    match value {
+        async_graphql::MaybeUndefined::Undefined => {}
+        async_graphql::MaybeUndefined::Null => *slot = Set(None),
+        async_graphql::MaybeUndefined::Value(v) => *slot = Set(Some(v)),
+    }
 }

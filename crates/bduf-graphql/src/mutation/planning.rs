@@ -1,21 +1,17 @@
 //! Projects, comments and notifications.
 
-use async_graphql::{Context, InputObject, Json, Object, Result};
+use async_graphql::{Context, InputObject, Json, MaybeUndefined, Object, Result};
 use bduf_core::{Error, TargetType};
 use bduf_planning::{AnalysisType, ProjectStatus};
 use entity::sea_orm_active_enums::CollaborationRole;
-use entity::{
-    analyses, approvals, architectural_components, comments, notifications, projects, requirements,
-    tasks,
-};
+use entity::{analyses, comments, notifications, projects};
 use futures_util::FutureExt as _;
 use rust_decimal::Decimal;
-use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter,
-};
+use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{Tx, audit, check_name, check_range, check_text, db_error, now, write};
+use super::{Tx, audit, check_name, check_range, check_text, db_error, delete, find, now, write};
+use super::{patch, target_project, update};
 use crate::generated::{Analysis, Comment, Notification, Project};
 
 #[derive(InputObject, Debug)]
@@ -111,6 +107,25 @@ pub struct CreateAnalysisInput {
     pub ai_model_used: Option<String>,
 }
 
+/// Changes to an analysis: a field left out stays, `null` clears it.
+#[derive(InputObject, Debug, Default)]
+pub struct UpdateAnalysisInput {
+    pub title: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub methodology: MaybeUndefined<String>,
+    pub findings: Option<Json<serde_json::Value>>,
+    pub recommendations: Option<Json<serde_json::Value>>,
+    pub risks: Option<Json<serde_json::Value>>,
+    pub opportunities: Option<Json<serde_json::Value>>,
+    /// 0 to 1, two decimals.
+    pub confidence_score: MaybeUndefined<Decimal>,
+    /// 0 to 1, two decimals.
+    pub completeness_score: MaybeUndefined<Decimal>,
+    pub ai_model_used: MaybeUndefined<String>,
+    /// pending, running, completed, failed, …
+    pub status: Option<String>,
+}
+
 /// A `DECIMAL(3,2)` score in `0..=1`.
 fn check_score(field: &str, value: Option<Decimal>) -> bduf_core::Result<()> {
     match value {
@@ -135,30 +150,6 @@ async fn project(tx: &Tx<'_>, id: Uuid, field: &str) -> bduf_core::Result<projec
             "id" => Error::not_found("project", id),
             other => Error::validation(other, format!("no project with id {id}")),
         })
-}
-
-/// Whether the record a `(target_type, target_id)` pair names is in the active
-/// organization.
-async fn target_exists(tx: &Tx<'_>, target: TargetType, id: Uuid) -> bduf_core::Result<bool> {
-    let org = tx.organization;
-    macro_rules! exists {
-        ($m:ident) => {
-            $m::Entity::find_by_id(id)
-                .filter($m::Column::OrganizationId.eq(org))
-                .count(tx.txn)
-                .await
-                .map_err(db_error)?
-                > 0
-        };
-    }
-    Ok(match target {
-        TargetType::Project => exists!(projects),
-        TargetType::Requirement => exists!(requirements),
-        TargetType::Component => exists!(architectural_components),
-        TargetType::Task => exists!(tasks),
-        TargetType::Analysis => exists!(analyses),
-        TargetType::Approval => exists!(approvals),
-    })
 }
 
 async fn comment(tx: &Tx<'_>, id: Uuid) -> bduf_core::Result<comments::Model> {
@@ -411,6 +402,86 @@ impl PlanningMutation {
         .await
     }
 
+    /// Changes an analysis (contributors).
+    async fn update_analysis(
+        &self,
+        ctx: &Context<'_>,
+        id: Uuid,
+        input: UpdateAnalysisInput,
+    ) -> Result<Analysis> {
+        write(
+            ctx,
+            CollaborationRole::Contributor,
+            "updateAnalysis",
+            move |tx| {
+                async move {
+                    if let Some(title) = &input.title {
+                        check_name("input.title", analyses::Column::Title, title)?;
+                    }
+                    for (field, column, value) in [
+                        (
+                            "input.description",
+                            analyses::Column::Description,
+                            input.description.value(),
+                        ),
+                        (
+                            "input.methodology",
+                            analyses::Column::Methodology,
+                            input.methodology.value(),
+                        ),
+                        (
+                            "input.aiModelUsed",
+                            analyses::Column::AiModelUsed,
+                            input.ai_model_used.value(),
+                        ),
+                        (
+                            "input.status",
+                            analyses::Column::Status,
+                            input.status.as_ref(),
+                        ),
+                    ] {
+                        check_text(field, column, value.map(String::as_str))?;
+                    }
+                    check_score(
+                        "input.confidenceScore",
+                        input.confidence_score.value().copied(),
+                    )?;
+                    check_score(
+                        "input.completenessScore",
+                        input.completeness_score.value().copied(),
+                    )?;
+                    let old: analyses::Model = find(tx, id, "id", "analysis").await?;
+                    let mut row: analyses::ActiveModel = old.clone().into();
+                    if let Some(v) = input.title {
+                        row.title = Set(v);
+                    }
+                    patch(&mut row.description, input.description);
+                    patch(&mut row.methodology, input.methodology);
+                    patch(&mut row.confidence_score, input.confidence_score);
+                    patch(&mut row.completeness_score, input.completeness_score);
+                    patch(&mut row.ai_model_used, input.ai_model_used);
+                    for (slot, value) in [
+                        (&mut row.findings, input.findings),
+                        (&mut row.recommendations, input.recommendations),
+                        (&mut row.risks, input.risks),
+                        (&mut row.opportunities, input.opportunities),
+                    ] {
+                        if let Some(j) = value {
+                            *slot = Set(Some(j.0));
+                        }
+                    }
+                    if input.status.is_some() {
+                        row.status = Set(input.status);
+                    }
+                    row.updated_at = Set(Some(now()));
+                    Ok(Analysis::from(update(tx, &old, row).await?))
+                }
+                .boxed()
+            },
+        )
+        .await
+    }
+
     /// Deletes an analysis (contributors). Returns its id.
     async fn delete_analysis(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid> {
         write(
@@ -419,18 +490,8 @@ impl PlanningMutation {
             "deleteAnalysis",
             move |tx| {
                 async move {
-                    let old = analyses::Entity::find_by_id(id)
-                        .filter(analyses::Column::OrganizationId.eq(tx.organization))
-                        .one(tx.txn)
-                        .await
-                        .map_err(db_error)?
-                        .ok_or_else(|| Error::not_found("analysis", id))?;
-                    analyses::Entity::delete_by_id(id)
-                        .exec(tx.txn)
-                        .await
-                        .map_err(db_error)?;
-                    audit(tx, "analyses", id, "DELETE", Some(&old), None).await?;
-                    Ok(id)
+                    let old: analyses::Model = find(tx, id, "id", "analysis").await?;
+                    delete(tx, &old).await
                 }
                 .boxed()
             },
@@ -455,7 +516,7 @@ impl PlanningMutation {
             move |tx| {
                 async move {
                     check_name("content", comments::Column::Content, &content)?;
-                    if !target_exists(tx, target_type, target_id).await? {
+                    if target_project(tx, target_type, target_id).await?.is_none() {
                         return Err(Error::validation(
                             "targetId",
                             format!("no {} with id {target_id}", target_type.as_str()),

@@ -9,3 +9,4 @@ mod resolvers;
 mod sdl;
 mod statements;
 mod tenancy;
+mod workflows;

@@ -163,6 +163,30 @@ impl TestApp {
         serde_json::to_value(response).expect("a response serializes")
     }
 
+    /// Runs `query` with `variables` as the holder of the session `token`, acting in
+    /// `organization`, whoever the app acts as: for requests of several users at once.
+    pub async fn run_for(
+        &self,
+        token: &str,
+        organization: Uuid,
+        query: &str,
+        variables: Value,
+    ) -> Value {
+        let context = RequestContext {
+            token: Some(token.to_owned()),
+            organization: Some(organization),
+            ..RequestContext::default()
+        };
+        let response = bduf_graphql::execute(
+            &self.schema,
+            Request::new(query).variables(Variables::from_json(variables)),
+            &self.core,
+            context,
+        )
+        .await;
+        serde_json::to_value(response).expect("a response serializes")
+    }
+
     /// Runs `query`, fails on any error, and returns `data`.
     pub async fn data(&self, query: &str) -> Value {
         let response = self.run(query).await;

@@ -54,7 +54,7 @@ const LISTS: [&str; 15] = [
     "auditLog",
 ];
 
-fn plan_shape() -> Shape {
+pub(crate) fn plan_shape() -> Shape {
     Shape {
         projects: 2,
         roots: 2,
@@ -64,7 +64,12 @@ fn plan_shape() -> Shape {
 }
 
 /// The ids of `table`'s rows in `organization` (`organizations`: the organization).
-async fn ids(app: &TestApp, table: &str, column: &str, organization: Uuid) -> Vec<String> {
+pub(crate) async fn ids(
+    app: &TestApp,
+    table: &str,
+    column: &str,
+    organization: Uuid,
+) -> Vec<String> {
     let conn = app.conn();
     let backend = conn.get_database_backend();
     let placeholder = if backend == sea_orm::DbBackend::Postgres {
@@ -86,7 +91,7 @@ async fn ids(app: &TestApp, table: &str, column: &str, organization: Uuid) -> Ve
 }
 
 /// Every row of every tenant table of `organization`, as text: what must not change.
-async fn snapshot(app: &TestApp, organization: Uuid) -> BTreeMap<String, usize> {
+pub(crate) async fn snapshot(app: &TestApp, organization: Uuid) -> BTreeMap<String, usize> {
     let mut out = BTreeMap::new();
     for (table, _) in LOOKUPS {
         out.insert(
@@ -96,30 +101,41 @@ async fn snapshot(app: &TestApp, organization: Uuid) -> BTreeMap<String, usize> 
     }
     let conn = app.conn();
     let backend = conn.get_database_backend();
-    let sql = format!(
-        "SELECT title FROM requirements WHERE organization_id = {} ORDER BY id",
-        if backend == sea_orm::DbBackend::Postgres {
-            "$1"
-        } else {
-            "?"
+    let placeholder = if backend == sea_orm::DbBackend::Postgres {
+        "$1"
+    } else {
+        "?"
+    };
+    for (table, column) in [
+        ("requirements", "title"),
+        ("projects", "name"),
+        ("collaboration_sessions", "title"),
+        ("collaboration_sessions", "CAST(status AS TEXT)"),
+        ("session_participants", "CAST(is_active AS TEXT)"),
+        ("approvals", "CAST(status AS TEXT)"),
+        ("approval_participants", "CAST(response AS TEXT)"),
+        ("analyses", "title"),
+        ("comments", "content"),
+    ] {
+        let rows = conn
+            .query_all_raw(Statement::from_sql_and_values(
+                backend,
+                format!(
+                    "SELECT {column} FROM {table} WHERE organization_id = {placeholder} ORDER BY id"
+                ),
+                [organization.into()],
+            ))
+            .await
+            .expect(table);
+        for (i, row) in rows.iter().enumerate() {
+            let value: Option<String> = row.try_get_by_index(0).expect(column);
+            out.insert(format!("{table} {i} {column} = {value:?}"), 1);
         }
-    );
-    let rows = conn
-        .query_all_raw(Statement::from_sql_and_values(
-            backend,
-            sql,
-            [organization.into()],
-        ))
-        .await
-        .expect("titles");
-    for (i, row) in rows.iter().enumerate() {
-        let title: String = row.try_get_by_index(0).expect("a title");
-        out.insert(format!("requirement {i} {title}"), 1);
     }
     out
 }
 
-fn code(response: &Value) -> &str {
+pub(crate) fn code(response: &Value) -> &str {
     response["errors"][0]["extensions"]["code"]
         .as_str()
         .unwrap_or("none")
