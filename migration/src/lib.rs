@@ -17,6 +17,7 @@ mod m20261122_000002_canonical_sqlite_timestamps;
 mod m20261203_000001_create_user_sessions;
 mod m20261203_000002_add_tenant_keys;
 mod m20261203_000003_row_level_security;
+mod m20261204_000001_create_idempotency_keys;
 pub mod runner;
 
 pub use runner::{Command, MigrateError, connect};
@@ -46,6 +47,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000001_create_user_sessions::Migration),
             Box::new(m20261203_000002_add_tenant_keys::Migration),
             Box::new(m20261203_000003_row_level_security::Migration),
+            Box::new(m20261204_000001_create_idempotency_keys::Migration),
         ]
     }
 }

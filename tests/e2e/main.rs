@@ -616,6 +616,43 @@ async fn sign_in_write_and_read_on_both_backends() {
             "{dashboard:#}"
         );
 
+        // A retry with the same Idempotency-Key gets the first answer, marked replayed,
+        // and writes nothing more.
+        let mut answers = Vec::new();
+        for _ in 0..2 {
+            let response = reqwest::Client::new()
+                .post(server.url("/graphql"))
+                .bearer_auth(&linus)
+                .header("Idempotency-Key", "e2e-create-project-1")
+                .json(&json!({ "query": r#"mutation { createProject(input: { name: "Retried roadmap" }) { id name } }"# }))
+                .send()
+                .await
+                .expect("POST /graphql");
+            let replayed = response
+                .headers()
+                .get("idempotent-replayed")
+                .map(|v| v.to_str().unwrap_or_default().to_owned());
+            let body: Value = response.json().await.expect("JSON");
+            answers.push((replayed, body));
+        }
+        assert_eq!(answers[0].0, None, "{answers:?}");
+        assert_eq!(answers[1].0.as_deref(), Some("true"), "{answers:?}");
+        assert_eq!(answers[0].1, answers[1].1);
+        assert!(
+            answers[0].1["data"]["createProject"]["id"].is_string(),
+            "{answers:?}"
+        );
+        let retried: Value = serde_json::from_str(
+            &server
+                .send(
+                    Some(&linus),
+                    r#"{ projects(filter: { search: "Retried roadmap" }) { totalCount } }"#,
+                )
+                .await,
+        )
+        .expect("JSON");
+        assert_eq!(retried["data"]["projects"]["totalCount"], 1, "{retried:#}");
+
         let margaret = server.sign_in("margaret@northwind.example").await;
         let refused: Value = serde_json::from_str(
             &server

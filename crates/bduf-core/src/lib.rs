@@ -114,6 +114,9 @@ pub struct RequestContext {
     pub user_agent: Option<String>,
     /// The client's address, for new sessions and sign-in throttling.
     pub ip: Option<std::net::IpAddr>,
+    /// The `Idempotency-Key` header, if any: a signed-in mutation request's retries
+    /// with the same key get its first answer instead of writing again.
+    pub idempotency_key: Option<String>,
     /// The signed-in user, once authenticated.
     pub viewer: Option<Viewer>,
 }

@@ -10,6 +10,7 @@
 
 mod arguments;
 pub mod generated;
+pub mod idempotency;
 mod limits;
 pub mod mutation;
 mod order;
@@ -145,22 +146,63 @@ pub async fn execute(
         Ok(reader) => reader,
         Err(err) => return refuse(&err),
     };
+    // A signed-in mutation with an idempotency key: claim the key, or replay its answer.
+    let mut claimed = None;
+    if access == Access::Write
+        && let (Some(key), Some(viewer), Some(txn)) = (
+            context.idempotency_key.as_deref(),
+            context.viewer.as_ref(),
+            reader.transaction(),
+        )
+    {
+        let print = idempotency::fingerprint(
+            &query,
+            operation.as_deref(),
+            &serde_json::to_value(&variables).unwrap_or_default(),
+            viewer.organization,
+        );
+        let claim = match idempotency::check_key(key) {
+            Ok(()) => idempotency::claim(txn, viewer, key, &print).await,
+            Err(err) => Err(err),
+        };
+        match claim {
+            Ok(idempotency::Claim::Run(id)) => claimed = Some(id),
+            Ok(idempotency::Claim::Replay(mut response)) => {
+                reader.finish().await;
+                response.http_headers.insert(
+                    "idempotent-replayed",
+                    http::HeaderValue::from_static("true"),
+                );
+                return *response;
+            }
+            Err(err) => {
+                reader.finish().await;
+                return refuse(&err);
+            }
+        }
+    }
     let batcher = Batcher::new(reader.clone());
     let execution = schema.execute(request.data(batcher.clone()).data(context).data(db.clone()));
     let mut response = bduf_core::drive(&batcher, execution).await;
     drop(batcher);
+    with_codes(&mut response);
+    if let Some(document) = &document {
+        order::in_query_order(&mut response.data, document, operation.as_deref());
+        arguments::name_bad_values(&mut response.errors, document, &variables);
+    }
     if access == Access::Write {
+        if let (Some(id), Some(txn)) = (claimed, reader.transaction())
+            && let Err(err) = idempotency::store(txn, id, &response).await
+        {
+            reader.finish().await;
+            return refuse(&err);
+        }
         if let Err(err) = reader.commit().await {
             tracing::error!(error = %err, "committing a mutation failed");
             return refuse(&err);
         }
     } else {
         reader.finish().await;
-    }
-    with_codes(&mut response);
-    if let Some(document) = &document {
-        order::in_query_order(&mut response.data, document, operation.as_deref());
-        arguments::name_bad_values(&mut response.errors, document, &variables);
     }
     response
 }

@@ -100,7 +100,8 @@ fn busy(reason: Refused) -> Response {
 }
 
 /// The request's context from its headers: `Authorization: Bearer <token>`,
-/// `X-Organization-Id: <uuid>` (the organization to act in), `User-Agent`, and the peer
+/// `X-Organization-Id: <uuid>` (the organization to act in), `Idempotency-Key`,
+/// `User-Agent`, and the peer
 /// address (for sessions and sign-in throttling; behind a proxy, the proxy's).
 fn context(headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<RequestContext, Box<Response>> {
     let text = |name: header::HeaderName| {
@@ -140,6 +141,9 @@ fn context(headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<RequestConte
         organization,
         user_agent: text(header::USER_AGENT).map(|a| a.chars().take(500).collect()),
         ip: peer.map(|p| p.ip()),
+        idempotency_key: headers
+            .get(header::HeaderName::from_static("idempotency-key"))
+            .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned()),
         viewer: None,
     })
 }
@@ -197,7 +201,10 @@ async fn graphql(State(app): State<App>, request: Request) -> Response {
     if no_connection {
         return busy(Refused::NoConnection);
     }
-    (StatusCode::OK, axum::Json(response)).into_response()
+    let headers = response.http_headers.clone();
+    let mut answer = (StatusCode::OK, axum::Json(response)).into_response();
+    answer.headers_mut().extend(headers);
+    answer
 }
 
 async fn graphiql(State(app): State<App>) -> Response {

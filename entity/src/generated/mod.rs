@@ -11,6 +11,7 @@ pub mod architectural_components;
 pub mod audit_log;
 pub mod collaboration_sessions;
 pub mod comments;
+pub mod idempotency_keys;
 pub mod notifications;
 pub mod organization_members;
 pub mod organizations;

@@ -28,6 +28,8 @@ pub enum Relation {
     AuditLog,
     #[sea_orm(has_many = "super::comments::Entity")]
     Comments,
+    #[sea_orm(has_many = "super::idempotency_keys::Entity")]
+    IdempotencyKeys,
     #[sea_orm(has_many = "super::notifications::Entity")]
     Notifications,
     #[sea_orm(has_many = "super::organization_members::Entity")]
@@ -45,6 +47,12 @@ impl Related<super::audit_log::Entity> for Entity {
 impl Related<super::comments::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Comments.def()
+    }
+}
+
+impl Related<super::idempotency_keys::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::IdempotencyKeys.def()
     }
 }
 

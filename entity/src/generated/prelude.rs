@@ -9,6 +9,7 @@ pub use super::architectural_components::Entity as ArchitecturalComponents;
 pub use super::audit_log::Entity as AuditLog;
 pub use super::collaboration_sessions::Entity as CollaborationSessions;
 pub use super::comments::Entity as Comments;
+pub use super::idempotency_keys::Entity as IdempotencyKeys;
 pub use super::notifications::Entity as Notifications;
 pub use super::organization_members::Entity as OrganizationMembers;
 pub use super::organizations::Entity as Organizations;

@@ -36,6 +36,8 @@ pub enum Relation {
     AuditLog,
     #[sea_orm(has_many = "super::collaboration_sessions::Entity")]
     CollaborationSessions,
+    #[sea_orm(has_many = "super::idempotency_keys::Entity")]
+    IdempotencyKeys,
     #[sea_orm(has_many = "super::notifications::Entity")]
     Notifications,
     #[sea_orm(has_many = "super::organization_members::Entity")]
@@ -65,6 +67,12 @@ impl Related<super::audit_log::Entity> for Entity {
 impl Related<super::collaboration_sessions::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::CollaborationSessions.def()
+    }
+}
+
+impl Related<super::idempotency_keys::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::IdempotencyKeys.def()
     }
 }
 

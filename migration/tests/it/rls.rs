@@ -261,6 +261,54 @@ async fn the_application_role_sees_and_writes_only_its_organization() {
     .expect("members");
     assert!(members.is_empty());
 
+    // Idempotency keys are each user's own: Alice sees and writes only hers.
+    for (user, org, key) in [(&alice, &a, "alice-key"), (&bob, &b, "bob-key")] {
+        exec(
+            conn,
+            &format!(
+                "INSERT INTO idempotency_keys (id, user_id, organization_id, key, fingerprint) \
+                 VALUES ('{}', '{user}', '{org}', '{key}', 'f')",
+                new_id()
+            ),
+        )
+        .await
+        .expect("a key");
+    }
+    assert!(forced.contains(&"idempotency_keys".to_owned()));
+    let keys = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &["SELECT key FROM idempotency_keys".to_owned()],
+    )
+    .await
+    .expect("keys");
+    assert_eq!(keys, ["alice-key"]);
+    let planted = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &[format!(
+            "INSERT INTO idempotency_keys (id, user_id, key, fingerprint) \
+             VALUES ('{}', '{bob}', 'planted', 'f')",
+            new_id()
+        )],
+    )
+    .await;
+    let err = planted
+        .expect_err("a key of Bob written as Alice")
+        .to_string();
+    assert!(err.contains("row-level security"), "{err}");
+    let keyless = as_app(
+        conn,
+        None,
+        Some(&a),
+        &["SELECT key FROM idempotency_keys".to_owned()],
+    )
+    .await
+    .expect("keys without a user");
+    assert!(keyless.is_empty(), "{keyless:?}");
+
     // Nothing of B changed.
     let titles = strings(
         conn,

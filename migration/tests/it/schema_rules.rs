@@ -5,8 +5,9 @@ use migration::Migrator;
 
 use crate::support::strings;
 
-/// The tables of seed 000, and `user_sessions` (sibling seeds 001 and 004).
-const SEED_TABLES: [&str; 16] = [
+/// The tables of seed 000, `user_sessions` (sibling seeds 001 and 004) and
+/// `idempotency_keys` (step 13).
+const SEED_TABLES: [&str; 17] = [
     "analyses",
     "approval_participants",
     "approvals",
@@ -14,6 +15,7 @@ const SEED_TABLES: [&str; 16] = [
     "audit_log",
     "collaboration_sessions",
     "comments",
+    "idempotency_keys",
     "notifications",
     "organization_members",
     "organizations",
@@ -36,7 +38,7 @@ async fn every_foreign_key_column_is_indexed() {
     )
     .await
     .expect("listing foreign keys");
-    assert_eq!(foreign_keys.len(), 32, "foreign keys: {foreign_keys:#?}");
+    assert_eq!(foreign_keys.len(), 34, "foreign keys: {foreign_keys:#?}");
     // An index covers a foreign key when the key's column leads it.
     let unindexed = strings(
         db.conn(),

@@ -292,7 +292,7 @@ fn unique_field(detail: &str) -> String {
 /// carry lengths). The test `every_varchar_length_is_known` compares this list with the
 /// live PostgreSQL catalog, so a migration that adds or changes one fails until it is
 /// updated here.
-pub const VARCHAR_LENGTHS: [(&str, usize); 43] = [
+pub const VARCHAR_LENGTHS: [(&str, usize); 45] = [
     ("analyses.ai_model_used", 100),
     ("analyses.methodology", 100),
     ("analyses.status", 50),
@@ -312,6 +312,8 @@ pub const VARCHAR_LENGTHS: [(&str, usize); 43] = [
     ("collaboration_sessions.status", 50),
     ("collaboration_sessions.title", 255),
     ("comments.content_type", 50),
+    ("idempotency_keys.fingerprint", 64),
+    ("idempotency_keys.key", 255),
     ("comments.target_type", 100),
     ("notifications.delivery_method", 50),
     ("notifications.target_type", 100),

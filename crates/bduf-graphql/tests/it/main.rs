@@ -4,6 +4,7 @@
 mod support;
 
 mod errors;
+mod idempotency;
 mod paging;
 mod resolvers;
 mod sdl;

@@ -172,19 +172,35 @@ impl TestApp {
         query: &str,
         variables: Value,
     ) -> Value {
+        let response = self
+            .execute_for(token, organization, None, query, variables)
+            .await;
+        serde_json::to_value(response).expect("a response serializes")
+    }
+
+    /// [`TestApp::run_for`] with an `Idempotency-Key`, returning the whole response
+    /// (its HTTP headers included).
+    pub async fn execute_for(
+        &self,
+        token: &str,
+        organization: Uuid,
+        idempotency_key: Option<&str>,
+        query: &str,
+        variables: Value,
+    ) -> async_graphql::Response {
         let context = RequestContext {
             token: Some(token.to_owned()),
             organization: Some(organization),
+            idempotency_key: idempotency_key.map(str::to_owned),
             ..RequestContext::default()
         };
-        let response = bduf_graphql::execute(
+        bduf_graphql::execute(
             &self.schema,
             Request::new(query).variables(Variables::from_json(variables)),
             &self.core,
             context,
         )
-        .await;
-        serde_json::to_value(response).expect("a response serializes")
+        .await
     }
 
     /// Runs `query`, fails on any error, and returns `data`.

@@ -1,0 +1,163 @@
+//! Idempotent mutations: a signed-in client may send `Idempotency-Key: <key>` with a
+//! mutation request; the first request with that key runs and its answer is stored in
+//! `idempotency_keys` in the same transaction as its changes; a later request from the
+//! same user with the same key and the same request gets the stored answer back, marked
+//! `Idempotent-Replayed: true`, and writes nothing.
+//!
+//! - The key is the user's: `UNIQUE (user_id, key)`, 1 to 255 characters.
+//! - The same key with a different request (document, operation name, variables or
+//!   organization) is `CONFLICT` on `idempotencyKey`, never a replay of another answer.
+//! - A retry that arrives while the first request still runs waits for it: the first
+//!   holds the key's row from its insert to its commit (PostgreSQL's unique index
+//!   makes the second insert wait; SQLite has one writer), then replays its answer. If
+//!   the first request's transaction rolled back, the key was never stored and the retry
+//!   runs.
+//! - Keys last [`KEY_LIFETIME`]; an older key is used afresh.
+//! - Queries, and requests without a viewer (sign-up, sign-in), ignore the header: they
+//!   write nothing a retry could duplicate (a repeated sign-up is a `CONFLICT` on the
+//!   email anyway).
+
+use std::time::Duration;
+
+use async_graphql::Response;
+use bduf_core::{Error, Result, Viewer};
+use entity::idempotency_keys as keys;
+use sea_orm::sea_query::OnConflict;
+use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use uuid::Uuid;
+
+use crate::mutation::{db_error, now};
+
+/// How long a stored answer is replayed.
+pub const KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
+
+/// The longest key, in characters (the column is `VARCHAR(255)`).
+pub const MAX_KEY: usize = 255;
+
+/// What a request with a key does.
+#[derive(Debug)]
+pub enum Claim {
+    /// Run it; then [`store`] its answer under this row.
+    Run(Uuid),
+    /// Answer with this, the first request's answer.
+    Replay(Box<Response>),
+}
+
+/// A key as sent: non-empty, printable, at most [`MAX_KEY`] characters.
+pub fn check_key(key: &str) -> Result<()> {
+    let n = key.chars().count();
+    if n == 0 || n > MAX_KEY || key.chars().any(char::is_control) {
+        return Err(Error::validation(
+            "idempotencyKey",
+            format!("the Idempotency-Key header must be 1 to {MAX_KEY} printable characters"),
+        ));
+    }
+    Ok(())
+}
+
+/// The SHA-256 of what makes two requests the same one.
+pub fn fingerprint(
+    query: &str,
+    operation: Option<&str>,
+    variables: &serde_json::Value,
+    organization: Option<Uuid>,
+) -> String {
+    let text = serde_json::json!([query, operation, variables, organization]).to_string();
+    bduf_identity::auth::sha256_hex(text.as_bytes())
+}
+
+/// Takes `key` for this request, or finds the answer of the request that took it.
+pub async fn claim(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Claim> {
+    if let Some(id) = insert(txn, viewer, key, fingerprint).await? {
+        return Ok(Claim::Run(id));
+    }
+    let existing = keys::Entity::find()
+        .filter(keys::Column::UserId.eq(viewer.user))
+        .filter(keys::Column::Key.eq(key))
+        .one(txn)
+        .await
+        .map_err(db_error)?;
+    let Some(existing) = existing else {
+        // Removed since the insert found it: take it now.
+        return insert(txn, viewer, key, fingerprint)
+            .await?
+            .map(Claim::Run)
+            .ok_or_else(|| Error::conflict("idempotencyKey", "is in use by another request"));
+    };
+    let age = now().signed_duration_since(existing.created_at);
+    let expired = age.to_std().is_ok_and(|age| age > KEY_LIFETIME);
+    if expired || existing.response.is_none() {
+        keys::Entity::delete_by_id(existing.id)
+            .exec(txn)
+            .await
+            .map_err(db_error)?;
+        return insert(txn, viewer, key, fingerprint)
+            .await?
+            .map(Claim::Run)
+            .ok_or_else(|| Error::conflict("idempotencyKey", "is in use by another request"));
+    }
+    if existing.fingerprint != fingerprint {
+        return Err(Error::conflict(
+            "idempotencyKey",
+            "was sent before with a different request; use a new key for a new request",
+        ));
+    }
+    let stored = existing.response.unwrap_or_default();
+    let response: Response = serde_json::from_value(stored).map_err(|err| {
+        tracing::error!(error = %err, "a stored idempotent response does not parse");
+        Error::conflict("idempotencyKey", "has an answer that cannot be replayed")
+    })?;
+    Ok(Claim::Replay(Box::new(response)))
+}
+
+/// Inserts the key's row unless it exists (then waits for its holder to commit).
+async fn insert(
+    txn: &DatabaseTransaction,
+    viewer: &Viewer,
+    key: &str,
+    fingerprint: &str,
+) -> Result<Option<Uuid>> {
+    let id = Uuid::now_v7();
+    let row = keys::ActiveModel {
+        id: Set(id),
+        user_id: Set(viewer.user),
+        organization_id: Set(viewer.organization),
+        key: Set(key.to_owned()),
+        fingerprint: Set(fingerprint.to_owned()),
+        response: Set(None),
+        created_at: Set(now()),
+    };
+    let inserted = keys::Entity::insert(row)
+        .on_conflict(
+            OnConflict::columns([keys::Column::UserId, keys::Column::Key])
+                .do_nothing()
+                .to_owned(),
+        )
+        .exec_without_returning(txn)
+        .await
+        .map_err(db_error)?;
+    Ok((inserted > 0).then_some(id))
+}
+
+/// Stores the answer of the request that claimed row `id`.
+pub async fn store(txn: &DatabaseTransaction, id: Uuid, response: &Response) -> Result<()> {
+    let value = serde_json::to_value(response).map_err(|err| {
+        tracing::error!(error = %err, "an answer does not serialize");
+        Error::conflict("idempotencyKey", "the answer could not be stored")
+    })?;
+    keys::Entity::update_many()
+        .col_expr(
+            keys::Column::Response,
+            sea_orm::sea_query::Expr::value(value),
+        )
+        .filter(keys::Column::Id.eq(id))
+        .exec(txn)
+        .await
+        .map_err(db_error)?;
+    Ok(())
+}
