@@ -31,15 +31,16 @@ pub struct CreateProjectInput {
 }
 
 #[derive(InputObject, Debug, Default)]
+/// Changes to a project: a field left out stays, `null` clears it.
 pub struct UpdateProjectInput {
     pub name: Option<String>,
-    pub description: Option<String>,
+    pub description: MaybeUndefined<String>,
     pub status: Option<ProjectStatus>,
-    pub project_type: Option<String>,
-    pub industry: Option<String>,
-    pub complexity_score: Option<i32>,
-    pub estimated_duration_weeks: Option<i32>,
-    pub estimated_budget: Option<Decimal>,
+    pub project_type: MaybeUndefined<String>,
+    pub industry: MaybeUndefined<String>,
+    pub complexity_score: MaybeUndefined<i32>,
+    pub estimated_duration_weeks: MaybeUndefined<i32>,
+    pub estimated_budget: MaybeUndefined<Decimal>,
     pub currency: Option<String>,
     pub technology_stack: Option<Json<serde_json::Value>>,
 }
@@ -52,31 +53,36 @@ fn check_project(prefix: &str, p: &UpdateProjectInput) -> bduf_core::Result<()> 
     check_text(
         &f("description"),
         projects::Column::Description,
-        p.description.as_deref(),
+        p.description.value().map(String::as_str),
     )?;
     check_text(
         &f("projectType"),
         projects::Column::ProjectType,
-        p.project_type.as_deref(),
+        p.project_type.value().map(String::as_str),
     )?;
     check_text(
         &f("industry"),
         projects::Column::Industry,
-        p.industry.as_deref(),
+        p.industry.value().map(String::as_str),
     )?;
     check_text(
         &f("currency"),
         projects::Column::Currency,
         p.currency.as_deref(),
     )?;
-    check_range(&f("complexityScore"), p.complexity_score, 1, 10)?;
+    check_range(
+        &f("complexityScore"),
+        p.complexity_score.value().copied(),
+        1,
+        10,
+    )?;
     check_range(
         &f("estimatedDurationWeeks"),
-        p.estimated_duration_weeks,
+        p.estimated_duration_weeks.value().copied(),
         0,
         i32::MAX,
     )?;
-    if let Some(budget) = p.estimated_budget {
+    if let Some(budget) = p.estimated_budget.value().copied() {
         // DECIMAL(15, 2): 13 digits before the point.
         if budget.is_sign_negative()
             || budget.trunc().abs() >= Decimal::from(10_000_000_000_000_i64)
@@ -182,13 +188,13 @@ impl PlanningMutation {
                 async move {
                     let patch = UpdateProjectInput {
                         name: Some(input.name.clone()),
-                        description: input.description.clone(),
-                        project_type: input.project_type.clone(),
-                        industry: input.industry.clone(),
+                        description: Some(input.description.clone()).into(),
+                        project_type: Some(input.project_type.clone()).into(),
+                        industry: Some(input.industry.clone()).into(),
                         currency: input.currency.clone(),
-                        complexity_score: input.complexity_score,
-                        estimated_duration_weeks: input.estimated_duration_weeks,
-                        estimated_budget: input.estimated_budget,
+                        complexity_score: Some(input.complexity_score).into(),
+                        estimated_duration_weeks: Some(input.estimated_duration_weeks).into(),
+                        estimated_budget: Some(input.estimated_budget).into(),
                         ..Default::default()
                     };
                     check_project("input.", &patch)?;
@@ -250,27 +256,18 @@ impl PlanningMutation {
                     if let Some(v) = input.name {
                         row.name = Set(v);
                     }
-                    if input.description.is_some() {
-                        row.description = Set(input.description);
-                    }
+                    patch(&mut row.description, input.description);
                     if let Some(v) = input.status {
                         row.status = Set(Some(v.into()));
                     }
-                    if input.project_type.is_some() {
-                        row.project_type = Set(input.project_type);
-                    }
-                    if input.industry.is_some() {
-                        row.industry = Set(input.industry);
-                    }
-                    if input.complexity_score.is_some() {
-                        row.complexity_score = Set(input.complexity_score);
-                    }
-                    if input.estimated_duration_weeks.is_some() {
-                        row.estimated_duration_weeks = Set(input.estimated_duration_weeks);
-                    }
-                    if input.estimated_budget.is_some() {
-                        row.estimated_budget = Set(input.estimated_budget);
-                    }
+                    patch(&mut row.project_type, input.project_type);
+                    patch(&mut row.industry, input.industry);
+                    patch(&mut row.complexity_score, input.complexity_score);
+                    patch(
+                        &mut row.estimated_duration_weeks,
+                        input.estimated_duration_weeks,
+                    );
+                    patch(&mut row.estimated_budget, input.estimated_budget);
                     if input.currency.is_some() {
                         row.currency = Set(input.currency);
                     }

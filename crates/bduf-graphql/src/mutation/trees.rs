@@ -14,7 +14,7 @@
 
 use std::collections::{HashMap, HashSet};
 
-use async_graphql::{Context, InputObject, InputType, Json, Object, Result};
+use async_graphql::{Context, InputObject, InputType, Json, MaybeUndefined, Object, Result};
 use bduf_core::Error;
 use bduf_work::TaskStatus;
 use entity::sea_orm_active_enums::CollaborationRole;
@@ -27,7 +27,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use super::{
-    Tx, audit, check_name, check_non_negative, check_range, check_text, db_error, now, write,
+    Tx, audit, check_name, check_non_negative, check_range, check_text, db_error, now, patch, write,
 };
 use crate::generated::{ArchitecturalComponent, Requirement, Task};
 
@@ -54,25 +54,25 @@ pub struct TreeNodeInput<I: InputType> {
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct RequirementInput {
     pub title: Option<String>,
-    pub description: Option<String>,
+    pub description: MaybeUndefined<String>,
     pub acceptance_criteria: Option<Json<serde_json::Value>>,
     /// 1 (highest) to 5.
     pub priority: Option<i32>,
-    pub category: Option<String>,
+    pub category: MaybeUndefined<String>,
     /// 1 to 10.
-    pub complexity_score: Option<i32>,
-    pub effort_estimate_hours: Option<i32>,
+    pub complexity_score: MaybeUndefined<i32>,
+    pub effort_estimate_hours: MaybeUndefined<i32>,
     pub is_validated: Option<bool>,
-    pub validation_notes: Option<String>,
+    pub validation_notes: MaybeUndefined<String>,
 }
 
 /// A component's fields (on update, only those given change).
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct ComponentInput {
     pub name: Option<String>,
-    pub r#type: Option<String>,
-    pub description: Option<String>,
-    pub technology: Option<String>,
+    pub r#type: MaybeUndefined<String>,
+    pub description: MaybeUndefined<String>,
+    pub technology: MaybeUndefined<String>,
     pub patterns: Option<Json<serde_json::Value>>,
     pub interfaces: Option<Json<serde_json::Value>>,
     pub implementation_status: Option<String>,
@@ -82,21 +82,21 @@ pub struct ComponentInput {
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct TaskInput {
     pub title: Option<String>,
-    pub description: Option<String>,
-    pub work_type: Option<String>,
+    pub description: MaybeUndefined<String>,
+    pub work_type: MaybeUndefined<String>,
     /// 1 (highest) to 5.
     pub priority: Option<i32>,
     /// 1 to 10.
-    pub complexity_score: Option<i32>,
-    pub estimated_hours: Option<i32>,
-    pub actual_hours: Option<i32>,
+    pub complexity_score: MaybeUndefined<i32>,
+    pub estimated_hours: MaybeUndefined<i32>,
+    pub actual_hours: MaybeUndefined<i32>,
     /// A member of the organization.
-    pub assigned_to: Option<Uuid>,
+    pub assigned_to: MaybeUndefined<Uuid>,
     pub status: Option<TaskStatus>,
     /// 0 to 100.
     pub progress_percentage: Option<i32>,
-    pub planned_start_date: Option<chrono::NaiveDate>,
-    pub planned_end_date: Option<chrono::NaiveDate>,
+    pub planned_start_date: MaybeUndefined<chrono::NaiveDate>,
+    pub planned_end_date: MaybeUndefined<chrono::NaiveDate>,
 }
 
 /// What the generic tree operations need of one tree table.
@@ -161,17 +161,29 @@ impl Kind for Req {
         check_text(
             &format!("{p}description"),
             C::Description,
-            i.description.as_deref(),
+            i.description.value().map(String::as_str),
         )?;
-        check_text(&format!("{p}category"), C::Category, i.category.as_deref())?;
+        check_text(
+            &format!("{p}category"),
+            C::Category,
+            i.category.value().map(String::as_str),
+        )?;
         check_text(
             &format!("{p}validationNotes"),
             C::ValidationNotes,
-            i.validation_notes.as_deref(),
+            i.validation_notes.value().map(String::as_str),
         )?;
         check_range(&format!("{p}priority"), i.priority, 1, 5)?;
-        check_range(&format!("{p}complexityScore"), i.complexity_score, 1, 10)?;
-        check_non_negative(&format!("{p}effortEstimateHours"), i.effort_estimate_hours)
+        check_range(
+            &format!("{p}complexityScore"),
+            i.complexity_score.value().copied(),
+            1,
+            10,
+        )?;
+        check_non_negative(
+            &format!("{p}effortEstimateHours"),
+            i.effort_estimate_hours.value().copied(),
+        )
     }
     fn new_row(
         i: RequirementInput,
@@ -206,30 +218,20 @@ impl Kind for Req {
         if let Some(v) = i.title {
             row.title = Set(v);
         }
-        if i.description.is_some() {
-            row.description = Set(i.description);
-        }
+        patch(&mut row.description, i.description);
         if let Some(v) = i.acceptance_criteria {
             row.acceptance_criteria = Set(Some(v.0));
         }
         if i.priority.is_some() {
             row.priority = Set(i.priority);
         }
-        if i.category.is_some() {
-            row.category = Set(i.category);
-        }
-        if i.complexity_score.is_some() {
-            row.complexity_score = Set(i.complexity_score);
-        }
-        if i.effort_estimate_hours.is_some() {
-            row.effort_estimate_hours = Set(i.effort_estimate_hours);
-        }
+        patch(&mut row.category, i.category);
+        patch(&mut row.complexity_score, i.complexity_score);
+        patch(&mut row.effort_estimate_hours, i.effort_estimate_hours);
         if i.is_validated.is_some() {
             row.is_validated = Set(i.is_validated);
         }
-        if i.validation_notes.is_some() {
-            row.validation_notes = Set(i.validation_notes);
-        }
+        patch(&mut row.validation_notes, i.validation_notes);
         row.updated_at = Set(Some(now()));
     }
     fn set_parent(row: &mut Self::Active, parent: Option<Uuid>) {
@@ -264,16 +266,20 @@ impl Kind for Comp {
         if let Some(t) = &i.name {
             check_name(&format!("{p}name"), C::Name, t)?;
         }
-        check_text(&format!("{p}type"), C::Type, i.r#type.as_deref())?;
+        check_text(
+            &format!("{p}type"),
+            C::Type,
+            i.r#type.value().map(String::as_str),
+        )?;
         check_text(
             &format!("{p}description"),
             C::Description,
-            i.description.as_deref(),
+            i.description.value().map(String::as_str),
         )?;
         check_text(
             &format!("{p}technology"),
             C::Technology,
-            i.technology.as_deref(),
+            i.technology.value().map(String::as_str),
         )?;
         check_text(
             &format!("{p}implementationStatus"),
@@ -315,15 +321,9 @@ impl Kind for Comp {
         if let Some(v) = i.name {
             row.name = Set(v);
         }
-        if i.r#type.is_some() {
-            row.r#type = Set(i.r#type);
-        }
-        if i.description.is_some() {
-            row.description = Set(i.description);
-        }
-        if i.technology.is_some() {
-            row.technology = Set(i.technology);
-        }
+        patch(&mut row.r#type, i.r#type);
+        patch(&mut row.description, i.description);
+        patch(&mut row.technology, i.technology);
         if let Some(v) = i.patterns {
             row.patterns = Set(Some(v.0));
         }
@@ -370,21 +370,35 @@ impl Kind for Work {
         check_text(
             &format!("{p}description"),
             C::Description,
-            i.description.as_deref(),
+            i.description.value().map(String::as_str),
         )?;
-        check_text(&format!("{p}workType"), C::WorkType, i.work_type.as_deref())?;
+        check_text(
+            &format!("{p}workType"),
+            C::WorkType,
+            i.work_type.value().map(String::as_str),
+        )?;
         check_range(&format!("{p}priority"), i.priority, 1, 5)?;
-        check_range(&format!("{p}complexityScore"), i.complexity_score, 1, 10)?;
+        check_range(
+            &format!("{p}complexityScore"),
+            i.complexity_score.value().copied(),
+            1,
+            10,
+        )?;
         check_range(
             &format!("{p}progressPercentage"),
             i.progress_percentage,
             0,
             100,
         )?;
-        check_non_negative(&format!("{p}estimatedHours"), i.estimated_hours)?;
-        check_non_negative(&format!("{p}actualHours"), i.actual_hours)?;
-        if let (Some(start), Some(end)) = (i.planned_start_date, i.planned_end_date)
-            && end < start
+        check_non_negative(
+            &format!("{p}estimatedHours"),
+            i.estimated_hours.value().copied(),
+        )?;
+        check_non_negative(&format!("{p}actualHours"), i.actual_hours.value().copied())?;
+        if let (Some(start), Some(end)) = (
+            i.planned_start_date.value().copied(),
+            i.planned_end_date.value().copied(),
+        ) && end < start
         {
             return Err(Error::validation(
                 format!("{p}plannedEndDate"),
@@ -394,7 +408,7 @@ impl Kind for Work {
         Ok(())
     }
     async fn check_refs(tx: &Tx<'_>, p: &str, i: &TaskInput) -> bduf_core::Result<()> {
-        if let Some(user) = i.assigned_to {
+        if let Some(user) = i.assigned_to.value().copied() {
             let member = entity::organization_members::Entity::find()
                 .filter(entity::organization_members::Column::OrganizationId.eq(tx.organization))
                 .filter(entity::organization_members::Column::UserId.eq(user))
@@ -450,39 +464,23 @@ impl Kind for Work {
         if let Some(v) = i.title {
             row.title = Set(v);
         }
-        if i.description.is_some() {
-            row.description = Set(i.description);
-        }
-        if i.work_type.is_some() {
-            row.work_type = Set(i.work_type);
-        }
+        patch(&mut row.description, i.description);
+        patch(&mut row.work_type, i.work_type);
         if i.priority.is_some() {
             row.priority = Set(i.priority);
         }
-        if i.complexity_score.is_some() {
-            row.complexity_score = Set(i.complexity_score);
-        }
-        if i.estimated_hours.is_some() {
-            row.estimated_hours = Set(i.estimated_hours);
-        }
-        if i.actual_hours.is_some() {
-            row.actual_hours = Set(i.actual_hours);
-        }
-        if i.assigned_to.is_some() {
-            row.assigned_to = Set(i.assigned_to);
-        }
+        patch(&mut row.complexity_score, i.complexity_score);
+        patch(&mut row.estimated_hours, i.estimated_hours);
+        patch(&mut row.actual_hours, i.actual_hours);
+        patch(&mut row.assigned_to, i.assigned_to);
         if let Some(s) = i.status {
             row.status = Set(Some(s.into()));
         }
         if i.progress_percentage.is_some() {
             row.progress_percentage = Set(i.progress_percentage);
         }
-        if i.planned_start_date.is_some() {
-            row.planned_start_date = Set(i.planned_start_date);
-        }
-        if i.planned_end_date.is_some() {
-            row.planned_end_date = Set(i.planned_end_date);
-        }
+        patch(&mut row.planned_start_date, i.planned_start_date);
+        patch(&mut row.planned_end_date, i.planned_end_date);
         row.updated_at = Set(Some(now()));
     }
     fn set_parent(row: &mut Self::Active, parent: Option<Uuid>) {

@@ -16,6 +16,7 @@ on_both_backends!(
     concurrent_answers_decide_on_every_answer,
     another_organizations_sessions_and_approvals_are_out_of_reach,
     bad_session_and_approval_input_is_named_and_changes_nothing,
+    null_clears_a_field_and_a_missing_one_stays,
 );
 
 fn field(response: &Value) -> &str {
@@ -899,4 +900,49 @@ async fn bad_session_and_approval_input_is_named_and_changes_nothing(backend: Ba
         ok(&cleared, "updateAnalysis"),
         &json!({ "title": "b", "confidenceScore": null })
     );
+}
+
+/// Update inputs tell a field left out (stays) from one given as null (cleared) on every
+/// table, for text, numbers, dates and references alike.
+async fn null_clears_a_field_and_a_missing_one_stays(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(app.conn(), plan_shape()).await;
+    let [owner, contributor] = [plan.users[0], plan.users[2]];
+    app.act_as(contributor, plan.organization).await;
+    let project = plan.projects[0];
+    let task = app
+        .run(&format!(
+            r#"mutation {{ createTask(projectId: "{project}", input: {{ title: "t", description: "d", assignedTo: "{owner}", estimatedHours: 8, plannedStartDate: "2027-01-04" }}) {{ id }} }}"#
+        ))
+        .await;
+    let task = id_of(ok(&task, "createTask"));
+    let cleared = app
+        .run(&format!(
+            r#"mutation {{ updateTask(id: "{task}", input: {{ assignedTo: null, estimatedHours: null }}) {{ title description assignedToId estimatedHours plannedStartDate }} }}"#
+        ))
+        .await;
+    assert_eq!(
+        ok(&cleared, "updateTask"),
+        &json!({ "title": "t", "description": "d", "assignedToId": null, "estimatedHours": null, "plannedStartDate": "2027-01-04" })
+    );
+    let requirement = plan.roots[0][0];
+    let cleared = app
+        .run(&format!(
+            r#"mutation {{ updateRequirement(id: "{requirement}", input: {{ category: "security" }}) {{ category }}
+                          again: updateRequirement(id: "{requirement}", input: {{ category: null, complexityScore: null }}) {{ category complexityScore title }} }}"#
+        ))
+        .await;
+    assert_eq!(ok(&cleared, "updateRequirement")["category"], "security");
+    assert_eq!(ok(&cleared, "again")["category"], Value::Null);
+    assert_eq!(ok(&cleared, "again")["complexityScore"], Value::Null);
+    assert!(ok(&cleared, "again")["title"].is_string());
+    let cleared = app
+        .run(&format!(
+            r#"mutation {{ a: updateProject(id: "{project}", input: {{ industry: "fintech", complexityScore: 4 }}) {{ industry }}
+                          b: updateProject(id: "{project}", input: {{ industry: null }}) {{ industry complexityScore name }} }}"#
+        ))
+        .await;
+    assert_eq!(ok(&cleared, "a")["industry"], "fintech");
+    assert_eq!(ok(&cleared, "b")["industry"], Value::Null);
+    assert_eq!(ok(&cleared, "b")["complexityScore"], 4);
 }
