@@ -50,7 +50,7 @@ pub struct TreeNodeInput<I: InputType> {
     pub fields: I,
 }
 
-/// A requirement's fields (on update, only those given change).
+/// A requirement's fields (on update, only those given change; `null` clears one).
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct RequirementInput {
     pub title: Option<String>,
@@ -66,7 +66,7 @@ pub struct RequirementInput {
     pub validation_notes: MaybeUndefined<String>,
 }
 
-/// A component's fields (on update, only those given change).
+/// A component's fields (on update, only those given change; `null` clears one).
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct ComponentInput {
     pub name: Option<String>,
@@ -78,7 +78,7 @@ pub struct ComponentInput {
     pub implementation_status: Option<String>,
 }
 
-/// A task's fields (on update, only those given change).
+/// A task's fields (on update, only those given change; `null` clears one).
 #[derive(InputObject, Debug, Clone, Default)]
 pub struct TaskInput {
     pub title: Option<String>,
