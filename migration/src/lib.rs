@@ -18,6 +18,7 @@ mod m20261203_000001_create_user_sessions;
 mod m20261203_000002_add_tenant_keys;
 mod m20261203_000003_row_level_security;
 mod m20261204_000001_create_idempotency_keys;
+mod m20261204_000002_notifications_for_their_recipient;
 pub mod runner;
 
 pub use runner::{Command, MigrateError, connect};
@@ -48,6 +49,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000002_add_tenant_keys::Migration),
             Box::new(m20261203_000003_row_level_security::Migration),
             Box::new(m20261204_000001_create_idempotency_keys::Migration),
+            Box::new(m20261204_000002_notifications_for_their_recipient::Migration),
         ]
     }
 }

@@ -91,7 +91,7 @@ records!(
     audit_log,
     collaboration_sessions,
     comments,
-    notifications,
+    notifications = Recipient,
     organization_members = Membership,
     organizations = Organization,
     projects,

@@ -19,6 +19,8 @@ use crate::error::{Error, Result};
 pub enum Tenancy {
     /// By an `organization_id` column: the row belongs to that organization.
     Column,
+    /// `notifications`: by `organization_id`, and only to its recipient (`user_id`).
+    Recipient,
     /// `organizations`: a viewer sees the organizations they are a member of.
     Organization,
     /// `organization_members`: the active organization's members, and the viewer's own
@@ -125,6 +127,12 @@ pub fn visible(table: &'static str, tenancy: Tenancy, scope: Option<&Scope>) -> 
     match tenancy {
         Tenancy::Column => match scope.organization {
             Some(org) => Condition::all().add(in_org("organization_id", org)),
+            None => nothing(),
+        },
+        Tenancy::Recipient => match scope.organization {
+            Some(org) => Condition::all()
+                .add(in_org("organization_id", org))
+                .add(Expr::col((t.clone(), Alias::new("user_id"))).eq(scope.user)),
             None => nothing(),
         },
         Tenancy::Organization => Condition::all().add(

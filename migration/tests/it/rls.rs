@@ -261,6 +261,51 @@ async fn the_application_role_sees_and_writes_only_its_organization() {
     .expect("members");
     assert!(members.is_empty());
 
+    // A notification is its recipient's: Alice does not see one for Bob in A, though
+    // she may notify him.
+    exec(
+        conn,
+        &format!(
+            "INSERT INTO notifications (organization_id, id, user_id, type, title) \
+             VALUES ('{a}', '{}', '{bob}', 'mention', 'for bob')",
+            new_id()
+        ),
+    )
+    .await
+    .expect("a notification for Bob");
+    let seen = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &["SELECT title FROM notifications".to_owned()],
+    )
+    .await
+    .expect("notifications");
+    assert_eq!(seen, ["n"], "only Alice's own notification");
+    let notified = as_app(
+        conn,
+        Some(&alice),
+        Some(&a),
+        &[
+            format!(
+                "INSERT INTO notifications (organization_id, id, user_id, type, title) \
+                 VALUES ('{a}', '{}', '{bob}', 'mention', 'from alice')",
+                new_id()
+            ),
+            format!(
+                "WITH u AS (UPDATE notifications SET is_read = true WHERE user_id = '{bob}' \
+                 RETURNING id) SELECT count(*)::text FROM u"
+            ),
+        ],
+    )
+    .await
+    .expect("notifying Bob");
+    assert_eq!(
+        notified,
+        ["0"],
+        "Alice cannot mark Bob's notifications read"
+    );
+
     // Idempotency keys are each user's own: Alice sees and writes only hers.
     for (user, org, key) in [(&alice, &a, "alice-key"), (&bob, &b, "bob-key")] {
         exec(

@@ -984,7 +984,9 @@ impl Catalog {
         }
         insert_all(
             db,
-            (0..5)
+            // Eight, half of them the first user's: a notification is read by its
+            // recipient only, and the paging walk needs four.
+            (0..8)
                 .map(|i| notifications::ActiveModel {
                     organization_id: Set(orgs[0]),
                     id: Set(next()),

@@ -17,6 +17,7 @@ on_both_backends!(
     another_organizations_sessions_and_approvals_are_out_of_reach,
     bad_session_and_approval_input_is_named_and_changes_nothing,
     null_clears_a_field_and_a_missing_one_stays,
+    a_notification_is_its_recipients_only,
 );
 
 fn field(response: &Value) -> &str {
@@ -945,4 +946,60 @@ async fn null_clears_a_field_and_a_missing_one_stays(backend: Backend) {
     assert_eq!(ok(&cleared, "a")["industry"], "fintech");
     assert_eq!(ok(&cleared, "b")["industry"], Value::Null);
     assert_eq!(ok(&cleared, "b")["complexityScore"], 4);
+}
+
+/// Notifications are read and marked by their recipient only, not by the rest of the
+/// organization (on SQLite by the read keys alone; on PostgreSQL row-level security
+/// refuses them too).
+async fn a_notification_is_its_recipients_only(backend: Backend) {
+    use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(app.conn(), plan_shape()).await;
+    let org = plan.organization;
+    let [owner, admin] = [plan.users[0], plan.users[1]];
+    let mut ids = Vec::new();
+    for (i, user) in [owner, admin, admin].into_iter().enumerate() {
+        let id = Uuid::now_v7();
+        entity::notifications::ActiveModel {
+            id: Set(id),
+            organization_id: Set(org),
+            user_id: Set(user),
+            r#type: Set("mention".into()),
+            title: Set(format!("note {i}")),
+            ..Default::default()
+        }
+        .insert(app.conn())
+        .await
+        .expect("a notification");
+        ids.push(id);
+    }
+    app.act_as(admin, org).await;
+    let seen = app
+        .data("{ notifications { totalCount nodes { userId } } }")
+        .await;
+    assert_eq!(seen["notifications"]["totalCount"], 2, "{seen}");
+    assert!(
+        seen["notifications"]["nodes"]
+            .as_array()
+            .is_some_and(|n| n.iter().all(|n| n["userId"] == admin.to_string())),
+        "{seen}"
+    );
+    let owners = app
+        .data(&format!(r#"{{ notification(id: "{}") {{ id }} }}"#, ids[0]))
+        .await;
+    assert_eq!(owners["notification"], Value::Null);
+    let marked = app
+        .run(&format!(
+            r#"mutation {{ markNotificationRead(id: "{}") {{ isRead }} }}"#,
+            ids[0]
+        ))
+        .await;
+    assert_eq!(code(&marked), "NOT_FOUND", "{marked}");
+    let mine = app
+        .run(&format!(
+            r#"mutation {{ markNotificationRead(id: "{}") {{ isRead readAt }} }}"#,
+            ids[1]
+        ))
+        .await;
+    assert_eq!(ok(&mine, "markNotificationRead")["isRead"], true);
 }
