@@ -3,6 +3,7 @@
 
 mod support;
 
+mod checks;
 mod errors;
 mod idempotency;
 mod paging;
