@@ -335,7 +335,7 @@ SELECT json_build_object('user', (
           ORDER BY t.priority ASC NULLS LAST, t.id) FILTER (WHERE t.rank <= 20), '[]'))
       FROM (SELECT *, row_number() OVER (ORDER BY priority ASC NULLS LAST, id) AS rank
             FROM (SELECT * FROM tasks
-                  WHERE assigned_to = u.id
+                  WHERE assigned_to = u.id AND organization_id = $4
                     AND (($2::int IS NULL AND priority IS NULL AND id > $3)
                          OR ($2::int IS NOT NULL AND ((priority, id) > ($2, $3) OR priority IS NULL)))
                   ORDER BY priority ASC NULLS LAST, id LIMIT 21) page) t
@@ -392,6 +392,7 @@ SELECT json_build_object('tasks', json_build_object('nodes', (
   FROM (SELECT * FROM tasks
         WHERE to_tsvector('english', title || ' ' || COALESCE(description, ''))
               @@ plainto_tsquery('english', $1)
+          AND organization_id = $2
         ORDER BY id LIMIT 20) t
   JOIN projects p ON p.id = t.project_id)))::text"#;
 
@@ -445,6 +446,7 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
                     Arg::Uuid(args.user),
                     after_priority.map_or(Arg::NullInt, Arg::Int),
                     Arg::Uuid(after_id),
+                    Arg::Uuid(args.organization),
                 ],
             )),
             refused: false,
@@ -462,7 +464,13 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             name: "search: tasks with a word, with their projects",
             levels: 2,
             body: json!({ "query": SEARCH, "variables": { "term": args.term } }),
-            sql: Some((SEARCH_SQL, vec![Arg::Text(args.term.to_owned())])),
+            sql: Some((
+                SEARCH_SQL,
+                vec![
+                    Arg::Text(args.term.to_owned()),
+                    Arg::Uuid(args.organization),
+                ],
+            )),
             refused: false,
         },
         Case {
