@@ -21,6 +21,7 @@ mod m20261204_000001_create_idempotency_keys;
 mod m20261204_000002_notifications_for_their_recipient;
 pub mod runner;
 
+pub use m20261203_000002_add_tenant_keys::TENANT_TABLES;
 pub use runner::{Command, MigrateError, connect};
 
 /// The database every command uses when `DATABASE_URL` is unset: a SQLite file under

@@ -102,7 +102,7 @@ pub struct TaskInput {
 /// What the generic tree operations need of one tree table.
 trait Kind: Sized + Send + Sync + 'static {
     type Entity: EntityTrait<Model = Self::Model>;
-    type Model: Clone + Send + Sync + serde::Serialize + IntoActiveModel<Self::Active>;
+    type Model: bduf_core::Record + serde::Serialize + IntoActiveModel<Self::Active>;
     type Active: ActiveModelTrait<Entity = Self::Entity> + sea_orm::ActiveModelBehavior + Send;
     type Input: Clone + Send + Sync;
     /// The name of one row in errors (`requirement`).
@@ -617,14 +617,7 @@ async fn create<K: Kind>(
 }
 
 fn id_of<K: Kind>(model: &K::Model) -> Uuid {
-    serde_json::to_value(model)
-        .ok()
-        .and_then(|v| {
-            v.get("id")
-                .and_then(|id| id.as_str())
-                .and_then(|s| s.parse().ok())
-        })
-        .unwrap_or_default()
+    bduf_core::Record::id(model)
 }
 
 async fn update<K: Kind>(tx: &Tx<'_>, id: Uuid, input: K::Input) -> bduf_core::Result<K::Model> {
