@@ -82,25 +82,23 @@ pub async fn claim(
         .one(txn)
         .await
         .map_err(db_error)?;
-    let Some(existing) = existing else {
-        // Removed since the insert found it: take it now.
-        return insert(txn, viewer, key, fingerprint)
-            .await?
-            .map(Claim::Run)
-            .ok_or_else(|| Error::conflict("idempotencyKey", "is in use by another request"));
+    let existing = match existing {
+        Some(row) if !stale(&row) => row,
+        gone_or_stale => {
+            // Gone since the insert found it, older than a day, or never answered: take
+            // it afresh.
+            if let Some(row) = gone_or_stale {
+                keys::Entity::delete_by_id(row.id)
+                    .exec(txn)
+                    .await
+                    .map_err(db_error)?;
+            }
+            return insert(txn, viewer, key, fingerprint)
+                .await?
+                .map(Claim::Run)
+                .ok_or_else(|| Error::conflict("idempotencyKey", "is in use by another request"));
+        }
     };
-    let age = now().signed_duration_since(existing.created_at);
-    let expired = age.to_std().is_ok_and(|age| age > KEY_LIFETIME);
-    if expired || existing.response.is_none() {
-        keys::Entity::delete_by_id(existing.id)
-            .exec(txn)
-            .await
-            .map_err(db_error)?;
-        return insert(txn, viewer, key, fingerprint)
-            .await?
-            .map(Claim::Run)
-            .ok_or_else(|| Error::conflict("idempotencyKey", "is in use by another request"));
-    }
     if existing.fingerprint != fingerprint {
         return Err(Error::conflict(
             "idempotencyKey",
@@ -113,6 +111,12 @@ pub async fn claim(
         Error::conflict("idempotencyKey", "has an answer that cannot be replayed")
     })?;
     Ok(Claim::Replay(Box::new(response)))
+}
+
+/// A stored key that no longer replays: unanswered, or older than [`KEY_LIFETIME`].
+fn stale(row: &keys::Model) -> bool {
+    let age = now().signed_duration_since(row.created_at);
+    row.response.is_none() || age.to_std().is_ok_and(|age| age > KEY_LIFETIME)
 }
 
 /// Inserts the key's row unless it exists (then waits for its holder to commit).

@@ -13,13 +13,13 @@ use async_graphql::{Context, InputObject, Json, MaybeUndefined, Object, Result};
 use bduf_core::{Error, rank};
 use bduf_identity::CollaborationRole as Role;
 use entity::sea_orm_active_enums::CollaborationRole;
-use entity::{collaboration_sessions as sessions, organization_members, session_participants};
+use entity::{collaboration_sessions as sessions, session_participants};
 use futures_util::FutureExt as _;
 use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
 use super::{Tx, check_name, check_range, check_text, db_error, delete, find, insert, now, patch};
-use super::{find_for_update, update, write};
+use super::{find_for_update, member_role, update, write};
 use crate::generated::{CollaborationSession, SessionParticipant};
 
 /// The most participants a session may be configured for.
@@ -103,28 +103,6 @@ fn check_session_text(
         1,
         MAX_PARTICIPANTS,
     )
-}
-
-/// The role of `user` in the active organization, or a `VALIDATION` error on `field`
-/// when they are not a member.
-pub(super) async fn member_role(
-    tx: &Tx<'_>,
-    user: Uuid,
-    field: &str,
-) -> bduf_core::Result<CollaborationRole> {
-    organization_members::Entity::find()
-        .filter(organization_members::Column::OrganizationId.eq(tx.organization))
-        .filter(organization_members::Column::UserId.eq(user))
-        .one(tx.txn)
-        .await
-        .map_err(db_error)?
-        .map(|m| m.role)
-        .ok_or_else(|| {
-            Error::validation(
-                field,
-                format!("user {user} is not a member of the organization"),
-            )
-        })
 }
 
 fn is_admin(tx: &Tx<'_>) -> bool {

@@ -14,14 +14,17 @@ use async_graphql::{Context, Enum, InputObject, Json, MaybeUndefined, Object, Re
 use bduf_core::{Error, TargetType};
 use bduf_governance::{Decision, Vote, decide};
 use entity::sea_orm_active_enums::{ApprovalStatus, CollaborationRole};
-use entity::{approval_participants as participants, approvals, projects};
+use entity::{approval_participants as participants, approvals, organization_members, projects};
 use futures_util::FutureExt as _;
-use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter,
+    QuerySelect,
+};
 use uuid::Uuid;
 
-use super::collaboration::member_role;
-use super::{Tx, check_name, check_range, check_text, delete, find, find_for_update, insert};
+use super::{Tx, audit_inserts, check_name, check_range, check_text, delete, find};
 use super::{db_error, now, patch, target_project, update, write};
+use super::{find_for_update, insert};
 use crate::generated::{Approval, ApprovalParticipant};
 
 /// The most approvers an approval may have, and the highest required count.
@@ -156,46 +159,61 @@ async fn approvers_of(tx: &Tx<'_>, approval: Uuid) -> bduf_core::Result<Vec<part
         .map_err(db_error)
 }
 
-fn new_approver(tx: &Tx<'_>, approval: Uuid, a: &ApproverInput) -> participants::ActiveModel {
-    participants::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        approval_id: Set(approval),
-        user_id: Set(a.user_id),
-        response: Set(None),
-        response_notes: Set(None),
-        responded_at: Set(None),
-        is_required: Set(Some(a.is_required.unwrap_or(true))),
-        weight: Set(Some(a.weight.unwrap_or(1))),
-        organization_id: Set(tx.organization),
+fn new_approver(tx: &Tx<'_>, approval: Uuid, a: &ApproverInput) -> participants::Model {
+    participants::Model {
+        id: Uuid::now_v7(),
+        approval_id: approval,
+        user_id: a.user_id,
+        response: None,
+        response_notes: None,
+        responded_at: None,
+        is_required: Some(a.is_required.unwrap_or(true)),
+        weight: Some(a.weight.unwrap_or(1)),
+        organization_id: tx.organization,
     }
 }
 
-/// Checks and adds `approvers` to `approval`; none may be there already.
+/// Checks and adds `approvers` to `approval` — none may be there already, each must be
+/// a member — in a fixed number of statements however many there are. `at(i)` names
+/// approver `i` in errors.
 async fn add_approvers(
     tx: &Tx<'_>,
     approval: Uuid,
     approvers: &[ApproverInput],
     field: &str,
+    at: impl Fn(usize) -> String,
 ) -> bduf_core::Result<Vec<participants::Model>> {
-    let existing = participants::Entity::find()
+    let existing: HashSet<Uuid> = participants::Entity::find()
         .filter(participants::Column::ApprovalId.eq(approval))
-        .count(tx.txn)
+        .select_only()
+        .column(participants::Column::UserId)
+        .into_tuple::<Uuid>()
+        .all(tx.txn)
         .await
-        .map_err(db_error)?;
-    let total = existing + approvers.len() as u64;
-    if total > u64::try_from(MAX_APPROVERS).unwrap_or(0) {
+        .map_err(db_error)?
+        .into_iter()
+        .collect();
+    let total = existing.len() + approvers.len();
+    if total > usize::try_from(MAX_APPROVERS).unwrap_or(0) {
         return Err(Error::validation(
             field,
             format!("an approval has at most {MAX_APPROVERS} approvers, got {total}"),
         ));
     }
+    let members: HashSet<Uuid> = organization_members::Entity::find()
+        .filter(organization_members::Column::OrganizationId.eq(tx.organization))
+        .filter(organization_members::Column::UserId.is_in(approvers.iter().map(|a| a.user_id)))
+        .select_only()
+        .column(organization_members::Column::UserId)
+        .into_tuple::<Uuid>()
+        .all(tx.txn)
+        .await
+        .map_err(db_error)?
+        .into_iter()
+        .collect();
     let mut seen = HashSet::new();
     for (i, a) in approvers.iter().enumerate() {
-        let at = if approvers.len() == 1 && !field.ends_with("approvers") {
-            field.to_owned()
-        } else {
-            format!("{field}[{i}]")
-        };
+        let at = at(i);
         check_weight(&format!("{at}.weight"), a.weight)?;
         if !seen.insert(a.user_id) {
             return Err(Error::validation(
@@ -203,24 +221,35 @@ async fn add_approvers(
                 format!("user {} is named twice", a.user_id),
             ));
         }
-        member_role(tx, a.user_id, &format!("{at}.userId")).await?;
-        let already = participants::Entity::find()
-            .filter(participants::Column::ApprovalId.eq(approval))
-            .filter(participants::Column::UserId.eq(a.user_id))
-            .count(tx.txn)
-            .await
-            .map_err(db_error)?;
-        if already > 0 {
+        if !members.contains(&a.user_id) {
+            return Err(Error::validation(
+                format!("{at}.userId"),
+                format!("user {} is not a member of the organization", a.user_id),
+            ));
+        }
+        if existing.contains(&a.user_id) {
             return Err(Error::conflict(
                 format!("{at}.userId"),
                 "is already an approver of this approval",
             ));
         }
     }
-    let mut added = Vec::with_capacity(approvers.len());
-    for a in approvers {
-        added.push(insert(tx, new_approver(tx, approval, a)).await?);
+    let added: Vec<participants::Model> = approvers
+        .iter()
+        .map(|a| new_approver(tx, approval, a))
+        .collect();
+    for chunk in added.chunks(500) {
+        participants::Entity::insert_many(
+            chunk
+                .iter()
+                .map(|m| m.clone().into_active_model().reset_all()),
+        )
+        .exec_without_returning(tx.txn)
+        .await
+        .map_err(db_error)?;
     }
+    let rows: Vec<(Uuid, &participants::Model)> = added.iter().map(|m| (m.id, m)).collect();
+    audit_inserts(tx, "approval_participants", &rows).await?;
     Ok(added)
 }
 
@@ -300,7 +329,10 @@ impl GovernanceMutation {
                     },
                 )
                 .await?;
-                add_approvers(tx, approval.id, &input.approvers, "input.approvers").await?;
+                add_approvers(tx, approval.id, &input.approvers, "input.approvers", |i| {
+                    format!("input.approvers[{i}]")
+                })
+                .await?;
                 Ok(Approval::from(approval))
             }
             .boxed()
@@ -414,7 +446,9 @@ impl GovernanceMutation {
                     let approval: approvals::Model =
                         find_for_update(tx, approval_id, "approvalId", "approval").await?;
                     pending(&approval, "approvalId")?;
-                    let added = add_approvers(tx, approval_id, &[input], "input").await?;
+                    let added =
+                        add_approvers(tx, approval_id, &[input], "input", |_| "input".to_owned())
+                            .await?;
                     added
                         .into_iter()
                         .next()

@@ -138,21 +138,7 @@ pub async fn find<M: Record>(
     field: &str,
     kind: &'static str,
 ) -> bduf_core::Result<M> {
-    M::E::find()
-        .filter(M::id_column().eq(id))
-        .filter(Expr::col((M::E::default(), Alias::new("organization_id"))).eq(tx.organization))
-        .one(tx.txn)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| missing(kind, id, field))
-}
-
-/// The error [`find`] gives.
-fn missing(kind: &'static str, id: Uuid, field: &str) -> Error {
-    match field {
-        "id" => Error::not_found(kind, id),
-        other => Error::validation(other, format!("no {kind} with id {id}")),
-    }
+    one_in_org(tx, id, field, kind, false).await
 }
 
 /// [`find`], locking the row (`FOR UPDATE` on PostgreSQL; SQLite's one writer needs
@@ -164,17 +150,30 @@ pub async fn find_for_update<M: Record>(
     field: &str,
     kind: &'static str,
 ) -> bduf_core::Result<M> {
+    one_in_org(tx, id, field, kind, true).await
+}
+
+async fn one_in_org<M: Record>(
+    tx: &Tx<'_>,
+    id: Uuid,
+    field: &str,
+    kind: &'static str,
+    lock: bool,
+) -> bduf_core::Result<M> {
     let mut select = M::E::find()
         .filter(M::id_column().eq(id))
         .filter(Expr::col((M::E::default(), Alias::new("organization_id"))).eq(tx.organization));
-    if tx.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
+    if lock && tx.txn.get_database_backend() == sea_orm::DbBackend::Postgres {
         select = select.lock_exclusive();
     }
     select
         .one(tx.txn)
         .await
         .map_err(db_error)?
-        .ok_or_else(|| missing(kind, id, field))
+        .ok_or_else(|| match field {
+            "id" => Error::not_found(kind, id),
+            other => Error::validation(other, format!("no {kind} with id {id}")),
+        })
 }
 
 /// Inserts `row` and records it in `audit_log`.
@@ -209,6 +208,32 @@ pub async fn delete<M: Record + serde::Serialize>(tx: &Tx<'_>, old: &M) -> bduf_
         .map_err(db_error)?;
     audit(tx, M::TABLE, old.id(), "DELETE", Some(old), None).await?;
     Ok(old.id())
+}
+
+/// The role of `user` in the active organization, if a member.
+pub async fn role_of(tx: &Tx<'_>, user: Uuid) -> bduf_core::Result<Option<CollaborationRole>> {
+    entity::organization_members::Entity::find()
+        .filter(entity::organization_members::Column::OrganizationId.eq(tx.organization))
+        .filter(entity::organization_members::Column::UserId.eq(user))
+        .one(tx.txn)
+        .await
+        .map(|m| m.map(|m| m.role))
+        .map_err(db_error)
+}
+
+/// The role of `user` in the active organization, or a `VALIDATION` error on `field`
+/// when they are not a member.
+pub async fn member_role(
+    tx: &Tx<'_>,
+    user: Uuid,
+    field: &str,
+) -> bduf_core::Result<CollaborationRole> {
+    role_of(tx, user).await?.ok_or_else(|| {
+        Error::validation(
+            field,
+            format!("user {user} is not a member of the organization"),
+        )
+    })
 }
 
 /// The project of the record a `(target_type, target_id)` pair names, when that record

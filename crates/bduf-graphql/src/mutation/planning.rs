@@ -10,7 +10,7 @@ use rust_decimal::Decimal;
 use sea_orm::{ActiveModelTrait, ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use super::{Tx, audit, check_name, check_range, check_text, db_error, delete, find, now, write};
+use super::{check_name, check_range, check_text, db_error, delete, find, insert, now, write};
 use super::{patch, target_project, update};
 use crate::generated::{Analysis, Comment, Notification, Project};
 
@@ -145,28 +145,6 @@ fn check_score(field: &str, value: Option<Decimal>) -> bduf_core::Result<()> {
     }
 }
 
-/// The project `id` of the active organization, for a change.
-async fn project(tx: &Tx<'_>, id: Uuid, field: &str) -> bduf_core::Result<projects::Model> {
-    projects::Entity::find_by_id(id)
-        .filter(projects::Column::OrganizationId.eq(tx.organization))
-        .one(tx.txn)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| match field {
-            "id" => Error::not_found("project", id),
-            other => Error::validation(other, format!("no project with id {id}")),
-        })
-}
-
-async fn comment(tx: &Tx<'_>, id: Uuid) -> bduf_core::Result<comments::Model> {
-    comments::Entity::find_by_id(id)
-        .filter(comments::Column::OrganizationId.eq(tx.organization))
-        .one(tx.txn)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| Error::not_found("comment", id))
-}
-
 /// Mutations of projects, comments and notifications.
 #[derive(Default, Debug)]
 pub struct PlanningMutation;
@@ -199,36 +177,36 @@ impl PlanningMutation {
                     };
                     check_project("input.", &patch)?;
                     let now = now();
-                    let row = projects::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        organization_id: Set(tx.organization),
-                        created_by: Set(tx.viewer.user),
-                        name: Set(input.name),
-                        description: Set(input.description),
-                        status: Set(Some(input.status.unwrap_or(ProjectStatus::Draft).into())),
-                        project_type: Set(input.project_type),
-                        industry: Set(input.industry),
-                        complexity_score: Set(input.complexity_score),
-                        estimated_duration_weeks: Set(input.estimated_duration_weeks),
-                        estimated_budget: Set(input.estimated_budget),
-                        currency: Set(Some(input.currency.unwrap_or_else(|| "USD".to_owned()))),
-                        technology_stack: Set(Some(
-                            input
-                                .technology_stack
-                                .map_or(serde_json::json!([]), |j| j.0),
-                        )),
-                        constraints: Set(Some(serde_json::json!({}))),
-                        assumptions: Set(Some(serde_json::json!([]))),
-                        version: Set(Some(1)),
-                        is_archived: Set(Some(false)),
-                        archived_at: Set(None),
-                        created_at: Set(Some(now)),
-                        updated_at: Set(Some(now)),
-                    }
-                    .insert(tx.txn)
-                    .await
-                    .map_err(db_error)?;
-                    audit(tx, "projects", row.id, "INSERT", None, Some(&row)).await?;
+                    let row: projects::Model = insert(
+                        tx,
+                        projects::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            organization_id: Set(tx.organization),
+                            created_by: Set(tx.viewer.user),
+                            name: Set(input.name),
+                            description: Set(input.description),
+                            status: Set(Some(input.status.unwrap_or(ProjectStatus::Draft).into())),
+                            project_type: Set(input.project_type),
+                            industry: Set(input.industry),
+                            complexity_score: Set(input.complexity_score),
+                            estimated_duration_weeks: Set(input.estimated_duration_weeks),
+                            estimated_budget: Set(input.estimated_budget),
+                            currency: Set(Some(input.currency.unwrap_or_else(|| "USD".to_owned()))),
+                            technology_stack: Set(Some(
+                                input
+                                    .technology_stack
+                                    .map_or(serde_json::json!([]), |j| j.0),
+                            )),
+                            constraints: Set(Some(serde_json::json!({}))),
+                            assumptions: Set(Some(serde_json::json!([]))),
+                            version: Set(Some(1)),
+                            is_archived: Set(Some(false)),
+                            archived_at: Set(None),
+                            created_at: Set(Some(now)),
+                            updated_at: Set(Some(now)),
+                        },
+                    )
+                    .await?;
                     Ok(Project::from(row))
                 }
                 .boxed()
@@ -251,7 +229,7 @@ impl PlanningMutation {
             move |tx| {
                 async move {
                     check_project("input.", &input)?;
-                    let old = project(tx, id, "id").await?;
+                    let old = find::<projects::Model>(tx, id, "id", "project").await?;
                     let mut row: projects::ActiveModel = old.clone().into();
                     if let Some(v) = input.name {
                         row.name = Set(v);
@@ -276,8 +254,7 @@ impl PlanningMutation {
                     }
                     row.version = Set(Some(old.version.unwrap_or(1) + 1));
                     row.updated_at = Set(Some(now()));
-                    let new = row.update(tx.txn).await.map_err(db_error)?;
-                    audit(tx, "projects", id, "UPDATE", Some(&old), Some(&new)).await?;
+                    let new = update(tx, &old, row).await?;
                     Ok(Project::from(new))
                 }
                 .boxed()
@@ -299,13 +276,12 @@ impl PlanningMutation {
             "archiveProject",
             move |tx| {
                 async move {
-                    let old = project(tx, id, "id").await?;
+                    let old = find::<projects::Model>(tx, id, "id", "project").await?;
                     let mut row: projects::ActiveModel = old.clone().into();
                     row.is_archived = Set(Some(archived));
                     row.archived_at = Set(archived.then(now));
                     row.updated_at = Set(Some(now()));
-                    let new = row.update(tx.txn).await.map_err(db_error)?;
-                    audit(tx, "projects", id, "UPDATE", Some(&old), Some(&new)).await?;
+                    let new = update(tx, &old, row).await?;
                     Ok(Project::from(new))
                 }
                 .boxed()
@@ -318,13 +294,8 @@ impl PlanningMutation {
     async fn delete_project(&self, ctx: &Context<'_>, id: Uuid) -> Result<Uuid> {
         write(ctx, CollaborationRole::Admin, "deleteProject", move |tx| {
             async move {
-                let old = project(tx, id, "id").await?;
-                projects::Entity::delete_by_id(id)
-                    .exec(tx.txn)
-                    .await
-                    .map_err(db_error)?;
-                audit(tx, "projects", id, "DELETE", Some(&old), None).await?;
-                Ok(id)
+                let old = find::<projects::Model>(tx, id, "id", "project").await?;
+                delete(tx, &old).await
             }
             .boxed()
         })
@@ -362,35 +333,37 @@ impl PlanningMutation {
                     )?;
                     check_score("input.confidenceScore", input.confidence_score)?;
                     check_score("input.completenessScore", input.completeness_score)?;
-                    project(tx, project_id, "projectId").await?;
+                    find::<projects::Model>(tx, project_id, "projectId", "project").await?;
                     let now = now();
-                    let row = analyses::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        project_id: Set(project_id),
-                        r#type: Set(input.r#type.into()),
-                        title: Set(input.title),
-                        description: Set(input.description),
-                        methodology: Set(input.methodology),
-                        findings: Set(Some(input.findings.map_or(serde_json::json!({}), |j| j.0))),
-                        recommendations: Set(Some(
-                            input.recommendations.map_or(serde_json::json!([]), |j| j.0),
-                        )),
-                        risks: Set(Some(input.risks.map_or(serde_json::json!([]), |j| j.0))),
-                        opportunities: Set(Some(serde_json::json!([]))),
-                        confidence_score: Set(input.confidence_score),
-                        completeness_score: Set(input.completeness_score),
-                        processing_time_seconds: Set(None),
-                        ai_model_used: Set(input.ai_model_used),
-                        context_sources: Set(Some(serde_json::json!([]))),
-                        status: Set(Some("completed".to_owned())),
-                        created_at: Set(Some(now)),
-                        updated_at: Set(Some(now)),
-                        organization_id: Set(tx.organization),
-                    }
-                    .insert(tx.txn)
-                    .await
-                    .map_err(db_error)?;
-                    audit(tx, "analyses", row.id, "INSERT", None, Some(&row)).await?;
+                    let row: analyses::Model = insert(
+                        tx,
+                        analyses::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            project_id: Set(project_id),
+                            r#type: Set(input.r#type.into()),
+                            title: Set(input.title),
+                            description: Set(input.description),
+                            methodology: Set(input.methodology),
+                            findings: Set(Some(
+                                input.findings.map_or(serde_json::json!({}), |j| j.0),
+                            )),
+                            recommendations: Set(Some(
+                                input.recommendations.map_or(serde_json::json!([]), |j| j.0),
+                            )),
+                            risks: Set(Some(input.risks.map_or(serde_json::json!([]), |j| j.0))),
+                            opportunities: Set(Some(serde_json::json!([]))),
+                            confidence_score: Set(input.confidence_score),
+                            completeness_score: Set(input.completeness_score),
+                            processing_time_seconds: Set(None),
+                            ai_model_used: Set(input.ai_model_used),
+                            context_sources: Set(Some(serde_json::json!([]))),
+                            status: Set(Some("completed".to_owned())),
+                            created_at: Set(Some(now)),
+                            updated_at: Set(Some(now)),
+                            organization_id: Set(tx.organization),
+                        },
+                    )
+                    .await?;
                     Ok(Analysis::from(row))
                 }
                 .boxed()
@@ -521,12 +494,8 @@ impl PlanningMutation {
                     }
                     let thread = match parent_id {
                         Some(parent) => {
-                            let parent = comment(tx, parent).await.map_err(|_| {
-                                Error::validation(
-                                    "parentId",
-                                    format!("no comment with id {parent}"),
-                                )
-                            })?;
+                            let parent: comments::Model =
+                                find(tx, parent, "parentId", "comment").await?;
                             if parent.target_id != target_id
                                 || parent.target_type != target_type.as_str()
                             {
@@ -540,26 +509,26 @@ impl PlanningMutation {
                         None => None,
                     };
                     let now = now();
-                    let row = comments::ActiveModel {
-                        id: Set(Uuid::now_v7()),
-                        target_type: Set(target_type.as_str().to_owned()),
-                        target_id: Set(target_id),
-                        author_id: Set(tx.viewer.user),
-                        content: Set(content),
-                        content_type: Set(Some("text".to_owned())),
-                        parent_id: Set(parent_id),
-                        thread_id: Set(thread),
-                        is_resolved: Set(Some(false)),
-                        resolved_by: Set(None),
-                        resolved_at: Set(None),
-                        created_at: Set(Some(now)),
-                        updated_at: Set(Some(now)),
-                        organization_id: Set(tx.organization),
-                    }
-                    .insert(tx.txn)
-                    .await
-                    .map_err(db_error)?;
-                    audit(tx, "comments", row.id, "INSERT", None, Some(&row)).await?;
+                    let row: comments::Model = insert(
+                        tx,
+                        comments::ActiveModel {
+                            id: Set(Uuid::now_v7()),
+                            target_type: Set(target_type.as_str().to_owned()),
+                            target_id: Set(target_id),
+                            author_id: Set(tx.viewer.user),
+                            content: Set(content),
+                            content_type: Set(Some("text".to_owned())),
+                            parent_id: Set(parent_id),
+                            thread_id: Set(thread),
+                            is_resolved: Set(Some(false)),
+                            resolved_by: Set(None),
+                            resolved_at: Set(None),
+                            created_at: Set(Some(now)),
+                            updated_at: Set(Some(now)),
+                            organization_id: Set(tx.organization),
+                        },
+                    )
+                    .await?;
                     Ok(Comment::from(row))
                 }
                 .boxed()
@@ -582,15 +551,14 @@ impl PlanningMutation {
             move |tx| {
                 async move {
                     check_name("content", comments::Column::Content, &content)?;
-                    let old = comment(tx, id).await?;
+                    let old = find::<comments::Model>(tx, id, "id", "comment").await?;
                     if old.author_id != tx.viewer.user {
                         return Err(Error::Forbidden("only its author edits a comment".into()));
                     }
                     let mut row: comments::ActiveModel = old.clone().into();
                     row.content = Set(content);
                     row.updated_at = Set(Some(now()));
-                    let new = row.update(tx.txn).await.map_err(db_error)?;
-                    audit(tx, "comments", id, "UPDATE", Some(&old), Some(&new)).await?;
+                    let new = update(tx, &old, row).await?;
                     Ok(Comment::from(new))
                 }
                 .boxed()
@@ -612,14 +580,13 @@ impl PlanningMutation {
             "resolveComment",
             move |tx| {
                 async move {
-                    let old = comment(tx, id).await?;
+                    let old = find::<comments::Model>(tx, id, "id", "comment").await?;
                     let mut row: comments::ActiveModel = old.clone().into();
                     row.is_resolved = Set(Some(resolved));
                     row.resolved_by = Set(resolved.then_some(tx.viewer.user));
                     row.resolved_at = Set(resolved.then(now));
                     row.updated_at = Set(Some(now()));
-                    let new = row.update(tx.txn).await.map_err(db_error)?;
-                    audit(tx, "comments", id, "UPDATE", Some(&old), Some(&new)).await?;
+                    let new = update(tx, &old, row).await?;
                     Ok(Comment::from(new))
                 }
                 .boxed()
@@ -636,17 +603,12 @@ impl PlanningMutation {
             "deleteComment",
             move |tx| {
                 async move {
-                    let old = comment(tx, id).await?;
+                    let old = find::<comments::Model>(tx, id, "id", "comment").await?;
                     if old.author_id != tx.viewer.user {
                         tx.viewer
                             .require(CollaborationRole::Admin, "deleting another's comment")?;
                     }
-                    comments::Entity::delete_by_id(id)
-                        .exec(tx.txn)
-                        .await
-                        .map_err(db_error)?;
-                    audit(tx, "comments", id, "DELETE", Some(&old), None).await?;
-                    Ok(id)
+                    delete(tx, &old).await
                 }
                 .boxed()
             },

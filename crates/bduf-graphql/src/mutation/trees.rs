@@ -15,7 +15,7 @@
 use std::collections::{HashMap, HashSet};
 
 use async_graphql::{Context, InputObject, InputType, Json, MaybeUndefined, Object, Result};
-use bduf_core::Error;
+use bduf_core::{Error, Record as _};
 use bduf_work::TaskStatus;
 use entity::sea_orm_active_enums::CollaborationRole;
 use entity::{architectural_components, requirements, tasks};
@@ -102,7 +102,9 @@ pub struct TaskInput {
 /// What the generic tree operations need of one tree table.
 trait Kind: Sized + Send + Sync + 'static {
     type Entity: EntityTrait<Model = Self::Model>;
-    type Model: bduf_core::Record + serde::Serialize + IntoActiveModel<Self::Active>;
+    type Model: bduf_core::Record<E = Self::Entity>
+        + serde::Serialize
+        + IntoActiveModel<Self::Active>;
     type Active: ActiveModelTrait<Entity = Self::Entity> + sea_orm::ActiveModelBehavior + Send;
     type Input: Clone + Send + Sync;
     /// The name of one row in errors (`requirement`).
@@ -408,19 +410,13 @@ impl Kind for Work {
         Ok(())
     }
     async fn check_refs(tx: &Tx<'_>, p: &str, i: &TaskInput) -> bduf_core::Result<()> {
-        if let Some(user) = i.assigned_to.value().copied() {
-            let member = entity::organization_members::Entity::find()
-                .filter(entity::organization_members::Column::OrganizationId.eq(tx.organization))
-                .filter(entity::organization_members::Column::UserId.eq(user))
-                .one(tx.txn)
-                .await
-                .map_err(db_error)?;
-            if member.is_none() {
-                return Err(Error::validation(
-                    format!("{p}assignedTo"),
-                    "must be a member of the organization",
-                ));
-            }
+        if let Some(user) = i.assigned_to.value().copied()
+            && super::role_of(tx, user).await?.is_none()
+        {
+            return Err(Error::validation(
+                format!("{p}assignedTo"),
+                "must be a member of the organization",
+            ));
         }
         Ok(())
     }
@@ -503,19 +499,7 @@ impl Kind for Work {
 
 /// The row `id` of the active organization.
 async fn find<K: Kind>(tx: &Tx<'_>, id: Uuid, field: &str) -> bduf_core::Result<K::Model> {
-    K::Entity::find()
-        .filter(K::id_column().eq(id))
-        .filter(K::org_column().eq(tx.organization))
-        .one(tx.txn)
-        .await
-        .map_err(db_error)?
-        .ok_or_else(|| {
-            if field == "id" {
-                Error::not_found(K::KIND, id)
-            } else {
-                Error::validation(field, format!("no {} with id {id}", K::KIND))
-            }
-        })
+    super::find::<K::Model>(tx, id, field, K::KIND).await
 }
 
 /// Locks the project `id` of the active organization against concurrent tree changes.
@@ -608,16 +592,11 @@ async fn create<K: Kind>(
     K::check_refs(tx, "input.", &input).await?;
     lock_project(tx, project, "projectId").await?;
     parent_in::<K>(tx, parent, project, "parentId").await?;
-    let row = K::new_row(input, Uuid::now_v7(), project, parent, tx.organization)
-        .insert(tx.txn)
-        .await
-        .map_err(db_error)?;
-    audit(tx, K::TABLE, id_of::<K>(&row), "INSERT", None, Some(&row)).await?;
-    Ok(row)
-}
-
-fn id_of<K: Kind>(model: &K::Model) -> Uuid {
-    bduf_core::Record::id(model)
+    super::insert(
+        tx,
+        K::new_row(input, Uuid::now_v7(), project, parent, tx.organization),
+    )
+    .await
 }
 
 async fn update<K: Kind>(tx: &Tx<'_>, id: Uuid, input: K::Input) -> bduf_core::Result<K::Model> {
@@ -626,9 +605,7 @@ async fn update<K: Kind>(tx: &Tx<'_>, id: Uuid, input: K::Input) -> bduf_core::R
     let old = find::<K>(tx, id, "id").await?;
     let mut row = old.clone().into_active_model();
     K::apply(input, &mut row);
-    let new = row.update(tx.txn).await.map_err(db_error)?;
-    audit(tx, K::TABLE, id, "UPDATE", Some(&old), Some(&new)).await?;
-    Ok(new)
+    super::update(tx, &old, row).await
 }
 
 async fn delete<K: Kind>(tx: &Tx<'_>, id: Uuid) -> bduf_core::Result<Uuid> {
@@ -706,9 +683,7 @@ async fn move_node<K: Kind>(
     }
     let mut row = old.clone().into_active_model();
     K::set_parent(&mut row, parent);
-    let new = row.update(tx.txn).await.map_err(db_error)?;
-    audit(tx, K::TABLE, id, "UPDATE", Some(&old), Some(&new)).await?;
-    Ok(new)
+    super::update(tx, &old, row).await
 }
 
 async fn create_tree<K: Kind>(
@@ -807,7 +782,7 @@ where
         audit(
             tx,
             K::TABLE,
-            id_of::<K>(model),
+            model.id(),
             "INSERT",
             None::<&K::Model>,
             Some(model),
@@ -816,7 +791,7 @@ where
     }
     // In the order of the call's nodes.
     let position: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
-    models.sort_by_key(|m| position.get(&id_of::<K>(m)).copied().unwrap_or(usize::MAX));
+    models.sort_by_key(|m| position.get(&m.id()).copied().unwrap_or(usize::MAX));
     Ok(models)
 }
 
