@@ -213,6 +213,11 @@ impl TestApp {
         response["data"].clone()
     }
 
+    /// How many statements the app has sent so far.
+    pub fn core_statements(&self) -> u64 {
+        self.core.statements()
+    }
+
     /// Runs `query` and returns `data` with the number of SQL statements it took.
     pub async fn counted(&self, query: &str) -> (u64, Value) {
         let before = self.core.statements();

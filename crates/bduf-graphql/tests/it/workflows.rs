@@ -18,6 +18,7 @@ on_both_backends!(
     bad_session_and_approval_input_is_named_and_changes_nothing,
     null_clears_a_field_and_a_missing_one_stays,
     a_notification_is_its_recipients_only,
+    a_thousand_approvers_cost_what_two_do,
 );
 
 fn field(response: &Value) -> &str {
@@ -1002,4 +1003,75 @@ async fn a_notification_is_its_recipients_only(backend: Backend) {
         ))
         .await;
     assert_eq!(ok(&mine, "markNotificationRead")["isRead"], true);
+}
+
+/// An approval with the most approvers allowed, 1,000, is created in as many statements
+/// as one with two (give or take the 500-row chunks of its inserts), and one more is
+/// refused naming the field.
+async fn a_thousand_approvers_cost_what_two_do(backend: Backend) {
+    use sea_orm::ActiveValue::Set;
+    const WIDE: usize = 1_000;
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(app.conn(), plan_shape()).await;
+    let org = plan.organization;
+    let users: Vec<Uuid> = (0..=WIDE).map(|_| Uuid::now_v7()).collect();
+    crate::support::insert_all(
+        app.conn(),
+        users
+            .iter()
+            .map(|id| entity::users::ActiveModel {
+                id: Set(*id),
+                email: Set(format!("{id}@example.com")),
+                username: Set(id.to_string()),
+                password_hash: Set("x".into()),
+                ..Default::default()
+            })
+            .collect(),
+    )
+    .await;
+    crate::support::insert_all(
+        app.conn(),
+        users
+            .iter()
+            .map(|id| entity::organization_members::ActiveModel {
+                id: Set(Uuid::now_v7()),
+                organization_id: Set(org),
+                user_id: Set(*id),
+                role: Set(entity::sea_orm_active_enums::CollaborationRole::Viewer),
+                ..Default::default()
+            })
+            .collect(),
+    )
+    .await;
+    app.act_as(plan.users[1], org).await;
+    let create = "mutation($p: UUID!, $a: [ApproverInput!]!) { createApproval(projectId: $p, input: { title: \"Wide\", targetType: PROJECT, targetId: $p, approvers: $a }) { participants(first: 1) { totalCount } } }";
+    let approvers =
+        |n: usize| -> Value { users[..n].iter().map(|u| json!({ "userId": u })).collect() };
+    let mut costs = Vec::new();
+    for n in [2, WIDE] {
+        let before = app.core_statements();
+        let answer = app
+            .run_with(create, json!({ "p": plan.projects[0], "a": approvers(n) }))
+            .await;
+        costs.push(app.core_statements() - before);
+        assert_eq!(
+            ok(&answer, "createApproval")["participants"]["totalCount"],
+            n,
+            "{answer}"
+        );
+    }
+    assert!(
+        costs[1] <= costs[0] + 2,
+        "1,000 approvers took {} statements, 2 took {}",
+        costs[1],
+        costs[0]
+    );
+    let too_many = app
+        .run_with(
+            create,
+            json!({ "p": plan.projects[0], "a": approvers(WIDE + 1) }),
+        )
+        .await;
+    assert_eq!(code(&too_many), "VALIDATION", "{too_many}");
+    assert_eq!(field(&too_many), "input.approvers");
 }
