@@ -2,10 +2,12 @@
 //!
 //! `generated/` is written by `cargo xtask codegen` from the live PostgreSQL schema and is
 //! never edited by hand (`cargo test` fails when it is stale). Hand-written additions live
-//! beside it, in modules of their own: [`links`] and [`inet`].
+//! beside it, in modules of their own: [`links`], [`inet`] and [`rule`] (the types and
+//! lookups of the schema's rules, whose data `generated/rules.rs` holds).
 
 mod generated;
 pub mod inet;
 pub mod links;
+pub mod rule;
 
 pub use generated::*;

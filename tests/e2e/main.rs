@@ -309,7 +309,7 @@ async fn operational_endpoints_and_bad_requests() {
         .graphql("{ projects(first: 500) { totalCount } }")
         .await;
     assert_eq!(
-        too_many["errors"][0]["extensions"]["code"], "BAD_USER_INPUT",
+        too_many["errors"][0]["extensions"]["code"], "VALIDATION",
         "{too_many:#}"
     );
 

@@ -79,7 +79,12 @@ pub async fn render(db: &DatabaseConnection) -> Result<Outputs> {
         })
         .collect();
     let api = crate::api::render(&discovered)?;
-    let entities = render_entities(discovered.iter().map(|t| t.write()).collect())?;
+    let mut entities = render_entities(discovered.iter().map(|t| t.write()).collect())?;
+    let rules = crate::rules::render(db).await?;
+    if let Some(module) = entities.get_mut("mod.rs") {
+        module.push_str("\npub mod rules;\n");
+    }
+    entities.insert("rules.rs".to_owned(), rules);
     Ok(vec![
         (output_dir(), entities),
         (crate::api::output_dir(), api),

@@ -15,6 +15,7 @@ mod erd;
 #[cfg(test)]
 mod layers;
 mod postgres;
+mod rules;
 mod scratch;
 mod seed;
 

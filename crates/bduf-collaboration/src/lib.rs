@@ -1,9 +1,12 @@
 //! Collaboration: sessions and their participants, comment threads and notifications.
-//! The read keys of their tables: filters, orderings and the links they hang off.
+//! The read keys of their tables — filters, orderings and the links they hang off — and
+//! their commands ([`commands`]).
+
+pub mod commands;
 
 use async_graphql::InputObject;
 use bduf_core::read::{Filter, Link};
-use bduf_core::{Result, TargetType, check_len, flag, ordering};
+use bduf_core::{Result, TargetType, check, flag, ordering};
 use chrono::{DateTime, Utc};
 use entity::{collaboration_sessions, comments, notifications, session_participants};
 use sea_orm::{ColumnTrait, Condition, DbBackend};
@@ -22,8 +25,16 @@ impl Filter for SessionFilter {
     type Model = collaboration_sessions::Model;
 
     fn condition(&self, _backend: DbBackend) -> Result<Condition> {
-        check_len("filter.status", self.status.as_ref(), 50)?;
-        check_len("filter.sessionType", self.session_type.as_ref(), 100)?;
+        check::text(
+            "filter.status",
+            collaboration_sessions::Column::Status,
+            self.status.as_deref(),
+        )?;
+        check::text(
+            "filter.sessionType",
+            collaboration_sessions::Column::SessionType,
+            self.session_type.as_deref(),
+        )?;
         let mut c = Condition::all();
         if let Some(v) = self.project_id {
             c = c.add(collaboration_sessions::Column::ProjectId.eq(v));
@@ -206,7 +217,11 @@ impl Filter for NotificationFilter {
     type Model = notifications::Model;
 
     fn condition(&self, _backend: DbBackend) -> Result<Condition> {
-        check_len("filter.type", self.r#type.as_ref(), 100)?;
+        check::text(
+            "filter.type",
+            notifications::Column::Type,
+            self.r#type.as_deref(),
+        )?;
         let mut c = Condition::all();
         if let Some(v) = self.user_id {
             c = c.add(notifications::Column::UserId.eq(v));

@@ -54,7 +54,7 @@ where
 /// `owner` column is one of `ids` and that match `condition`: counts per label (an enum
 /// column is read as its text label), every id present.
 pub async fn count_by_label<M: crate::Record>(
-    reader: &crate::Reader,
+    reader: &crate::RequestTxn,
     owner: crate::record::Column<M>,
     label: crate::record::Column<M>,
     ids: &[Uuid],
@@ -83,7 +83,7 @@ pub async fn count_by_label<M: crate::Record>(
 /// `SELECT owner, COUNT(*) … GROUP BY owner` over the rows of `M` whose `owner` column is
 /// one of `ids` and that match `condition`, every id present.
 pub async fn count_by<M: crate::Record>(
-    reader: &crate::Reader,
+    reader: &crate::RequestTxn,
     owner: crate::record::Column<M>,
     ids: &[Uuid],
     condition: sea_orm::Condition,

@@ -31,165 +31,15 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use futures_util::task::{ArcWake, AtomicWaker};
 
-use sea_orm::sea_query::Condition;
-use sea_orm::{
-    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, IsolationLevel, QueryResult,
-    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
-};
-use uuid::Uuid;
-
-use crate::Db;
 use crate::error::{Error, Result};
-use crate::record::Record;
-use crate::scope::Scope;
+use crate::txn::RequestTxn;
 
-/// Fetches the values of a batch of keys of one type. Implemented by [`Reader`] for
-/// every key type of every context; keys without a value are left out of the map.
+/// Fetches the values of a batch of keys of one type. Implemented on the request's
+/// transaction ([`RequestTxn`]) for every key type of every context; keys without a value
+/// are left out of the map.
 pub trait Fetch<K>: Send + Sync + 'static {
     type Value: Clone + Send + Sync + 'static;
     fn fetch(&self, keys: &[K]) -> impl Future<Output = Result<HashMap<K, Self::Value>>> + Send;
-}
-
-/// What reads the database for a request: the one implementor of [`Fetch`]. It reads
-/// through one read-only transaction ([`Reader::begin`]) — one connection for the whole
-/// request and one snapshot for all its levels — or, made with [`Reader::new`], through
-/// the pool.
-#[derive(Clone)]
-pub struct Reader {
-    db: Db,
-    transaction: Option<Arc<DatabaseTransaction>>,
-    scope: Option<Scope>,
-}
-
-/// What a request's transaction is for.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Access {
-    /// Queries: REPEATABLE READ on PostgreSQL (one snapshot for every level).
-    Read,
-    /// Mutations: READ COMMITTED on PostgreSQL (a row lock waits for the holder and then
-    /// sees its commit, instead of failing with a serialization error), and on SQLite
-    /// `BEGIN IMMEDIATE` (the write lock up front, so two writers queue on the busy
-    /// timeout instead of deadlocking on the upgrade from a read lock).
-    Write,
-}
-
-impl std::fmt::Debug for Reader {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("Reader")
-            .field("db", &self.db)
-            .field("in_transaction", &self.transaction.is_some())
-            .field("scope", &self.scope)
-            .finish()
-    }
-}
-
-impl Reader {
-    /// A reader through the pool, one connection per statement, seeing every row: for
-    /// tools and tests, never for a client's request.
-    pub fn new(db: Db) -> Self {
-        Self {
-            db,
-            transaction: None,
-            scope: None,
-        }
-    }
-
-    /// A reader through a transaction of its own, for one request acting in `scope`
-    /// (none: before sign-in, which sees no tenant rows on PostgreSQL). Taking the
-    /// connection is the only wait; when the pool has none within its acquire timeout
-    /// the answer is [`Error::Busy`].
-    ///
-    /// On PostgreSQL the transaction then switches to the role `bduf_app`, which is
-    /// subject to row-level security, and sets `app.user_id` and
-    /// `app.organization_id` — all with `set_config(…, true)` in one statement, so all
-    /// of it ends with the transaction and nothing is left on the pooled connection.
-    pub async fn begin(db: &Db, scope: Option<Scope>, access: Access) -> Result<Self> {
-        let options = match access {
-            Access::Read => TransactionOptions::default(),
-            Access::Write => TransactionOptions {
-                isolation_level: (db.backend() == DbBackend::Postgres)
-                    .then_some(IsolationLevel::ReadCommitted),
-                access_mode: None,
-                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
-            },
-        };
-        let transaction = db
-            .conn()
-            .begin_with_options(options)
-            .await
-            .map_err(|err| match err {
-                DbErr::ConnectionAcquire(_) => Error::Busy,
-                other => Error::from(other),
-            })?;
-        if db.backend() == DbBackend::Postgres {
-            let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
-            transaction
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT set_config('role', 'bduf_app', true), \
-                     set_config('app.user_id', $1, true), \
-                     set_config('app.organization_id', $2, true)",
-                    [
-                        text(scope.map(|s| s.user)).into(),
-                        text(scope.and_then(|s| s.organization)).into(),
-                    ],
-                ))
-                .await?;
-        }
-        Ok(Self {
-            db: db.clone(),
-            transaction: Some(Arc::new(transaction)),
-            scope: Some(scope.unwrap_or(Scope {
-                user: Uuid::nil(),
-                organization: None,
-            })),
-        })
-    }
-
-    /// The scope this reader reads in (none: unscoped, see [`Reader::new`]).
-    pub fn scope(&self) -> Option<&Scope> {
-        self.scope.as_ref()
-    }
-
-    /// The condition that keeps the rows of `M` this reader may see.
-    pub fn visible<M: Record>(&self) -> Condition {
-        crate::scope::visible(M::TABLE, M::TENANCY, self.scope.as_ref())
-    }
-
-    /// The request's transaction, for writes (none for a pool reader).
-    pub fn transaction(&self) -> Option<&DatabaseTransaction> {
-        self.transaction.as_deref()
-    }
-
-    /// Ends the transaction, keeping what it wrote.
-    pub async fn commit(self) -> Result<()> {
-        if let Some(transaction) = self.transaction.and_then(|t| Arc::try_unwrap(t).ok()) {
-            transaction.commit().await?;
-        }
-        Ok(())
-    }
-
-    /// Ends the reader's transaction (it changed nothing: it is rolled back).
-    pub async fn finish(self) {
-        if let Some(transaction) = self.transaction.and_then(|t| Arc::try_unwrap(t).ok())
-            && let Err(err) = transaction.rollback().await
-        {
-            tracing::warn!(error = %err, "ending a read transaction failed");
-        }
-    }
-
-    /// Which database this reader reads.
-    pub fn backend(&self) -> DbBackend {
-        self.db.backend()
-    }
-
-    /// Runs a query and returns its rows.
-    pub async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        match &self.transaction {
-            Some(transaction) => transaction.query_all_raw(statement).await,
-            None => self.db.query(statement).await,
-        }
-    }
 }
 
 /// The batcher of one request. Cheap to clone.
@@ -205,7 +55,7 @@ impl std::fmt::Debug for Batcher {
 }
 
 struct Inner {
-    reader: Reader,
+    txn: RequestTxn,
     state: Mutex<State>,
 }
 
@@ -226,27 +76,27 @@ struct Queue<K, V> {
 }
 
 impl Batcher {
-    /// A batcher reading through `reader`.
-    pub fn new(reader: Reader) -> Self {
+    /// A batcher reading through `txn`.
+    pub fn new(txn: RequestTxn) -> Self {
         Self {
             inner: Arc::new(Inner {
-                reader,
+                txn,
                 state: Mutex::new(State::default()),
             }),
         }
     }
 
-    /// The reader behind this batcher.
-    pub fn reader(&self) -> &Reader {
-        &self.inner.reader
+    /// The request's transaction, which this batcher reads through.
+    pub fn txn(&self) -> &RequestTxn {
+        &self.inner.txn
     }
 
     /// The value of `key`, fetched in the next wave together with every other key queued
     /// before it; `None` when there is none.
-    pub async fn load<K>(&self, key: K) -> Result<Option<<Reader as Fetch<K>>::Value>>
+    pub async fn load<K>(&self, key: K) -> Result<Option<<RequestTxn as Fetch<K>>::Value>>
     where
         K: Clone + Eq + Hash + Send + Sync + 'static,
-        Reader: Fetch<K>,
+        RequestTxn: Fetch<K>,
     {
         let (reply, answer) = oneshot::channel();
         {
@@ -255,11 +105,11 @@ impl Batcher {
             let queue = queues
                 .entry(TypeId::of::<K>())
                 .or_insert_with(|| {
-                    Box::new(Queue::<K, <Reader as Fetch<K>>::Value> {
+                    Box::new(Queue::<K, <RequestTxn as Fetch<K>>::Value> {
                         waiting: Vec::new(),
                     })
                 })
-                .downcast_mut::<Queue<K, <Reader as Fetch<K>>::Value>>()
+                .downcast_mut::<Queue<K, <RequestTxn as Fetch<K>>::Value>>()
                 .expect("one queue type per key type");
             if queue.waiting.is_empty() {
                 let inner = Arc::clone(&self.inner);
@@ -288,13 +138,16 @@ impl Inner {
     async fn run<K>(self: Arc<Self>)
     where
         K: Clone + Eq + Hash + Send + Sync + 'static,
-        Reader: Fetch<K>,
+        RequestTxn: Fetch<K>,
     {
         let waiting = self
             .lock()
             .queues
             .remove(&TypeId::of::<K>())
-            .and_then(|q| q.downcast::<Queue<K, <Reader as Fetch<K>>::Value>>().ok())
+            .and_then(|q| {
+                q.downcast::<Queue<K, <RequestTxn as Fetch<K>>::Value>>()
+                    .ok()
+            })
             .map(|q| q.waiting)
             .unwrap_or_default();
         let mut keys: Vec<K> = Vec::with_capacity(waiting.len());
@@ -306,7 +159,7 @@ impl Inner {
             }
             *n += 1;
         }
-        match self.reader.fetch(&keys).await {
+        match self.txn.fetch(&keys).await {
             Ok(mut values) => {
                 for (key, reply) in waiting {
                     let left = asked.get_mut(&key).map_or(0, |n| {

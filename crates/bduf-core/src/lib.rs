@@ -1,23 +1,31 @@
 //! bduf's shared kernel, used by every domain crate: the database handle ([`Db`]), the
-//! error type ([`Error`]), per-request batching in waves ([`batch`]), the generic read
-//! keys and their SQL ([`read`], [`window`]), cursor paging ([`paging`]) and the
-//! per-request context ([`RequestContext`]).
+//! request's one transaction ([`RequestTxn`]), the error type ([`Error`]) and input
+//! checks ([`check`]), the write kernel commands build on ([`write`]), per-request
+//! batching in waves ([`batch`]), the generic read keys and their SQL ([`read`],
+//! [`window`], [`tree`]), cursor paging ([`paging`]) and what a request says of its
+//! client ([`RequestContext`]).
 
 pub mod aggregate;
 pub mod batch;
+pub mod check;
 pub mod db;
 pub mod error;
 pub mod paging;
 pub mod read;
 pub mod record;
 pub mod scope;
+pub mod tree;
+pub mod txn;
 pub mod window;
+pub mod write;
 
-pub use batch::{Access, Batcher, Fetch, Reader, drive};
+pub use batch::{Batcher, Fetch, drive};
 pub use db::Db;
-pub use error::{Error, GraphqlResult, Result};
-pub use record::{Columns, Record, Tree};
+pub use error::{Error, Result};
+pub use record::{Columns, Record, Row, Tree};
 pub use scope::{Scope, Tenancy, Viewer, rank};
+pub use txn::{Access, RequestTxn};
+pub use write::Tx;
 
 use chrono::{DateTime, FixedOffset, Utc};
 
@@ -29,36 +37,16 @@ pub enum OrderDirection {
     Desc,
 }
 
-/// Checks that an optional text filter is at most `max` characters long.
-pub fn check_len(field: &str, value: Option<&String>, max: usize) -> Result<()> {
-    match value {
-        Some(v) if v.chars().count() > max => Err(Error::invalid(
-            field,
-            format!(
-                "must be at most {max} characters, got {}",
-                v.chars().count()
-            ),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Checks that an optional integer filter lies in `low..=high`.
-pub fn check_range(field: &str, value: Option<i32>, low: i32, high: i32) -> Result<()> {
-    match value {
-        Some(v) if v < low || v > high => Err(Error::invalid(
-            field,
-            format!("must be between {low} and {high}, got {v}"),
-        )),
-        _ => Ok(()),
-    }
-}
-
 /// A timestamp in UTC, the one form timestamps are bound in: SQLite stores timestamps as
 /// RFC 3339 text and compares them as text, which orders instants correctly only when
 /// every value has the same offset (see `migration/README.md`, "SQLite mapping").
 pub fn utc(t: DateTime<FixedOffset>) -> DateTime<FixedOffset> {
     t.with_timezone(&Utc).fixed_offset()
+}
+
+/// Now, in the one form timestamps are written in.
+pub fn now() -> DateTime<FixedOffset> {
+    utc(Utc::now().fixed_offset())
 }
 
 /// The kinds of record comments, approvals and notifications may target.
@@ -101,8 +89,8 @@ impl TargetType {
     }
 }
 
-/// What every request carries besides its batcher: what the client sent about itself
-/// (filled by the HTTP layer) and, once authenticated, the viewer.
+/// What a request says of its client (filled by the HTTP layer); who it acts for is the
+/// request's transaction's to know ([`RequestTxn::viewer`]).
 #[derive(Debug, Clone, Default)]
 pub struct RequestContext {
     /// The bearer token of `Authorization: Bearer …`, if any.
@@ -117,17 +105,6 @@ pub struct RequestContext {
     /// The `Idempotency-Key` header, if any: a signed-in mutation request's retries
     /// with the same key get its first answer instead of writing again.
     pub idempotency_key: Option<String>,
-    /// The signed-in user, once authenticated.
-    pub viewer: Option<Viewer>,
-}
-
-impl RequestContext {
-    /// The viewer, or `UNAUTHENTICATED`.
-    pub fn viewer(&self) -> Result<&Viewer> {
-        self.viewer.as_ref().ok_or(Error::Unauthenticated(
-            "sign in first: send Authorization: Bearer <token>",
-        ))
-    }
 }
 
 /// The condition of a filter on a boolean column that has a default: NULL counts as the

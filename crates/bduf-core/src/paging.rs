@@ -9,7 +9,7 @@
 //!
 //! A cursor is opaque to clients. It names the connection and ordering it was issued for
 //! and holds the sort value and id of its edge; a cursor that does not decode, or was
-//! issued for another connection, ordering or type, is `BAD_USER_INPUT` naming the
+//! issued for another connection, ordering or type, is `VALIDATION` naming the
 //! argument.
 
 use async_graphql::connection::{CursorType, OpaqueCursor};

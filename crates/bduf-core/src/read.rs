@@ -1,4 +1,4 @@
-//! The read keys every context builds on, and how the [`Reader`] fetches a batch of each
+//! The read keys every context builds on, and how the [`RequestTxn`] fetches a batch of each
 //! with one statement (two with `totalCount`):
 //!
 //! - [`ById`]: rows by primary key;
@@ -17,18 +17,19 @@ use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
 use std::sync::Arc;
 
-use sea_orm::sea_query::CommonTableExpression;
 use sea_orm::sea_query::{
     Alias, ColumnType, Condition, Expr, ExprTrait, Func, Order as SqlOrder, OverStatement, Query,
-    SelectStatement, UnionType, WindowStatement, WithClause,
+    SelectStatement, WindowStatement,
 };
 use sea_orm::{DbBackend, ModelTrait};
 use uuid::Uuid;
 
-use crate::batch::{Fetch, Reader};
+use crate::batch::Fetch;
 use crate::error::{Error, Result};
 use crate::paging::{CursorKey, Page, PageArgs, SortKey};
 use crate::record::{Columns, Record, Tree};
+use crate::tree;
+use crate::txn::RequestTxn;
 use crate::window::{self, PageSpec, Parents, any_of, col, models, select_columns};
 
 /// The filter input of a connection over `Model`.
@@ -110,7 +111,7 @@ fn ordering_of<O: Order>(order: Option<O>) -> crate::paging::Ordering<O::Model> 
     order.map_or_else(crate::paging::Ordering::by_id, Order::ordering)
 }
 
-impl<L, F, O> Fetch<Rows<L, F, O>> for Reader
+impl<L, F, O> Fetch<Rows<L, F, O>> for RequestTxn
 where
     L: Link,
     F: Filter<Model = L::Model>,
@@ -204,7 +205,7 @@ impl<M> ById<M> {
     }
 }
 
-impl<M: Record> Fetch<ById<M>> for Reader {
+impl<M: Record> Fetch<ById<M>> for RequestTxn {
     type Value = M;
 
     async fn fetch(&self, keys: &[ById<M>]) -> Result<HashMap<ById<M>, M>> {
@@ -265,61 +266,12 @@ fn alias(name: &str) -> Alias {
     Alias::new(name)
 }
 
-fn walk_col(name: &str) -> Expr {
-    Expr::col((alias("_walk"), alias(name)))
-}
-
 /// The most ancestors `ancestors` returns: the nearest ones, so a deeper chain is cut at
 /// the top (its root missing, as `depth` shows). Also the weight of `ancestors` in a
 /// query's cost.
 pub const MAX_ANCESTORS: u32 = 32;
 
-/// `WITH RECURSIVE _walk(_start, _node, _first, _depth)`: for every id of `ids`, each
-/// ancestor (`_node`) at its distance (`_depth`, 1 for the parent, marked `_first = 1`),
-/// at most `cap` away when given. Without a cap, `UNION` drops repeated rows, so the walk
-/// ends even on a `parent_id` cycle, which the schema does not forbid; with one, the
-/// distance ends it.
-///
-/// Only nodes `reader` may see start a walk; the rest of a walk stays in their
-/// organization (a parent is in its child's organization: migration step 11).
-fn ancestor_walk<M: Tree>(reader: &Reader, ids: &[Uuid], cap: Option<u32>) -> WithClause {
-    let backend = reader.backend();
-    let parent = col::<M>(M::parent_column());
-    let mut anchor = Query::select();
-    anchor
-        .expr_as(col::<M>(M::id_column()), alias("_start"))
-        .expr_as(parent.clone(), alias("_node"))
-        .expr_as(Expr::cust("1"), alias("_first"))
-        .from(M::E::default())
-        .and_where(any_of(backend, col::<M>(M::id_column()), ids))
-        .cond_where(reader.visible::<M>())
-        .and_where(parent.clone().is_not_null());
-    let mut step = Query::select();
-    step.expr(walk_col("_start"))
-        .expr(parent.clone())
-        .expr(Expr::cust("0"))
-        .from(M::E::default())
-        .inner_join(
-            alias("_walk"),
-            col::<M>(M::id_column()).equals((alias("_walk"), alias("_node"))),
-        )
-        .and_where(parent.is_not_null());
-    let mut columns = vec![alias("_start"), alias("_node"), alias("_first")];
-    if let Some(cap) = cap {
-        anchor.expr_as(Expr::cust("1"), alias("_depth"));
-        step.expr(walk_col("_depth").add(1))
-            .and_where(walk_col("_depth").lt(i64::from(cap)));
-        columns.push(alias("_depth"));
-    }
-    anchor.union(UnionType::Distinct, step);
-    let mut cte = CommonTableExpression::new();
-    cte.table_name(alias("_walk"))
-        .columns(columns)
-        .query(anchor);
-    WithClause::new().recursive(true).cte(cte).to_owned()
-}
-
-impl<M: Tree> Fetch<Ancestors<M>> for Reader {
+impl<M: Tree> Fetch<Ancestors<M>> for RequestTxn {
     type Value = Vec<M>;
 
     async fn fetch(&self, keys: &[Ancestors<M>]) -> Result<HashMap<Ancestors<M>, Vec<M>>> {
@@ -332,15 +284,15 @@ impl<M: Tree> Fetch<Ancestors<M>> for Reader {
         for (columns, ids) in groups {
             let mut select = Query::select();
             select
-                .expr_as(walk_col("_start"), alias("_walk_start"))
-                .expr_as(walk_col("_first"), alias("_walk_first"));
+                .expr_as(tree::walked("_start"), alias("_walk_start"))
+                .expr_as(tree::walked("_first"), alias("_walk_first"));
             // The chain is rebuilt from parent ids, which are always read.
             select_columns::<M>(&mut select, columns);
             select.from(alias("_walk")).inner_join(
                 M::E::default(),
                 col::<M>(M::id_column()).equals((alias("_walk"), alias("_node"))),
             );
-            let walk = ancestor_walk::<M>(self, &ids, Some(MAX_ANCESTORS));
+            let walk = tree::up::<M>(backend, self.visible::<M>(), &ids, Some(MAX_ANCESTORS));
             let rows = self.query(backend.build(&select.with(walk))).await?;
             // Per start: its parent, and every ancestor by id.
             let mut first: HashMap<Uuid, Uuid> = HashMap::new();
@@ -370,7 +322,7 @@ impl<M: Tree> Fetch<Ancestors<M>> for Reader {
     }
 }
 
-impl<M: Tree> Fetch<DepthOf<M>> for Reader {
+impl<M: Tree> Fetch<DepthOf<M>> for RequestTxn {
     type Value = i32;
 
     async fn fetch(&self, keys: &[DepthOf<M>]) -> Result<HashMap<DepthOf<M>, i32>> {
@@ -378,11 +330,12 @@ impl<M: Tree> Fetch<DepthOf<M>> for Reader {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
         let mut select = Query::select();
         select
-            .expr_as(walk_col("_start"), alias("owner"))
-            .expr_as(Func::count_distinct(walk_col("_node")), alias("n"))
+            .expr_as(tree::walked("_start"), alias("owner"))
+            .expr_as(Func::count_distinct(tree::walked("_node")), alias("n"))
             .from(alias("_walk"))
             .group_by_col((alias("_walk"), alias("_start")));
-        let statement = backend.build(&select.with(ancestor_walk::<M>(self, &ids, None)));
+        let statement =
+            backend.build(&select.with(tree::up::<M>(backend, self.visible::<M>(), &ids, None)));
         let rows = self.query(statement).await?;
         Ok(window::counts(&rows, &ids)?
             .into_iter()
@@ -394,6 +347,20 @@ impl<M: Tree> Fetch<DepthOf<M>> for Reader {
 /// The connection name of descendants lists in cursors.
 fn descendants_connection<M: Record>() -> String {
     format!("{}.descendants", M::TABLE)
+}
+
+/// The deepest `descendants(maxDepth)` a client may ask for.
+pub const MAX_DESCENDANT_DEPTH: i32 = 1_000;
+
+/// `maxDepth` of a `descendants` connection, checked: 1 to [`MAX_DESCENDANT_DEPTH`].
+pub fn descendant_depth(max_depth: i32) -> Result<u32> {
+    if !(1..=MAX_DESCENDANT_DEPTH).contains(&max_depth) {
+        return Err(Error::invalid(
+            "maxDepth",
+            format!("must be between 1 and {MAX_DESCENDANT_DEPTH}, got {max_depth}"),
+        ));
+    }
+    Ok(max_depth.unsigned_abs())
 }
 
 /// What every node of a level shares in a `descendants` connection.
@@ -440,7 +407,7 @@ where
     }
 }
 
-impl<F> Fetch<Descendants<F>> for Reader
+impl<F> Fetch<Descendants<F>> for RequestTxn
 where
     F: Filter,
     F::Model: Tree,
@@ -475,44 +442,20 @@ where
 /// its smallest depth, filter, and number each start's nodes by `(depth, id)` in scan
 /// direction, keeping the first `n + 1`.
 async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
-    reader: &Reader,
+    reader: &RequestTxn,
     window: &TreeWindow<F>,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Page<M>>> {
     let backend = reader.backend();
-    let parent = col::<M>(M::parent_column());
     let id = col::<M>(M::id_column());
-    let mut anchor = Query::select();
-    anchor
-        .expr(parent.clone())
-        .expr(id.clone())
-        .expr(Expr::cust("CAST(1 AS BIGINT)"))
-        .from(M::E::default())
-        .and_where(any_of(backend, parent.clone(), ids))
-        .cond_where(reader.visible::<M>());
-    let mut step = Query::select();
-    step.expr(walk_col("_start"))
-        .expr(id.clone())
-        .expr(walk_col("_depth").add(1))
-        .from(M::E::default())
-        .inner_join(
-            alias("_walk"),
-            parent.equals((alias("_walk"), alias("_node"))),
-        )
-        .and_where(walk_col("_depth").lt(i64::from(window.max_depth)));
-    anchor.union(UnionType::All, step);
-    let mut cte = CommonTableExpression::new();
-    cte.table_name(alias("_walk"))
-        .columns([alias("_start"), alias("_node"), alias("_depth")])
-        .query(anchor);
-    let walk = WithClause::new().recursive(true).cte(cte).to_owned();
+    let walk = tree::down::<M>(backend, reader.visible::<M>(), ids, Some(window.max_depth));
 
     // Each node once per start, at its smallest depth (a cycle revisits nodes).
     let mut nearest = Query::select();
     nearest
-        .expr_as(walk_col("_start"), alias("_start"))
-        .expr_as(walk_col("_node"), alias("_node"))
-        .expr_as(Func::min(walk_col("_depth")), alias("_depth"))
+        .expr_as(tree::walked("_start"), alias("_start"))
+        .expr_as(tree::walked("_node"), alias("_node"))
+        .expr_as(Func::min(tree::walked("_depth")), alias("_depth"))
         .from(alias("_walk"))
         .group_by_col((alias("_walk"), alias("_start")))
         .group_by_col((alias("_walk"), alias("_node")));
@@ -583,8 +526,8 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
                 {
                     let mut nearest = Query::select();
                     nearest
-                        .expr_as(walk_col("_start"), alias("_start"))
-                        .expr_as(walk_col("_node"), alias("_node"))
+                        .expr_as(tree::walked("_start"), alias("_start"))
+                        .expr_as(tree::walked("_node"), alias("_node"))
                         .from(alias("_walk"))
                         .group_by_col((alias("_walk"), alias("_start")))
                         .group_by_col((alias("_walk"), alias("_node")));
@@ -635,7 +578,7 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
 /// A helper for aggregate keys: `SELECT … FROM M WHERE column IN (ids)` built by the
 /// caller, run as one statement.
 pub async fn grouped(
-    reader: &Reader,
+    reader: &RequestTxn,
     select: &SelectStatement,
 ) -> Result<Vec<sea_orm::QueryResult>> {
     let backend = reader.backend();

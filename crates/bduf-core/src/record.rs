@@ -2,10 +2,11 @@
 //! tables whose rows form trees over `parent_id`; [`Columns`], the set of columns a read
 //! fetches.
 
-use sea_orm::{EntityTrait, FromQueryResult, IdenStatic, Iterable};
+use sea_orm::sea_query::Condition;
+use sea_orm::{EntityTrait, FromQueryResult, IdenStatic, Iterable, ModelTrait};
 use uuid::Uuid;
 
-use crate::scope::Tenancy;
+use crate::scope::{Scope, Tenancy, tenancy};
 
 /// An entity model with a UUID primary key named `id`.
 pub trait Record: FromQueryResult + Clone + Send + Sync + 'static {
@@ -18,8 +19,18 @@ pub trait Record: FromQueryResult + Clone + Send + Sync + 'static {
     /// The primary-key column.
     fn id_column() -> Column<Self>;
     /// How the table's rows belong to organizations.
-    const TENANCY: Tenancy = Tenancy::Column;
+    const TENANCY: Tenancy;
+    /// The rows `scope` may see (see [`Tenancy`]).
+    fn visible(scope: &Scope) -> Condition;
+    /// The rows of `organization`.
+    fn in_organization(organization: Uuid) -> Condition;
 }
+
+/// A [`Record`] read through the generic read keys: its model is its entity's, as
+/// SeaORM's [`ModelTrait`] tells the compiler (a supertrait of `Record` cannot say it).
+pub trait Row: Record + ModelTrait<Entity = <Self as Record>::E> {}
+
+impl<M: Record + ModelTrait<Entity = <M as Record>::E>> Row for M {}
 
 /// A record whose rows form a tree over a nullable `parent_id`.
 pub trait Tree: Record {
@@ -68,37 +79,67 @@ impl Columns {
 }
 
 macro_rules! records {
-    ($($module:ident $(= $tenancy:ident)?),* $(,)?) => {$(
+    ($($module:ident: $tenancy:ident),* $(,)?) => {$(
         impl Record for entity::$module::Model {
             type E = entity::$module::Entity;
             const TABLE: &'static str = stringify!($module);
-            $(const TENANCY: Tenancy = Tenancy::$tenancy;)?
+            const TENANCY: Tenancy = Tenancy::$tenancy;
             fn id(&self) -> Uuid {
                 self.id
             }
             fn id_column() -> Column<Self> {
                 entity::$module::Column::Id
             }
+            fn visible(scope: &Scope) -> Condition {
+                records!(@visible $tenancy, $module, scope)
+            }
+            fn in_organization(organization: Uuid) -> Condition {
+                records!(@of $tenancy, $module, organization)
+            }
         }
     )*};
+    (@visible Column, $m:ident, $scope:ident) => {
+        tenancy::column(entity::$m::Column::OrganizationId, $scope)
+    };
+    (@visible Recipient, $m:ident, $scope:ident) => {
+        tenancy::recipient(entity::$m::Column::OrganizationId, entity::$m::Column::UserId, $scope)
+    };
+    (@visible Organization, $m:ident, $scope:ident) => {
+        tenancy::organization(entity::$m::Column::Id, $scope)
+    };
+    (@visible Membership, $m:ident, $scope:ident) => {
+        tenancy::membership(entity::$m::Column::OrganizationId, entity::$m::Column::UserId, $scope)
+    };
+    (@visible User, $m:ident, $scope:ident) => {
+        tenancy::user(entity::$m::Column::Id, $scope)
+    };
+    (@of Organization, $m:ident, $org:ident) => {
+        tenancy::of(entity::$m::Column::Id, $org)
+    };
+    (@of User, $m:ident, $org:ident) => {
+        tenancy::users_of(entity::$m::Column::Id, $org)
+    };
+    (@of $tenancy:ident, $m:ident, $org:ident) => {
+        tenancy::of(entity::$m::Column::OrganizationId, $org)
+    };
 }
 
 records!(
-    analyses,
-    approval_participants,
-    approvals,
-    architectural_components,
-    audit_log,
-    collaboration_sessions,
-    comments,
-    notifications = Recipient,
-    organization_members = Membership,
-    organizations = Organization,
-    projects,
-    requirements,
-    session_participants,
-    tasks,
-    users = User,
+    analyses: Column,
+    approval_participants: Column,
+    approvals: Column,
+    architectural_components: Column,
+    audit_log: Column,
+    collaboration_sessions: Column,
+    comments: Column,
+    notifications: Recipient,
+    organization_members: Membership,
+    organizations: Organization,
+    projects: Column,
+    requirements: Column,
+    session_participants: Column,
+    tasks: Column,
+    users: User,
 );
 
 macro_rules! trees {

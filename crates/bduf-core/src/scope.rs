@@ -1,15 +1,18 @@
 //! Who a request acts for and where: [`Viewer`] (the signed-in user, their session and
 //! memberships) and [`Scope`] (the user and the one organization the request acts in),
-//! and the condition every generic read of a table adds for a scope ([`visible`]).
+//! and the conditions every read of a table adds for a scope ([`tenancy`], used by each
+//! [`crate::Record`]'s `visible`).
 //!
 //! Tenancy is enforced twice. On PostgreSQL every request's transaction runs as the
 //! role `bduf_app` under row-level security (migration step 12), so a statement that
 //! forgot its scope still sees only the active organization. On both backends every
-//! read key adds [`visible`]'s condition for its table, and every write checks the
-//! viewer's role ([`Viewer::require`]) — the only protection on SQLite.
+//! read key adds its table's condition for the scope ([`crate::Record::visible`]), and
+//! every command checks the viewer's role ([`Viewer::require`]) and finds rows only in
+//! the active organization — the only protection on SQLite.
 
 use entity::sea_orm_active_enums::CollaborationRole;
-use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, Query};
+use sea_orm::ColumnTrait;
+use sea_orm::sea_query::{Condition, Expr};
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
@@ -114,59 +117,84 @@ fn nothing() -> Condition {
     Condition::all().add(Expr::cust("1 = 0"))
 }
 
-/// The condition that keeps the rows of `table` (with tenancy `tenancy`) that `scope`
-/// may see; everything when unscoped (tools and tests reading directly).
-pub fn visible(table: &'static str, tenancy: Tenancy, scope: Option<&Scope>) -> Condition {
-    let Some(scope) = scope else {
-        return Condition::all();
-    };
-    let t = Alias::new(table);
-    let members = Alias::new("organization_members");
-    let m = Alias::new("_m");
-    let in_org = |column: &str, org: Uuid| Expr::col((t.clone(), Alias::new(column))).eq(org);
-    match tenancy {
-        Tenancy::Column => match scope.organization {
-            Some(org) => Condition::all().add(in_org("organization_id", org)),
+/// A column qualified by its table (reads join tables: the tree walks).
+fn qualified<C: ColumnTrait>(column: C) -> Expr {
+    Expr::col((column.entity_name(), column))
+}
+
+/// The conditions of each [`Tenancy`], over typed columns: what a scope may see of a
+/// table ([`crate::Record::visible`]) and the rows of one organization
+/// ([`crate::Record::in_organization`]).
+pub mod tenancy {
+    use entity::organization_members as members;
+    use sea_orm::ColumnTrait;
+    use sea_orm::sea_query::{Condition, ExprTrait, Query};
+    use uuid::Uuid;
+
+    use super::{Scope, nothing, qualified};
+
+    /// [`super::Tenancy::Column`]: the active organization's rows.
+    pub fn column<C: ColumnTrait>(organization: C, scope: &Scope) -> Condition {
+        match scope.organization {
+            Some(org) => Condition::all().add(qualified(organization).eq(org)),
             None => nothing(),
-        },
-        Tenancy::Recipient => match scope.organization {
-            Some(org) => Condition::all()
-                .add(in_org("organization_id", org))
-                .add(Expr::col((t.clone(), Alias::new("user_id"))).eq(scope.user)),
-            None => nothing(),
-        },
-        Tenancy::Organization => Condition::all().add(
-            Expr::col((t.clone(), Alias::new("id"))).in_subquery(
+        }
+    }
+
+    /// [`super::Tenancy::Recipient`]: the active organization's rows addressed to the
+    /// user.
+    pub fn recipient<C: ColumnTrait>(organization: C, user: C, scope: &Scope) -> Condition {
+        column(organization, scope).add(qualified(user).eq(scope.user))
+    }
+
+    /// [`super::Tenancy::Organization`]: the organizations the user belongs to.
+    pub fn organization<C: ColumnTrait>(id: C, scope: &Scope) -> Condition {
+        Condition::all().add(
+            qualified(id).in_subquery(
                 Query::select()
-                    .column((m.clone(), Alias::new("organization_id")))
-                    .from_as(members, m.clone())
-                    .and_where(Expr::col((m, Alias::new("user_id"))).eq(scope.user))
+                    .column(members::Column::OrganizationId)
+                    .from(members::Entity)
+                    .and_where(members::Column::UserId.eq(scope.user))
                     .to_owned(),
             ),
-        ),
-        Tenancy::Membership => {
-            let own = Expr::col((t.clone(), Alias::new("user_id"))).eq(scope.user);
-            let mut any = Condition::any().add(own);
-            if let Some(org) = scope.organization {
-                any = any.add(in_org("organization_id", org));
-            }
-            any
+        )
+    }
+
+    /// [`super::Tenancy::Membership`]: the active organization's memberships and the
+    /// user's own.
+    pub fn membership<C: ColumnTrait>(organization: C, user: C, scope: &Scope) -> Condition {
+        let mut any = Condition::any().add(qualified(user).eq(scope.user));
+        if let Some(org) = scope.organization {
+            any = any.add(qualified(organization).eq(org));
         }
-        Tenancy::User => {
-            let me = Expr::col((t.clone(), Alias::new("id"))).eq(scope.user);
-            let mut any = Condition::any().add(me);
-            if let Some(org) = scope.organization {
-                any = any.add(
-                    Expr::col((t, Alias::new("id"))).in_subquery(
-                        Query::select()
-                            .column((m.clone(), Alias::new("user_id")))
-                            .from_as(members, m.clone())
-                            .and_where(Expr::col((m, Alias::new("organization_id"))).eq(org))
-                            .to_owned(),
-                    ),
-                );
-            }
-            any
+        any
+    }
+
+    /// [`super::Tenancy::User`]: the user and the active organization's members.
+    pub fn user<C: ColumnTrait>(id: C, scope: &Scope) -> Condition {
+        let mut any = Condition::any().add(qualified(id).eq(scope.user));
+        if let Some(org) = scope.organization {
+            any = any.add(qualified(id).in_subquery(members_of(org)));
         }
+        any
+    }
+
+    /// The rows of `organization` of a table whose tenant key is `column`.
+    pub fn of<C: ColumnTrait>(column: C, organization: Uuid) -> Condition {
+        Condition::all().add(qualified(column).eq(organization))
+    }
+
+    /// Users that are members of `organization`.
+    pub fn members_of(organization: Uuid) -> sea_orm::sea_query::SelectStatement {
+        Query::select()
+            .column(members::Column::UserId)
+            .from(members::Entity)
+            .and_where(members::Column::OrganizationId.eq(organization))
+            .to_owned()
+    }
+
+    /// The users of `organization`, by their id column.
+    pub fn users_of<C: ColumnTrait>(id: C, organization: Uuid) -> Condition {
+        Condition::all().add(qualified(id).in_subquery(members_of(organization)))
     }
 }

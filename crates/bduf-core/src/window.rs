@@ -7,9 +7,9 @@
 //!   so a range after a non-null cursor continues into the NULL rows: the page is then
 //!   the union of two index ranges (non-null values, then NULLs by id), each limited,
 //!   which keeps every range an index scan however deep the page.
-//! - Nested pages on PostgreSQL: `unnest($parents) CROSS JOIN LATERAL (page of one
-//!   parent)`, so each parent costs one index range of at most `n + 1` rows, whatever the
-//!   number of its rows.
+//! - Nested pages on PostgreSQL: `unnest($parents) JOIN LATERAL (page of one parent)`,
+//!   so each parent costs one index range of at most `n + 1` rows, whatever the number
+//!   of its rows.
 //! - Nested pages on SQLite (no LATERAL): `ROW_NUMBER() OVER (PARTITION BY parent ORDER
 //!   BY sort, id)` over the parents' rows in range, keeping the first `n + 1` of each.
 //!
@@ -18,7 +18,7 @@
 use std::collections::HashMap;
 
 use sea_orm::sea_query::{
-    Alias, Asterisk, ColumnType, Condition, Expr, ExprTrait, Func, NullOrdering, Order,
+    Alias, Asterisk, ColumnType, Condition, Expr, ExprTrait, Func, JoinType, NullOrdering, Order,
     OverStatement, PgFunc, Query, SelectStatement, UnionType, Value, WindowStatement,
 };
 use sea_orm::{
@@ -26,10 +26,10 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
-use crate::batch::Reader;
 use crate::error::Result;
 use crate::paging::{CursorKey, Ordering, Page, PageArgs};
 use crate::record::{Column, Columns, Record};
+use crate::txn::RequestTxn;
 
 /// A column of `M`, qualified by its table.
 pub fn col<M: Record>(column: Column<M>) -> Expr {
@@ -84,7 +84,7 @@ pub fn select_from<M: Record>(columns: Columns) -> SelectStatement {
 }
 
 /// Runs `select` and reads the rows as models.
-pub async fn models<M: Record>(reader: &Reader, statement: Statement) -> Result<Vec<M>> {
+pub async fn models<M: Record>(reader: &RequestTxn, statement: Statement) -> Result<Vec<M>> {
     let rows = reader.query(statement).await?;
     Ok(rows
         .iter()
@@ -311,7 +311,7 @@ fn page_select<M: Record>(
 /// Runs a page request: of the whole table (`parents` none; the page comes back under
 /// `Uuid::nil()`) or of each parent's rows. Every parent gets a page, empty or not.
 pub async fn pages<M>(
-    reader: &Reader,
+    reader: &RequestTxn,
     parents: Option<Parents<'_, M>>,
     spec: &PageSpec<'_, M>,
 ) -> Result<HashMap<Uuid, Page<M>>>
@@ -372,44 +372,33 @@ where
         .collect())
 }
 
-/// PostgreSQL: each parent's page by a lateral subquery over the unnested parent ids.
+/// PostgreSQL: each parent's page by a lateral subquery over the unnested parent ids:
+/// `FROM unnest($ids) AS _p JOIN LATERAL (page of one parent) AS _w ON TRUE`.
 fn lateral<M: Record>(
     base: &SelectStatement,
     parents: &Parents<'_, M>,
     spec: &PageSpec<'_, M>,
 ) -> Statement {
+    let parent = || Expr::col(("_p", "_p"));
     let mut one = base.clone();
-    one.and_where(col::<M>(parents.column).equals((Alias::new("_p"), Alias::new("parent"))));
-    let (inner, mut values) = page_select(DbBackend::Postgres, &one, spec)
-        .build(sea_orm::sea_query::PostgresQueryBuilder);
-    let up = scans_up(spec);
-    let direction = if up { "ASC" } else { "DESC" };
-    let mut order = String::new();
-    if let Some(sort) = spec.ordering.column {
-        let nulls = if up { "LAST" } else { "FIRST" };
-        let collate = if matches!(
-            sort.def().get_column_type(),
-            ColumnType::Text | ColumnType::String(_) | ColumnType::Char(_)
-        ) {
-            r#" COLLATE "C""#
-        } else {
-            ""
-        };
-        order = format!(
-            r#""_w"."{}"{collate} {direction} NULLS {nulls}, "#,
-            sort.as_str()
-        );
-    }
-    order.push_str(&format!(
-        r#""_w"."{}" {direction}"#,
-        M::id_column().as_str()
-    ));
-    values.0.push(Value::from(parents.ids.to_vec()));
-    let sql = format!(
-        r#"SELECT "_p"."parent" AS "_parent", "_w".* FROM unnest(CAST(${n} AS uuid[])) AS "_p"("parent") CROSS JOIN LATERAL ({inner}) AS "_w" ORDER BY "_p"."parent", {order}"#,
-        n = values.0.len(),
+    one.and_where(col::<M>(parents.column).eq(parent()));
+    let page = page_select(DbBackend::Postgres, &one, spec);
+    let ids = Func::cast_as(Expr::val(Value::from(parents.ids.to_vec())), "uuid[]");
+    let mut select = Query::select();
+    select
+        .expr_as(parent(), "_parent")
+        .column(("_w", Asterisk))
+        .from_function(Func::cust("unnest").arg(ids), "_p")
+        .join_lateral(JoinType::InnerJoin, page, "_w", Expr::cust("TRUE"))
+        .order_by_expr(parent(), Order::Asc);
+    order_by(
+        DbBackend::Postgres,
+        &mut select,
+        spec,
+        false,
+        &|c: Column<M>| Expr::col(("_w", c.as_str())),
     );
-    Statement::from_sql_and_values(DbBackend::Postgres, sql, values)
+    DbBackend::Postgres.build(&select)
 }
 
 /// SQLite: the parents' rows in range, numbered per parent, the first `n + 1` kept.
@@ -449,7 +438,7 @@ fn partitioned<M: Record>(
 /// Counts the rows matching `condition`, per parent (every parent present) or in all
 /// (under `Uuid::nil()`).
 pub async fn count<M: Record>(
-    reader: &Reader,
+    reader: &RequestTxn,
     parents: Option<&Parents<'_, M>>,
     condition: &Condition,
 ) -> Result<HashMap<Uuid, i64>> {

@@ -1,6 +1,9 @@
 //! Governance: approvals, their participants, and the audit log. The read keys of their
 //! tables — filters, orderings, the links they hang off — the GraphQL approval status,
-//! and the open-approval aggregates.
+//! the open-approval aggregates, the decision of an approval ([`decide`]) and the
+//! commands of approvals, approvers and responses ([`commands`]).
+
+pub mod commands;
 
 use std::collections::HashMap;
 
@@ -8,7 +11,7 @@ use async_graphql::{Enum, InputObject};
 use bduf_core::aggregate::count_by;
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col, counts};
-use bduf_core::{Error, Fetch, Reader, Result, TargetType, check_len, ordering};
+use bduf_core::{Error, Fetch, RequestTxn, Result, TargetType, check, ordering};
 use chrono::{DateTime, Utc};
 use entity::sea_orm_active_enums::ApprovalStatus as DbApprovalStatus;
 use entity::{approval_participants, approvals, audit_log, projects};
@@ -41,7 +44,11 @@ impl Filter for ApprovalFilter {
     type Model = approvals::Model;
 
     fn condition(&self, _backend: DbBackend) -> Result<Condition> {
-        check_len("filter.approvalType", self.approval_type.as_ref(), 100)?;
+        check::text(
+            "filter.approvalType",
+            approvals::Column::ApprovalType,
+            self.approval_type.as_deref(),
+        )?;
         let mut c = Condition::all();
         if let Some(v) = self.project_id {
             c = c.add(approvals::Column::ProjectId.eq(v));
@@ -169,7 +176,11 @@ impl Filter for AuditLogFilter {
     type Model = audit_log::Model;
 
     fn condition(&self, _backend: DbBackend) -> Result<Condition> {
-        check_len("filter.tableName", self.table_name.as_ref(), 100)?;
+        check::text(
+            "filter.tableName",
+            audit_log::Column::TableName,
+            self.table_name.as_deref(),
+        )?;
         if let Some(op) = &self.operation
             && !["INSERT", "UPDATE", "DELETE"].contains(&op.as_str())
         {
@@ -242,7 +253,7 @@ pub struct OpenApprovalsOf(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OrganizationOpenApprovalsOf(pub Uuid);
 
-impl Fetch<OpenApprovalsOf> for Reader {
+impl Fetch<OpenApprovalsOf> for RequestTxn {
     type Value = i64;
 
     async fn fetch(&self, keys: &[OpenApprovalsOf]) -> Result<HashMap<OpenApprovalsOf, i64>> {
@@ -261,7 +272,7 @@ impl Fetch<OpenApprovalsOf> for Reader {
     }
 }
 
-impl Fetch<OrganizationOpenApprovalsOf> for Reader {
+impl Fetch<OrganizationOpenApprovalsOf> for RequestTxn {
     type Value = i64;
 
     async fn fetch(

@@ -9,8 +9,9 @@
 //! column) merged with its hand-written edges (`types/`).
 
 mod arguments;
+pub mod context;
+pub mod error;
 pub mod generated;
-pub mod idempotency;
 mod limits;
 pub mod mutation;
 mod order;
@@ -21,14 +22,16 @@ pub mod types;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
-use async_graphql::{EmptySubscription, ErrorExtensions, Schema};
-use bduf_core::{Access, Batcher, Db, Reader, RequestContext};
+use async_graphql::{EmptySubscription, Schema};
+use bduf_core::{Access, Batcher, Db, Error, RequestContext, RequestTxn};
+use bduf_identity::idempotency::{self, Claim};
 
 pub use bduf_identity::auth;
+pub use error::refusal;
 pub use limits::{ANCESTORS_WEIGHT, LATEST_ANALYSES_WEIGHT, Limits};
 pub use mutation::Mutation;
 pub use query::Query;
-pub use support::{MAX_DESCENDANT_DEPTH, Totals, page_cost};
+pub use support::{Totals, page_cost};
 
 /// The schema type the server executes.
 pub type BdufSchema = Schema<Query, Mutation, EmptySubscription>;
@@ -85,31 +88,48 @@ fn shape(document: &ExecutableDocument, operation: Option<&str>) -> Option<Shape
     })
 }
 
-fn refuse(err: &bduf_core::Error) -> async_graphql::Response {
-    async_graphql::Response::from_errors(vec![err.extend().into_server_error(Default::default())])
+/// What a request comes to: the response, and whether it was refused for want of a
+/// database connection (the HTTP layer answers that with `503` and `Retry-After`).
+#[derive(Debug)]
+pub struct Answer {
+    pub response: async_graphql::Response,
+    /// No connection came free within the pool's acquire timeout: nothing ran.
+    pub busy: bool,
 }
 
-/// Runs `request` against `db` for the client described by `context`.
+impl From<async_graphql::Response> for Answer {
+    fn from(response: async_graphql::Response) -> Self {
+        Answer {
+            response,
+            busy: false,
+        }
+    }
+}
+
+/// Runs `request` against `db` for the client described by `context`, in one
+/// transaction on one connection from the first statement to the last.
 ///
-/// 1. Authentication: the bearer token is looked up ([`bduf_identity::auth`]); without a
-///    valid one, only `signUp`, `signIn` and introspection run — anything else is one
-///    `UNAUTHENTICATED` error.
-/// 2. One transaction for the whole request, in the viewer's scope ([`Reader::begin`]:
-///    on PostgreSQL as the role `bduf_app` under row-level security): REPEATABLE READ
-///    for a query (one snapshot for all its levels), READ COMMITTED for a mutation.
-/// 3. Execution under a fresh batcher, fetching in waves (see [`bduf_core::batch`]):
+/// 1. The transaction begins — REPEATABLE READ for a query (one snapshot for all its
+///    levels), READ COMMITTED for a mutation — or, when no connection comes free in
+///    time, the answer is [`Answer::busy`].
+/// 2. Authentication, in that transaction: the bearer token is looked up
+///    ([`auth::authenticate`]); without a valid one, only `signUp`, `signIn` and
+///    introspection run — anything else is one `UNAUTHENTICATED` error.
+/// 3. The transaction acts for the viewer ([`RequestTxn::enter`]: on PostgreSQL as the
+///    role `bduf_app` under row-level security).
+/// 4. A signed-in mutation with an `Idempotency-Key` claims the key or replays the
+///    answer stored under it ([`bduf_identity::idempotency`]).
+/// 5. Execution under a fresh batcher, fetching in waves (see [`bduf_core::batch`]):
 ///    every nesting level costs one statement per kind of key, however many items it
 ///    has. Each mutation field runs in a savepoint of its own, so a failed one changes
-///    nothing and the others stand; a mutation's transaction is committed at the end, a
-///    query's rolled back.
-///
-/// When no connection comes free in time the answer is one `SERVER_BUSY` error.
+///    nothing and the others stand.
+/// 6. The transaction commits (a query's too: it may have touched the session).
 pub async fn execute(
     schema: &BdufSchema,
     request: async_graphql::Request,
     db: &Db,
-    mut context: RequestContext,
-) -> async_graphql::Response {
+    context: RequestContext,
+) -> Answer {
     let query = request.query.clone();
     let operation = request.operation_name.clone();
     let variables = request.variables.clone();
@@ -122,106 +142,100 @@ pub async fn execute(
             mutation: false,
             anonymous: true,
         });
-    if let Some(token) = context.token.clone() {
-        match auth::authenticate(db, &token, context.organization).await {
-            Ok(viewer) => context.viewer = Some(viewer),
-            Err(err) if !shape.anonymous => return refuse(&err),
-            Err(_) => {}
-        }
-    }
-    if context.viewer.is_none() && !shape.anonymous {
-        return refuse(&bduf_core::Error::Unauthenticated(
-            "sign in first: send Authorization: Bearer <token> (signIn returns one)",
-        ));
-    }
-    // Signing up or in writes through the pool, not the request's transaction, which
-    // then must not hold SQLite's write lock.
-    let access = if shape.mutation && !shape.anonymous {
+    let access = if shape.mutation {
         Access::Write
     } else {
         Access::Read
     };
-    let scope = context.viewer.as_ref().map(bduf_core::Viewer::scope);
-    let reader = match Reader::begin(db, scope, access).await {
-        Ok(reader) => reader,
-        Err(err) => return refuse(&err),
+    let txn = match RequestTxn::begin(db, access).await {
+        Ok(txn) => txn,
+        Err(Error::Busy) => {
+            return Answer {
+                response: refusal(Error::Busy),
+                busy: true,
+            };
+        }
+        Err(err) => return refusal(err).into(),
     };
+    let viewer = match &context.token {
+        None => None,
+        Some(token) => match auth::authenticate(&txn, token, context.organization).await {
+            Ok(viewer) => Some(viewer),
+            Err(err @ Error::Database(_)) => return refused(txn, err).await,
+            Err(err) if !shape.anonymous => return refused(txn, err).await,
+            Err(_) => None,
+        },
+    };
+    if viewer.is_none() && !shape.anonymous {
+        let err = Error::Unauthenticated(
+            "sign in first: send Authorization: Bearer <token> (signIn returns one)",
+        );
+        return refused(txn, err).await;
+    }
+    let organization = viewer.as_ref().and_then(|v| v.organization);
+    let signed_in = viewer.is_some();
+    if let Err(err) = txn.enter(viewer).await {
+        return refused(txn, err).await;
+    }
     // A signed-in mutation with an idempotency key: claim the key, or replay its answer.
     let mut claimed = None;
-    if access == Access::Write
-        && let (Some(key), Some(viewer), Some(txn)) = (
-            context.idempotency_key.as_deref(),
-            context.viewer.as_ref(),
-            reader.transaction(),
-        )
-    {
-        let print = idempotency::fingerprint(
-            &query,
-            operation.as_deref(),
-            &serde_json::to_value(&variables).unwrap_or_default(),
-            viewer.organization,
-        );
-        let claim = match idempotency::check_key(key) {
-            Ok(()) => idempotency::claim(txn, viewer, key, &print).await,
-            Err(err) => Err(err),
-        };
-        match claim {
-            Ok(idempotency::Claim::Run(id)) => claimed = Some(id),
-            Ok(idempotency::Claim::Replay(mut response)) => {
-                reader.finish().await;
-                response.http_headers.insert(
-                    "idempotent-replayed",
-                    http::HeaderValue::from_static("true"),
-                );
-                return *response;
+    if let (true, true, Some(key)) = (shape.mutation, signed_in, &context.idempotency_key) {
+        let variables = serde_json::to_value(&variables).unwrap_or_default();
+        let print =
+            idempotency::fingerprint(&query, operation.as_deref(), &variables, organization);
+        match idempotency::claim(&txn, key, &print).await {
+            Ok(Claim::Run(id)) => claimed = Some(id),
+            Ok(Claim::Replay(stored)) => {
+                txn.rollback().await;
+                return replay(stored).into();
             }
-            Err(err) => {
-                reader.finish().await;
-                return refuse(&err);
-            }
+            Err(err) => return refused(txn, err).await,
         }
     }
-    let batcher = Batcher::new(reader.clone());
-    let execution = schema.execute(request.data(batcher.clone()).data(context).data(db.clone()));
+    let batcher = Batcher::new(txn.clone());
+    let execution = schema.execute(request.data(batcher.clone()).data(context));
     let mut response = bduf_core::drive(&batcher, execution).await;
     drop(batcher);
-    with_codes(&mut response);
+    error::with_codes(&mut response);
     if let Some(document) = &document {
         order::in_query_order(&mut response.data, document, operation.as_deref());
         arguments::name_bad_values(&mut response.errors, document, &variables);
     }
-    if access == Access::Write {
-        if let (Some(id), Some(txn)) = (claimed, reader.transaction())
-            && let Err(err) = idempotency::store(txn, id, &response).await
-        {
-            reader.finish().await;
-            return refuse(&err);
+    if let Some(id) = claimed {
+        let stored = serde_json::to_value(&response).unwrap_or_default();
+        if let Err(err) = idempotency::store(&txn, id, stored).await {
+            return refused(txn, err).await;
         }
-        if let Err(err) = reader.commit().await {
-            tracing::error!(error = %err, "committing a mutation failed");
-            return refuse(&err);
-        }
-    } else {
-        reader.finish().await;
     }
-    response
+    if let Err(err) = txn.commit().await {
+        tracing::error!(error = %err, "committing a request failed");
+        return refusal(err).into();
+    }
+    response.into()
 }
 
-/// Gives every error a stable `extensions.code`. Errors of bduf's resolvers carry theirs;
-/// the others come from async-graphql: parsing and validating the request before
-/// anything ran (no path), or parsing an argument's value (`Failed to parse "UUID"`).
-fn with_codes(response: &mut async_graphql::Response) {
-    for error in &mut response.errors {
-        let extensions = error.extensions.get_or_insert_with(Default::default);
-        if extensions.get("code").is_none() {
-            let code = if error.path.is_empty() {
-                "GRAPHQL_VALIDATION_FAILED"
-            } else if error.message.starts_with("Failed to parse") {
-                "BAD_USER_INPUT"
-            } else {
-                "INTERNAL_SERVER_ERROR"
-            };
-            extensions.set("code", code);
+/// Ends `txn` without keeping anything and answers with `err`.
+async fn refused(txn: RequestTxn, err: Error) -> Answer {
+    txn.rollback().await;
+    refusal(err).into()
+}
+
+/// The stored answer of an idempotent request, marked as a replay.
+fn replay(stored: serde_json::Value) -> async_graphql::Response {
+    match serde_json::from_value::<async_graphql::Response>(stored) {
+        Ok(mut response) => {
+            response.http_headers.insert(
+                "idempotent-replayed",
+                http::HeaderValue::from_static("true"),
+            );
+            response
+        }
+        Err(err) => {
+            tracing::error!(error = %err, "a stored idempotent response does not parse");
+            refusal(Error::conflict(
+                "idempotencyKey",
+                "has an answer that cannot be replayed",
+            ))
         }
     }
 }

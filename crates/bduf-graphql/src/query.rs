@@ -13,7 +13,7 @@ use bduf_governance::{
 };
 use bduf_identity::{
     MemberFilter, MemberOrder, MembersOf, OrganizationFilter, OrganizationOrder, OrganizationsOf,
-    UserFilter, UserOrder, UsersOf,
+    UserFilter, UserOrder, UserSessionsOf, UsersOf,
 };
 use bduf_planning::{
     AnalysesOf, AnalysisFilter, AnalysisOrder, ComponentFilter, ComponentOrder, ComponentsOf,
@@ -22,12 +22,14 @@ use bduf_planning::{
 use bduf_work::{TaskFilter, TaskOrder, TasksOf};
 use uuid::Uuid;
 
+use crate::context::viewer;
 use crate::generated::{
     Analysis, Approval, ApprovalParticipant, ArchitecturalComponent, AuditLogEntry,
     CollaborationSession, Comment, Notification, Organization, OrganizationMember, Project,
     Requirement, SessionParticipant, Task, User,
 };
-use crate::support::{Conn, Paging, connection, one, page_cost};
+use crate::support::{Conn, Paging, connection, one, page_cost, value};
+use crate::types::identity::SessionInfo;
 
 /// The root query type.
 #[derive(MergedObject, Default, Debug)]
@@ -48,31 +50,24 @@ pub struct ViewerQuery;
 impl ViewerQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        let viewer = crate::mutation::viewer(ctx)?;
+        let viewer = viewer(ctx)?;
         one(ctx, Some(viewer.user)).await
     }
 
     /// The organization this request acts in (`X-Organization-Id`, else the viewer's
     /// earliest); null when the viewer belongs to none.
     async fn active_organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        let viewer = crate::mutation::viewer(ctx)?;
+        let viewer = viewer(ctx)?;
         one(ctx, viewer.organization).await
     }
 
     /// The viewer's sessions, newest first: where they are signed in.
-    async fn my_sessions(&self, ctx: &Context<'_>) -> Result<Vec<crate::mutation::SessionInfo>> {
-        use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
-        let viewer = crate::mutation::viewer(ctx)?;
-        let db = ctx.data::<bduf_core::Db>()?;
-        let rows = entity::user_sessions::Entity::find()
-            .filter(entity::user_sessions::Column::UserId.eq(viewer.user))
-            .order_by_desc(entity::user_sessions::Column::CreatedAt)
-            .all(db.conn())
-            .await
-            .map_err(|e| crate::support::gql(bduf_core::Error::from(e)))?;
+    async fn my_sessions(&self, ctx: &Context<'_>) -> Result<Vec<SessionInfo>> {
+        let viewer = viewer(ctx)?;
+        let rows = value(ctx, UserSessionsOf(viewer.user)).await?;
         Ok(rows
             .into_iter()
-            .map(|row| crate::mutation::SessionInfo::new(row, viewer.session))
+            .map(|row| SessionInfo::new(row, viewer.session))
             .collect())
     }
 }

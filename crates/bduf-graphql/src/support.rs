@@ -5,19 +5,22 @@
 use std::hash::Hash;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, ErrorExtensions, Lookahead, OutputType, SimpleObject};
+use async_graphql::{Context, Lookahead, OutputType, SimpleObject};
 use bduf_core::paging::{DEFAULT_PAGE, Page, PageArgs};
 use bduf_core::read::{
     Ancestors, ById, DepthOf, Descendants, Filter, Link, Order, Rows, TreeWindow, Window,
+    descendant_depth,
 };
-use bduf_core::{Batcher, Columns, Error, Fetch, Reader, Record, Tree};
-use sea_orm::ModelTrait;
+use bduf_core::{Columns, Fetch, RequestTxn, Row, Tree};
 use uuid::Uuid;
+
+use crate::context::{batcher, txn};
+use crate::error::{OrGql as _, gql};
 
 /// An object type over the rows of one table: built from a model, and able to tell
 /// which columns a selection of its fields needs (generated, see `crate::generated`).
 pub trait Node: OutputType + From<Self::Model> + Send + Sync + 'static {
-    type Model: Record + ModelTrait<Entity = <Self::Model as Record>::E>;
+    type Model: Row;
     /// The columns the selections `looks` of this type need.
     fn columns(looks: &[Lookahead<'_>]) -> Columns;
 }
@@ -42,27 +45,14 @@ pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize)
     size.max(1).saturating_mul(child_complexity)
 }
 
-/// The deepest `descendants(maxDepth)` a client may ask for.
-pub const MAX_DESCENDANT_DEPTH: i32 = 1_000;
-
-/// A domain error as a GraphQL error, keeping its `extensions.code`.
-pub fn gql(err: impl Into<Error>) -> async_graphql::Error {
-    err.into().extend()
-}
-
-/// This request's batcher.
-fn batcher<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Batcher> {
-    ctx.data::<Batcher>()
-}
-
 /// The value of `key`, fetched in the request's next wave.
 pub async fn load<K>(
     ctx: &Context<'_>,
     key: K,
-) -> async_graphql::Result<Option<<Reader as Fetch<K>>::Value>>
+) -> async_graphql::Result<Option<<RequestTxn as Fetch<K>>::Value>>
 where
     K: Clone + Eq + Hash + Send + Sync + 'static,
-    Reader: Fetch<K>,
+    RequestTxn: Fetch<K>,
 {
     batcher(ctx)?.load(key).await.map_err(gql)
 }
@@ -71,11 +61,11 @@ where
 pub async fn value<K>(
     ctx: &Context<'_>,
     key: K,
-) -> async_graphql::Result<<Reader as Fetch<K>>::Value>
+) -> async_graphql::Result<<RequestTxn as Fetch<K>>::Value>
 where
     K: Clone + Eq + Hash + Send + Sync + 'static,
-    Reader: Fetch<K>,
-    <Reader as Fetch<K>>::Value: Default,
+    RequestTxn: Fetch<K>,
+    <RequestTxn as Fetch<K>>::Value: Default,
 {
     Ok(load(ctx, key).await?.unwrap_or_default())
 }
@@ -123,7 +113,7 @@ pub struct Paging {
 
 impl Paging {
     fn check(self) -> async_graphql::Result<PageArgs> {
-        PageArgs::new(self.after, self.before, self.first, self.last).map_err(gql)
+        PageArgs::new(self.after, self.before, self.first, self.last).or_gql()
     }
 }
 
@@ -174,7 +164,7 @@ where
         Some((link, id)) => Rows::under(link, id, window),
         None => Rows::root(window),
     };
-    key.check(batcher(ctx)?.reader().backend()).map_err(gql)?;
+    key.check(txn(ctx)?.backend()).or_gql()?;
     let page = load(ctx, key).await?.unwrap_or_default();
     Ok(into_connection(page))
 }
@@ -207,24 +197,19 @@ where
     N::Model: Tree,
     F: Filter<Model = N::Model>,
 {
-    if !(1..=MAX_DESCENDANT_DEPTH).contains(&max_depth) {
-        return Err(gql(Error::invalid(
-            "maxDepth",
-            format!("must be between 1 and {MAX_DESCENDANT_DEPTH}, got {max_depth}"),
-        )));
-    }
+    let max_depth = descendant_depth(max_depth).or_gql()?;
     let key = Descendants::new(
         id,
         TreeWindow {
             filter: filter.unwrap_or_default(),
-            max_depth: max_depth.unsigned_abs(),
+            max_depth,
             page: paging.check()?,
             columns: selected_nodes::<N>(ctx),
             rows: wants_rows(ctx),
             total: wants_total(ctx),
         },
     );
-    key.check(batcher(ctx)?.reader().backend()).map_err(gql)?;
+    key.check(txn(ctx)?.backend()).or_gql()?;
     let page = load(ctx, key).await?.unwrap_or_default();
     Ok(into_connection(page))
 }

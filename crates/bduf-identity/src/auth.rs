@@ -23,14 +23,15 @@ use std::time::{Duration, Instant};
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
-use bduf_core::{Db, Error, Result, Viewer, utc};
+use async_graphql::InputObject;
+use bduf_core::write::as_owner;
+use bduf_core::{Error, RequestTxn, Result, Tx, Viewer, check, now, utc};
 use chrono::{DateTime, FixedOffset, Utc};
 use entity::sea_orm_active_enums::CollaborationRole;
 use entity::{organization_members, user_sessions, users};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, JoinType, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter,
-    TransactionTrait,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -70,7 +71,7 @@ fn hash_now(password: &str) -> Result<String> {
     argon()
         .hash_password(password.as_bytes(), &salt)
         .map(|h| h.to_string())
-        .map_err(|e| Error::Forbidden(format!("the password cannot be hashed: {e}")))
+        .map_err(|e| Error::forbidden(format!("the password cannot be hashed: {e}")))
 }
 
 fn verify_now(hash: &str, password: &str) -> bool {
@@ -128,78 +129,77 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
     out
 }
 
-fn now() -> DateTime<FixedOffset> {
-    utc(Utc::now().fixed_offset())
-}
-
 fn ago(d: Duration) -> DateTime<FixedOffset> {
     utc((Utc::now() - chrono::Duration::from_std(d).unwrap_or_default()).fixed_offset())
 }
 
 /// Finds the viewer of a request from its bearer `token`, acting in `organization` (if
-/// given: one they are a member of) or their earliest organization. `UNAUTHENTICATED`
-/// for a token that is unknown, expired, idle too long or revoked, or whose user is
-/// deactivated; `FORBIDDEN` for an organization the user is not a member of (whether or
-/// not it exists).
-pub async fn authenticate(db: &Db, token: &str, organization: Option<Uuid>) -> Result<Viewer> {
+/// given: one they are a member of) or their earliest organization, in the request's own
+/// transaction before it acts for anyone (as the database's owner: `users`,
+/// `user_sessions` and `organization_members` show the owner every row; see migration
+/// step 12). `UNAUTHENTICATED` for a token that is unknown, expired, idle too long or
+/// revoked, or whose user is deactivated; `FORBIDDEN` for an organization the user is
+/// not a member of (whether or not it exists).
+///
+/// One statement; a session last used more than [`TOUCH_EVERY`] ago is touched in a
+/// savepoint of its own, so a concurrent request's touch (which holds the row) or a
+/// newer snapshot's makes it give up instead of failing the request.
+pub async fn authenticate(
+    txn: &RequestTxn,
+    token: &str,
+    organization: Option<Uuid>,
+) -> Result<Viewer> {
+    use organization_members as members;
+    use user_sessions as sessions;
     let expired =
         || Error::Unauthenticated("the session is unknown, expired or revoked; sign in again");
-    let s = Alias::new("s");
-    let u = Alias::new("u");
-    let m = Alias::new("m");
     let mut select = Query::select();
     select
+        .expr_as(sessions::Column::Id.into_expr(), "session")
+        .expr_as(sessions::Column::UserId.into_expr(), "user")
+        .expr_as(sessions::Column::LastUsedAt.into_expr(), "last_used_at")
+        .expr_as(members::Column::OrganizationId.into_expr(), "organization")
         .expr_as(
-            Expr::col((s.clone(), Alias::new("id"))),
-            Alias::new("session"),
+            members::Column::Role.select_as(members::Column::Role.into_expr()),
+            "role",
         )
-        .expr_as(
-            Expr::col((s.clone(), Alias::new("user_id"))),
-            Alias::new("user"),
-        )
-        .expr_as(
-            Expr::col((s.clone(), Alias::new("last_used_at"))),
-            Alias::new("last_used_at"),
-        )
-        .expr_as(
-            Expr::col((m.clone(), Alias::new("organization_id"))),
-            Alias::new("organization"),
-        )
-        .expr_as(
-            Expr::col((m.clone(), Alias::new("role"))),
-            Alias::new("role"),
-        )
-        .from_as(user_sessions::Entity, s.clone())
-        .join_as(
-            JoinType::InnerJoin,
+        .from(sessions::Entity)
+        .inner_join(
             users::Entity,
-            u.clone(),
-            Expr::col((u.clone(), Alias::new("id"))).equals((s.clone(), Alias::new("user_id"))),
+            users::Column::Id
+                .into_expr()
+                .equals(sessions::Column::UserId.as_column_ref()),
         )
-        .join_as(
-            JoinType::LeftJoin,
-            organization_members::Entity,
-            m.clone(),
-            Expr::col((m.clone(), Alias::new("user_id")))
-                .equals((s.clone(), Alias::new("user_id"))),
-        )
-        .and_where(Expr::col((s.clone(), Alias::new("token_hash"))).eq(token_hash(token)))
-        .and_where(Expr::col((s.clone(), Alias::new("revoked_at"))).is_null())
-        .and_where(Expr::col((s.clone(), Alias::new("expires_at"))).gt(now()))
-        .and_where(
-            Expr::col((s.clone(), Alias::new("last_used_at")))
-                .is_null()
-                .or(Expr::col((s.clone(), Alias::new("last_used_at"))).gt(ago(SESSION_IDLE))),
+        .left_join(
+            members::Entity,
+            members::Column::UserId
+                .into_expr()
+                .equals(sessions::Column::UserId.as_column_ref()),
         )
         .and_where(
-            Expr::col((u.clone(), Alias::new("is_active")))
-                .is_null()
-                .or(Expr::col((u, Alias::new("is_active"))).eq(true)),
+            sessions::Column::TokenHash
+                .into_expr()
+                .eq(token_hash(token)),
         )
-        .order_by((m.clone(), Alias::new("joined_at")), Order::Asc)
-        .order_by((m, Alias::new("id")), Order::Asc);
-    let backend = db.backend();
-    let rows = db.query(backend.build(&select)).await?;
+        .and_where(sessions::Column::RevokedAt.into_expr().is_null())
+        .and_where(sessions::Column::ExpiresAt.into_expr().gt(now()))
+        .and_where(
+            sessions::Column::LastUsedAt
+                .into_expr()
+                .is_null()
+                .or(sessions::Column::LastUsedAt
+                    .into_expr()
+                    .gt(ago(SESSION_IDLE))),
+        )
+        .and_where(
+            users::Column::IsActive
+                .into_expr()
+                .is_null()
+                .or(users::Column::IsActive.into_expr().eq(true)),
+        )
+        .order_by((members::Entity, members::Column::JoinedAt), Order::Asc)
+        .order_by((members::Entity, members::Column::Id), Order::Asc);
+    let rows = txn.query(txn.backend().build(&select)).await?;
     let first = rows.first().ok_or_else(expired)?;
     let session: Uuid = first.try_get("", "session")?;
     let user: Uuid = first.try_get("", "user")?;
@@ -215,18 +215,14 @@ pub async fn authenticate(db: &Db, token: &str, organization: Option<Uuid>) -> R
     let active = match organization {
         Some(org) if memberships.iter().any(|(id, _)| *id == org) => Some(org),
         Some(org) => {
-            return Err(Error::Forbidden(format!(
+            return Err(Error::forbidden(format!(
                 "X-Organization-Id: you are not a member of organization {org}"
             )));
         }
         None => memberships.first().map(|(id, _)| *id),
     };
     if last_used.is_none_or(|t| t < ago(TOUCH_EVERY)) {
-        user_sessions::Entity::update_many()
-            .col_expr(user_sessions::Column::LastUsedAt, Expr::val(now()))
-            .filter(user_sessions::Column::Id.eq(session))
-            .exec(db.conn())
-            .await?;
+        touch(txn, session).await;
     }
     Ok(Viewer {
         user,
@@ -234,6 +230,34 @@ pub async fn authenticate(db: &Db, token: &str, organization: Option<Uuid>) -> R
         memberships,
         organization: active,
     })
+}
+
+/// Refreshes a session's `last_used_at` unless another request holds its row: in a
+/// savepoint, so that failing (a concurrent touch, SQLite's writer busy) changes nothing
+/// else of the request. The next request tries again.
+async fn touch(txn: &RequestTxn, session: Uuid) {
+    use user_sessions as sessions;
+    let backend = txn.backend();
+    let touched = txn
+        .savepoint(|conn| {
+            Box::pin(async move {
+                let mut held = Query::select();
+                held.column(sessions::Column::Id)
+                    .from(sessions::Entity)
+                    .and_where(sessions::Column::Id.eq(session))
+                    .lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+                sessions::Entity::update_many()
+                    .col_expr(sessions::Column::LastUsedAt, Expr::val(now()))
+                    .filter(sessions::Column::Id.in_subquery(held))
+                    .exec(conn)
+                    .await?;
+                Ok(())
+            })
+        })
+        .await;
+    if let Err(err) = touched {
+        tracing::debug!(error = %err, ?backend, "a session's last use was not recorded this time");
+    }
 }
 
 /// What a client tells about itself when it signs in.
@@ -251,14 +275,15 @@ pub struct NewSession {
     pub user: users::Model,
 }
 
-/// Starts a session for `user` in `db` (a connection or a transaction).
-async fn start_session<C: ConnectionTrait>(
-    db: &C,
+/// Starts a session for `user`.
+async fn start_session(
+    conn: &DatabaseTransaction,
     user: users::Model,
     client: &Client,
 ) -> Result<NewSession> {
     let (token, hash) = new_token();
     let now = now();
+    let max_agent = check::max_len(user_sessions::Column::UserAgent).unwrap_or(500);
     let session = user_sessions::ActiveModel {
         id: Set(Uuid::now_v7()),
         user_id: Set(user.id),
@@ -272,17 +297,17 @@ async fn start_session<C: ConnectionTrait>(
         user_agent: Set(client
             .user_agent
             .as_ref()
-            .map(|a| a.chars().take(500).collect())),
+            .map(|a| a.chars().take(max_agent).collect())),
         ip_address: Set(client
             .ip
             .map(|ip| entity::inet::Inet(sea_orm::prelude::IpNetwork::from(ip)))),
     }
-    .insert(db)
+    .insert(conn)
     .await?;
     users::Entity::update_many()
         .col_expr(users::Column::LastLoginAt, Expr::val(now))
         .filter(users::Column::Id.eq(user.id))
-        .exec(db)
+        .exec(conn)
         .await?;
     Ok(NewSession {
         token,
@@ -291,11 +316,12 @@ async fn start_session<C: ConnectionTrait>(
     })
 }
 
-/// What signing up needs.
-#[derive(Debug, Clone)]
-pub struct SignUp {
+// What signing up needs.
+#[derive(InputObject, Debug, Clone)]
+pub struct SignUpInput {
     pub email: String,
     pub username: String,
+    /// 8 to 128 characters.
     pub password: String,
     pub first_name: Option<String>,
     pub last_name: Option<String>,
@@ -310,7 +336,7 @@ fn check_password(password: &str) -> Result<()> {
     let n = password.chars().count();
     let (low, high) = PASSWORD_CHARS;
     if n < low || n > high {
-        return Err(Error::validation(
+        return Err(Error::invalid(
             "password",
             format!("must be {low} to {high} characters long, got {n}"),
         ));
@@ -319,21 +345,15 @@ fn check_password(password: &str) -> Result<()> {
 }
 
 fn check_email(email: &str) -> Result<()> {
-    let n = email.chars().count();
+    check::text("email", users::Column::Email, Some(email))?;
     let valid = email.split_once('@').is_some_and(|(local, domain)| {
         !local.is_empty()
             && domain.contains('.')
             && !domain.starts_with('.')
             && !domain.ends_with('.')
     }) && !email.chars().any(char::is_whitespace);
-    if n > 255 {
-        return Err(Error::validation(
-            "email",
-            format!("must be at most 255 characters, got {n}"),
-        ));
-    }
     if !valid {
-        return Err(Error::validation(
+        return Err(Error::invalid(
             "email",
             "must be an email address (name@domain.tld)",
         ));
@@ -343,17 +363,18 @@ fn check_email(email: &str) -> Result<()> {
 
 fn check_username(username: &str) -> Result<()> {
     let n = username.chars().count();
-    if !(3..=100).contains(&n) {
-        return Err(Error::validation(
+    let max = check::max_len(users::Column::Username).unwrap_or(100);
+    if n < 3 || n > max {
+        return Err(Error::invalid(
             "username",
-            format!("must be 3 to 100 characters long, got {n}"),
+            format!("must be 3 to {max} characters long, got {n}"),
         ));
     }
     if !username
         .chars()
         .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.'))
     {
-        return Err(Error::validation(
+        return Err(Error::invalid(
             "username",
             "may hold only letters, digits, '_', '-' and '.'",
         ));
@@ -361,65 +382,59 @@ fn check_username(username: &str) -> Result<()> {
     Ok(())
 }
 
-fn check_name(field: &str, value: &Option<String>) -> Result<()> {
-    match value {
-        Some(v) if v.chars().count() > 100 => Err(Error::validation(
-            field,
-            format!("must be at most 100 characters, got {}", v.chars().count()),
-        )),
-        _ => Ok(()),
-    }
-}
-
-/// Creates an account and signs it in. `CONFLICT` (on `email` or `username`) when
-/// either is taken.
-pub async fn sign_up(db: &Db, input: SignUp, client: &Client) -> Result<NewSession> {
+/// Creates an account and signs it in, in `conn` (a savepoint of the request).
+/// `CONFLICT` (on `email` or `username`) when either is taken.
+pub async fn sign_up(
+    conn: &DatabaseTransaction,
+    input: SignUpInput,
+    client: &Client,
+) -> Result<NewSession> {
     let email = normalize_email(&input.email);
     check_email(&email)?;
     check_username(&input.username)?;
     check_password(&input.password)?;
-    check_name("firstName", &input.first_name)?;
-    check_name("lastName", &input.last_name)?;
+    check::text(
+        "firstName",
+        users::Column::FirstName,
+        input.first_name.as_deref(),
+    )?;
+    check::text(
+        "lastName",
+        users::Column::LastName,
+        input.last_name.as_deref(),
+    )?;
     let hash = hash_password(input.password).await?;
-    let txn = db.conn().begin().await?;
-    for (field, column, value) in [
-        ("email", users::Column::Email, &email),
-        ("username", users::Column::Username, &input.username),
-    ] {
-        let taken = users::Entity::find()
-            .filter(Expr::expr(Expr::col(column)).eq(value.as_str()))
-            .one(&txn)
-            .await?;
-        if taken.is_some() {
-            return Err(Error::conflict(field, "is already taken"));
+    as_owner(conn, || async move {
+        for (field, column, value) in [
+            ("email", users::Column::Email, &email),
+            ("username", users::Column::Username, &input.username),
+        ] {
+            let taken = users::Entity::find()
+                .filter(column.eq(value.as_str()))
+                .one(conn)
+                .await?;
+            if taken.is_some() {
+                return Err(Error::conflict(field, "is already taken"));
+            }
         }
-    }
-    let now = now();
-    let user = users::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        email: Set(email),
-        username: Set(input.username),
-        password_hash: Set(hash),
-        first_name: Set(input.first_name),
-        last_name: Set(input.last_name),
-        created_at: Set(Some(now)),
-        updated_at: Set(Some(now)),
-        ..Default::default()
-    }
-    .insert(&txn)
+        let now = now();
+        let user = users::ActiveModel {
+            id: Set(Uuid::now_v7()),
+            email: Set(email),
+            username: Set(input.username),
+            password_hash: Set(hash),
+            first_name: Set(input.first_name),
+            last_name: Set(input.last_name),
+            created_at: Set(Some(now)),
+            updated_at: Set(Some(now)),
+            ..Default::default()
+        }
+        .insert(conn)
+        .await?;
+        start_session(conn, user, client).await
+    })
     .await
-    .map_err(|e| {
-        if e.to_string().to_lowercase().contains("unique") {
-            Error::conflict("email", "is already taken")
-        } else {
-            Error::from(e)
-        }
-    })?;
-    let session = start_session(&txn, user, client).await?;
-    txn.commit().await?;
-    Ok(session)
 }
-
 /// Remembers failed sign-ins per email and per address.
 #[derive(Debug, Default)]
 pub struct Throttle {
@@ -468,10 +483,11 @@ impl Throttle {
     }
 }
 
-/// Signs in with an email and a password. Every failure is the same `UNAUTHENTICATED`
-/// answer after the same work; too many are `THROTTLED`.
+/// Signs in with an email and a password, in `conn` (a savepoint of the request). Every
+/// failure is the same `UNAUTHENTICATED` answer after the same work; too many are
+/// `THROTTLED`.
 pub async fn sign_in(
-    db: &Db,
+    conn: &DatabaseTransaction,
     throttle: &Throttle,
     email: &str,
     password: String,
@@ -479,39 +495,38 @@ pub async fn sign_in(
 ) -> Result<NewSession> {
     let email = normalize_email(email);
     throttle.check(&email, client.ip)?;
-    let user = users::Entity::find()
-        .filter(users::Column::Email.eq(email.as_str()))
-        .one(db.conn())
-        .await?;
-    let active = user.as_ref().is_some_and(|u| u.is_active.unwrap_or(true));
-    let hash = user.as_ref().map(|u| u.password_hash.clone());
-    let matches = verify_password(hash, password).await;
-    match user {
-        Some(user) if matches && active => {
-            throttle.succeeded(&email);
-            start_session(db.conn(), user, client).await
+    as_owner(conn, || async move {
+        let user = users::Entity::find()
+            .filter(users::Column::Email.eq(email.as_str()))
+            .one(conn)
+            .await?;
+        let active = user.as_ref().is_some_and(|u| u.is_active.unwrap_or(true));
+        let hash = user.as_ref().map(|u| u.password_hash.clone());
+        let matches = verify_password(hash, password).await;
+        match user {
+            Some(user) if matches && active => {
+                throttle.succeeded(&email);
+                start_session(conn, user, client).await
+            }
+            _ => {
+                throttle.failed(&email, client.ip);
+                Err(Error::Unauthenticated(WRONG))
+            }
         }
-        _ => {
-            throttle.failed(&email, client.ip);
-            Err(Error::Unauthenticated(WRONG))
-        }
-    }
+    })
+    .await
 }
 
-/// Ends `session` of `user` (and, with `everywhere`, every session of the user): their
-/// tokens stop working at once.
-pub async fn sign_out<C: ConnectionTrait>(
-    db: &C,
-    user: Uuid,
-    session: Uuid,
-    everywhere: bool,
-) -> Result<u64> {
+/// Ends the viewer's session of the request (and, with `everywhere`, every session of
+/// theirs): the tokens stop working at once. Returns how many sessions ended.
+pub async fn sign_out(tx: &Tx<'_>, everywhere: bool) -> Result<u64> {
+    let viewer = tx.viewer();
     let mut update = user_sessions::Entity::update_many()
         .col_expr(user_sessions::Column::RevokedAt, Expr::val(now()))
-        .filter(user_sessions::Column::UserId.eq(user))
+        .filter(user_sessions::Column::UserId.eq(viewer.user))
         .filter(user_sessions::Column::RevokedAt.is_null());
     if !everywhere {
-        update = update.filter(user_sessions::Column::Id.eq(session));
+        update = update.filter(user_sessions::Column::Id.eq(viewer.session));
     }
-    Ok(update.exec(db).await?.rows_affected)
+    Ok(update.exec(tx.txn).await?.rows_affected)
 }

@@ -1,15 +1,19 @@
 //! Identity: users, organizations and memberships. The read keys of their tables —
-//! filters, orderings, the links memberships hang off — the GraphQL enum of roles, and
-//! the membership aggregate.
+//! filters, orderings, the links memberships hang off — the GraphQL enum of roles, the
+//! membership aggregate and the viewer's sessions; accounts and sessions ([`auth`]);
+//! the commands of organizations, members and profiles ([`commands`]); idempotent
+//! retries of a user's mutations ([`idempotency`]).
 
 pub mod auth;
+pub mod commands;
+pub mod idempotency;
 
 use std::collections::HashMap;
 
 use async_graphql::{Enum, InputObject};
 use bduf_core::aggregate::count_by;
 use bduf_core::read::{Filter, Link};
-use bduf_core::{Fetch, Reader, Result, check_len, flag, ordering};
+use bduf_core::{Fetch, RequestTxn, Result, check, flag, ordering};
 use entity::{organization_members, organizations, users};
 use sea_orm::{ColumnTrait, Condition, DbBackend};
 use uuid::Uuid;
@@ -38,8 +42,12 @@ impl Filter for UserFilter {
     type Model = users::Model;
 
     fn condition(&self, _backend: DbBackend) -> Result<Condition> {
-        check_len("filter.email", self.email.as_ref(), 255)?;
-        check_len("filter.username", self.username.as_ref(), 100)?;
+        check::text("filter.email", users::Column::Email, self.email.as_deref())?;
+        check::text(
+            "filter.username",
+            users::Column::Username,
+            self.username.as_deref(),
+        )?;
         let mut c = Condition::all();
         if let Some(v) = &self.email {
             c = c.add(users::Column::Email.eq(v.clone()));
@@ -81,7 +89,11 @@ impl Filter for OrganizationFilter {
     type Model = organizations::Model;
 
     fn condition(&self, _backend: DbBackend) -> Result<Condition> {
-        check_len("filter.slug", self.slug.as_ref(), 100)?;
+        check::text(
+            "filter.slug",
+            organizations::Column::Slug,
+            self.slug.as_deref(),
+        )?;
         let mut c = Condition::all();
         if let Some(v) = &self.slug {
             c = c.add(organizations::Column::Slug.eq(v.clone()));
@@ -166,7 +178,7 @@ impl Link for MembersOf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberCount(pub Uuid);
 
-impl Fetch<MemberCount> for Reader {
+impl Fetch<MemberCount> for RequestTxn {
     type Value = i64;
 
     async fn fetch(&self, keys: &[MemberCount]) -> Result<HashMap<MemberCount, i64>> {
@@ -182,5 +194,36 @@ impl Fetch<MemberCount> for Reader {
             .into_iter()
             .map(|(id, n)| (MemberCount(id), n))
             .collect())
+    }
+}
+
+/// Key: the sessions of a user, newest first (a user reads only their own: row-level
+/// security on PostgreSQL, and the viewer's id in the key).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UserSessionsOf(pub Uuid);
+
+impl Fetch<UserSessionsOf> for RequestTxn {
+    type Value = Vec<entity::user_sessions::Model>;
+
+    async fn fetch(
+        &self,
+        keys: &[UserSessionsOf],
+    ) -> Result<HashMap<UserSessionsOf, Vec<entity::user_sessions::Model>>> {
+        use entity::user_sessions as sessions;
+        use sea_orm::{EntityTrait, QueryFilter, QueryOrder};
+        let users: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let rows = sessions::Entity::find()
+            .filter(sessions::Column::UserId.is_in(users))
+            .order_by_desc(sessions::Column::CreatedAt)
+            .order_by_desc(sessions::Column::Id)
+            .all(self.conn())
+            .await?;
+        let mut out: HashMap<UserSessionsOf, Vec<sessions::Model>> = HashMap::new();
+        for row in rows {
+            out.entry(UserSessionsOf(row.user_id))
+                .or_default()
+                .push(row);
+        }
+        Ok(out)
     }
 }

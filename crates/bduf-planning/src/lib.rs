@@ -2,15 +2,15 @@
 //! keys of their tables — filters, orderings, the links they hang off — their GraphQL
 //! enums, and the planning aggregates of the dashboard statistics.
 
+pub mod commands;
+
 use std::collections::HashMap;
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use bduf_core::aggregate::{count_by_label, label, rank, sql};
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col, select_columns};
-use bduf_core::{
-    Columns, Fetch, MAX_SEARCH, Reader, Result, check_len, check_range, flag, ordering, search,
-};
+use bduf_core::{Columns, Fetch, MAX_SEARCH, RequestTxn, Result, check, flag, ordering, search};
 use entity::{analyses, architectural_components, projects, requirements};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{
@@ -62,12 +62,28 @@ impl Filter for ProjectFilter {
     type Model = projects::Model;
 
     fn condition(&self, backend: DbBackend) -> Result<Condition> {
-        check_len("filter.projectType", self.project_type.as_ref(), 100)?;
-        check_len("filter.industry", self.industry.as_ref(), 100)?;
-        check_range("filter.complexityMin", self.complexity_min, 1, 10)?;
-        check_range("filter.complexityMax", self.complexity_max, 1, 10)?;
+        check::text(
+            "filter.projectType",
+            projects::Column::ProjectType,
+            self.project_type.as_deref(),
+        )?;
+        check::text(
+            "filter.industry",
+            projects::Column::Industry,
+            self.industry.as_deref(),
+        )?;
+        check::bounded(
+            "filter.complexityMin",
+            projects::Column::ComplexityScore,
+            self.complexity_min,
+        )?;
+        check::bounded(
+            "filter.complexityMax",
+            projects::Column::ComplexityScore,
+            self.complexity_max,
+        )?;
         let mut c = Condition::all();
-        check_len("filter.search", self.search.as_ref(), MAX_SEARCH)?;
+        check::at_most("filter.search", self.search.as_deref(), MAX_SEARCH)?;
         if let Some(term) = &self.search {
             c = c.add(search(
                 backend,
@@ -149,10 +165,18 @@ impl Filter for RequirementFilter {
     type Model = requirements::Model;
 
     fn condition(&self, backend: DbBackend) -> Result<Condition> {
-        check_len("filter.category", self.category.as_ref(), 100)?;
-        check_range("filter.priority", self.priority, 1, 5)?;
+        check::text(
+            "filter.category",
+            requirements::Column::Category,
+            self.category.as_deref(),
+        )?;
+        check::bounded(
+            "filter.priority",
+            requirements::Column::Priority,
+            self.priority,
+        )?;
         let mut c = Condition::all();
-        check_len("filter.search", self.search.as_ref(), MAX_SEARCH)?;
+        check::at_most("filter.search", self.search.as_deref(), MAX_SEARCH)?;
         if let Some(term) = &self.search {
             c = c.add(search(
                 backend,
@@ -223,12 +247,20 @@ impl Filter for ComponentFilter {
     type Model = architectural_components::Model;
 
     fn condition(&self, _backend: DbBackend) -> Result<Condition> {
-        check_len("filter.type", self.r#type.as_ref(), 100)?;
-        check_len("filter.technology", self.technology.as_ref(), 100)?;
-        check_len(
+        check::text(
+            "filter.type",
+            architectural_components::Column::Type,
+            self.r#type.as_deref(),
+        )?;
+        check::text(
+            "filter.technology",
+            architectural_components::Column::Technology,
+            self.technology.as_deref(),
+        )?;
+        check::text(
             "filter.implementationStatus",
-            self.implementation_status.as_ref(),
-            50,
+            architectural_components::Column::ImplementationStatus,
+            self.implementation_status.as_deref(),
         )?;
         let mut c = Condition::all();
         if let Some(v) = self.project_id {
@@ -289,7 +321,11 @@ impl Filter for AnalysisFilter {
     type Model = analyses::Model;
 
     fn condition(&self, _backend: DbBackend) -> Result<Condition> {
-        check_len("filter.status", self.status.as_ref(), 50)?;
+        check::text(
+            "filter.status",
+            analyses::Column::Status,
+            self.status.as_deref(),
+        )?;
         if let Some(v) = self.min_confidence {
             bduf_core::paging::check(
                 "filter.minConfidence",
@@ -382,7 +418,7 @@ pub struct LatestAnalysesOf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProjectStatusOf(pub Uuid);
 
-impl Fetch<RequirementCountsOf> for Reader {
+impl Fetch<RequirementCountsOf> for RequestTxn {
     type Value = RequirementCounts;
 
     async fn fetch(
@@ -429,7 +465,7 @@ impl Fetch<RequirementCountsOf> for Reader {
     }
 }
 
-impl Fetch<ComponentStatusOf> for Reader {
+impl Fetch<ComponentStatusOf> for RequestTxn {
     type Value = Vec<LabelCount>;
 
     async fn fetch(
@@ -458,7 +494,7 @@ impl Fetch<ComponentStatusOf> for Reader {
     }
 }
 
-impl Fetch<LatestAnalysesOf> for Reader {
+impl Fetch<LatestAnalysesOf> for RequestTxn {
     type Value = Vec<analyses::Model>;
 
     async fn fetch(
@@ -519,7 +555,7 @@ impl Fetch<LatestAnalysesOf> for Reader {
     }
 }
 
-impl Fetch<ProjectStatusOf> for Reader {
+impl Fetch<ProjectStatusOf> for RequestTxn {
     type Value = Vec<ProjectStatusCount>;
 
     async fn fetch(

@@ -144,7 +144,6 @@ fn context(headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<RequestConte
         idempotency_key: headers
             .get(header::HeaderName::from_static("idempotency-key"))
             .map(|v| String::from_utf8_lossy(v.as_bytes()).trim().to_owned()),
-        viewer: None,
     })
 }
 
@@ -183,7 +182,7 @@ async fn graphql(State(app): State<App>, request: Request) -> Response {
     };
     let timeout = app.settings.request_timeout;
     let execution = bduf_graphql::execute(&app.schema, request, &app.db, context);
-    let Ok(response) = tokio::time::timeout(timeout, execution).await else {
+    let Ok(answer) = tokio::time::timeout(timeout, execution).await else {
         metrics::counter!("bduf_http_timed_out_total").increment(1);
         return error_response(
             StatusCode::OK,
@@ -192,15 +191,10 @@ async fn graphql(State(app): State<App>, request: Request) -> Response {
         );
     };
     drop(permit);
-    let no_connection = response.errors.iter().any(|e| {
-        e.extensions
-            .as_ref()
-            .and_then(|x| x.get("code"))
-            .is_some_and(|c| *c == async_graphql::Value::from("SERVER_BUSY"))
-    });
-    if no_connection {
+    if answer.busy {
         return busy(Refused::NoConnection);
     }
+    let response = answer.response;
     let headers = response.http_headers.clone();
     let mut answer = (StatusCode::OK, axum::Json(response)).into_response();
     answer.headers_mut().extend(headers);

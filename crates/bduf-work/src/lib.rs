@@ -2,15 +2,15 @@
 //! filter, ordering, the links tasks hang off — the GraphQL task status, and the task
 //! aggregates of the dashboards.
 
+pub mod commands;
+
 use std::collections::HashMap;
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use bduf_core::aggregate::{LabelCounts, count_by_label, grouped_counts, label, rank, sql};
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col};
-use bduf_core::{
-    Error, Fetch, MAX_SEARCH, Reader, Result, check_len, check_range, ordering, search,
-};
+use bduf_core::{Error, Fetch, MAX_SEARCH, RequestTxn, Result, check, ordering, search};
 use chrono::NaiveDate;
 use entity::sea_orm_active_enums::TaskStatus as DbTaskStatus;
 use entity::{projects, tasks};
@@ -55,8 +55,12 @@ impl Filter for TaskFilter {
     type Model = tasks::Model;
 
     fn condition(&self, backend: DbBackend) -> Result<Condition> {
-        check_len("filter.workType", self.work_type.as_ref(), 100)?;
-        check_range("filter.priority", self.priority, 1, 5)?;
+        check::text(
+            "filter.workType",
+            tasks::Column::WorkType,
+            self.work_type.as_deref(),
+        )?;
+        check::bounded("filter.priority", tasks::Column::Priority, self.priority)?;
         if let (Some(from), Some(to)) = (self.planned_start_from, self.planned_start_to)
             && from > to
         {
@@ -66,7 +70,7 @@ impl Filter for TaskFilter {
             ));
         }
         let mut c = Condition::all();
-        check_len("filter.search", self.search.as_ref(), MAX_SEARCH)?;
+        check::at_most("filter.search", self.search.as_deref(), MAX_SEARCH)?;
         if let Some(term) = &self.search {
             c = c.add(search(
                 backend,
@@ -200,7 +204,7 @@ fn status_counts<K: Copy + Eq + std::hash::Hash>(
         .collect()
 }
 
-impl Fetch<OrganizationTaskStatusOf> for Reader {
+impl Fetch<OrganizationTaskStatusOf> for RequestTxn {
     type Value = Vec<TaskStatusCount>;
 
     async fn fetch(
@@ -234,7 +238,7 @@ impl Fetch<OrganizationTaskStatusOf> for Reader {
     }
 }
 
-impl Fetch<TaskRollupOf> for Reader {
+impl Fetch<TaskRollupOf> for RequestTxn {
     type Value = TaskRollup;
 
     async fn fetch(&self, keys: &[TaskRollupOf]) -> Result<HashMap<TaskRollupOf, TaskRollup>> {
@@ -277,7 +281,7 @@ impl Fetch<TaskRollupOf> for Reader {
 /// sub-task) that is not cancelled, its weight (estimated hours, 1 when unestimated) and
 /// progress (100 when done), grouped by project and status.
 async fn rollup(
-    reader: &Reader,
+    reader: &RequestTxn,
     ids: &[Uuid],
 ) -> Result<(LabelCounts<Uuid>, HashMap<Uuid, TaskProgress>)> {
     let backend = reader.backend();

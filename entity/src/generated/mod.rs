@@ -22,3 +22,5 @@ pub mod session_participants;
 pub mod tasks;
 pub mod user_sessions;
 pub mod users;
+
+pub mod rules;

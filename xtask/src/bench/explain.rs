@@ -101,7 +101,7 @@ mod tests {
                     let request = Request::new(body["query"].as_str().unwrap_or_default())
                         .variables(Variables::from_json(body["variables"].clone()));
                     let response = bduf_graphql::execute(&schema, request, &db, context).await;
-                    serde_json::to_value(response).unwrap_or_default()
+                    serde_json::to_value(response.response).unwrap_or_default()
                 }
             };
             let page = run(suite::first_page(&args)).await;

@@ -3,17 +3,69 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Context, Object, Result};
+use async_graphql::{Context, Object, Result, SimpleObject};
 use bduf_collaboration::{NotificationFilter, NotificationOrder, NotificationsOf};
 use bduf_governance::OrganizationOpenApprovalsOf;
+use bduf_identity::auth::NewSession;
+use bduf_identity::commands::email_visible;
 use bduf_identity::{MemberCount, MemberFilter, MemberOrder, MembersOf};
 use bduf_planning::{ProjectFilter, ProjectOrder, ProjectStatusCount, ProjectStatusOf, ProjectsOf};
 use bduf_work::{OrganizationTaskStatusOf, TaskFilter, TaskOrder, TaskStatusCount, TasksOf};
+use chrono::{DateTime, FixedOffset};
 use entity::{organization_members, organizations, users};
 use uuid::Uuid;
 
+use crate::context::txn;
 use crate::generated::{Notification, Organization, OrganizationMember, Project, Task, User};
 use crate::support::{Conn, Paging, connection, one, page_cost, value};
+
+/// A new session: the bearer token to send as `Authorization: Bearer <token>` (shown
+/// this once), when it expires, and who it signs in.
+#[derive(SimpleObject, Debug)]
+pub struct SignedIn {
+    pub token: String,
+    pub expires_at: DateTime<FixedOffset>,
+    pub user: User,
+}
+
+impl From<NewSession> for SignedIn {
+    fn from(s: NewSession) -> Self {
+        SignedIn {
+            token: s.token,
+            expires_at: s.session.expires_at,
+            user: User::from(s.user),
+        }
+    }
+}
+
+/// One of the viewer's sessions (its token is never shown again).
+#[derive(SimpleObject, Debug)]
+pub struct SessionInfo {
+    pub id: Uuid,
+    pub created_at: Option<DateTime<FixedOffset>>,
+    pub expires_at: DateTime<FixedOffset>,
+    pub last_used_at: Option<DateTime<FixedOffset>>,
+    pub revoked_at: Option<DateTime<FixedOffset>>,
+    pub user_agent: Option<String>,
+    pub ip_address: Option<String>,
+    /// Whether this is the session of the request.
+    pub current: bool,
+}
+
+impl SessionInfo {
+    pub fn new(model: entity::user_sessions::Model, current: Uuid) -> Self {
+        SessionInfo {
+            current: model.id == current,
+            id: model.id,
+            created_at: model.created_at,
+            expires_at: model.expires_at,
+            last_used_at: model.last_used_at,
+            revoked_at: model.revoked_at,
+            user_agent: model.user_agent,
+            ip_address: model.ip_address.map(|ip| ip.0.ip().to_string()),
+        }
+    }
+}
 
 /// The edges of `User`.
 #[derive(Debug, Clone)]
@@ -25,19 +77,10 @@ impl UserEdges {
     /// organization the request acts in (which the user belongs to, or they would not be
     /// visible); null to everyone else.
     async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        let Ok(viewer) = crate::mutation::viewer(ctx) else {
-            return Ok(None);
-        };
-        let admin = viewer
-            .organization
-            .and_then(|org| viewer.role_in(org))
-            .is_some_and(|role| {
-                bduf_core::scope::rank(role)
-                    >= bduf_core::scope::rank(
-                        entity::sea_orm_active_enums::CollaborationRole::Admin,
-                    )
-            });
-        Ok((viewer.user == self.0.id || admin).then(|| self.0.email.clone()))
+        let visible = txn(ctx)?
+            .with_viewer(|viewer| email_visible(viewer, self.0.id))
+            .unwrap_or(false);
+        Ok(visible.then(|| self.0.email.clone()))
     }
     /// The organizations this user belongs to, with the role in each.
     #[graphql(complexity = "page_cost(first, last, child_complexity)")]

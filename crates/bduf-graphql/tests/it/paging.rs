@@ -408,7 +408,7 @@ async fn bad_cursors_are_refused_naming_the_argument(backend: Backend) {
         let response = app.run(&query).await;
         let error = &response["errors"][0];
         assert_eq!(
-            error["extensions"]["code"], "BAD_USER_INPUT",
+            error["extensions"]["code"], "VALIDATION",
             "{query}: {response:#}"
         );
         assert_eq!(

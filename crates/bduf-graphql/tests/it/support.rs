@@ -75,7 +75,7 @@ impl TestApp {
         // Database errors are logged, never shown to clients: show them in test output.
         let _ = tracing_subscriber::fmt()
             .with_test_writer()
-            .with_env_filter("bduf_core=error")
+            .with_env_filter("bduf_core=error,bduf_graphql=error")
             .try_init();
         let db = TestDb::migrated::<Migrator>(backend).await;
         let core = Db::counting(db.connect_again().await);
@@ -127,7 +127,7 @@ impl TestApp {
             RequestContext::default(),
         )
         .await;
-        serde_json::to_value(response).expect("a response serializes")
+        serde_json::to_value(response.response).expect("a response serializes")
     }
 
     /// The same, with no cost limit: for the tests that measure statement counts on
@@ -160,7 +160,7 @@ impl TestApp {
             context,
         )
         .await;
-        serde_json::to_value(response).expect("a response serializes")
+        serde_json::to_value(response.response).expect("a response serializes")
     }
 
     /// Runs `query` with `variables` as the holder of the session `token`, acting in
@@ -201,6 +201,7 @@ impl TestApp {
             context,
         )
         .await
+        .response
     }
 
     /// Runs `query`, fails on any error, and returns `data`.

@@ -546,7 +546,7 @@ async fn expired_idle_and_revoked_sessions_are_refused(backend: Backend) {
             },
         )
         .await;
-        let answer = serde_json::to_value(answer).expect("JSON");
+        let answer = serde_json::to_value(answer.response).expect("JSON");
         assert_eq!(code(&answer), "UNAUTHENTICATED", "{column}: {answer}");
     }
     // A made-up token, and no token at all.
@@ -561,7 +561,7 @@ async fn expired_idle_and_revoked_sessions_are_refused(backend: Backend) {
             },
         )
         .await;
-        let answer = serde_json::to_value(answer).expect("JSON");
+        let answer = serde_json::to_value(answer.response).expect("JSON");
         assert_eq!(code(&answer), "UNAUTHENTICATED", "{answer}");
         assert_eq!(answer["data"], Value::Null);
     }
@@ -770,8 +770,10 @@ async fn trees_are_created_and_moved_whole(backend: Backend) {
     assert_eq!(bottom_now["requirement"], Value::Null);
 }
 
-/// The lengths the mutations check are the schema's: every `VARCHAR(n)` column of the
-/// live PostgreSQL schema is in `VARCHAR_LENGTHS` with its `n`, and nothing else is.
+/// The lengths the checks use are the schema's: every `VARCHAR(n)` column of the live
+/// PostgreSQL schema is in the generated `entity::rules::LENGTHS` with its `n`, and
+/// nothing else is (read here from `information_schema`, not the generator's catalog
+/// query).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_varchar_length_is_known() {
     let app = TestApp::new(Backend::Postgres).await;
@@ -793,9 +795,9 @@ async fn every_varchar_length_is_known() {
             (name, usize::try_from(n).unwrap_or_default())
         })
         .collect();
-    let mut known: Vec<(String, usize)> = bduf_graphql::mutation::VARCHAR_LENGTHS
+    let mut known: Vec<(String, usize)> = entity::rules::LENGTHS
         .iter()
-        .map(|(c, n)| ((*c).to_owned(), *n))
+        .map(|l| (format!("{}.{}", l.table, l.column), l.max))
         .collect();
     known.sort();
     assert_eq!(known, live);

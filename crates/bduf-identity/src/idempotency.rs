@@ -1,8 +1,8 @@
 //! Idempotent mutations: a signed-in client may send `Idempotency-Key: <key>` with a
 //! mutation request; the first request with that key runs and its answer is stored in
 //! `idempotency_keys` in the same transaction as its changes; a later request from the
-//! same user with the same key and the same request gets the stored answer back, marked
-//! `Idempotent-Replayed: true`, and writes nothing.
+//! same user with the same key and the same request gets the stored answer back and
+//! writes nothing.
 //!
 //! - The key is the user's: `UNIQUE (user_id, key)`, 1 to 255 characters.
 //! - The same key with a different request (document, operation name, variables or
@@ -13,43 +13,37 @@
 //!   the first request's transaction rolled back, the key was never stored and the retry
 //!   runs.
 //! - Keys last [`KEY_LIFETIME`]; an older key is used afresh.
-//! - Queries, and requests without a viewer (sign-up, sign-in), ignore the header: they
-//!   write nothing a retry could duplicate (a repeated sign-up is a `CONFLICT` on the
-//!   email anyway).
 
 use std::time::Duration;
 
-use async_graphql::Response;
-use bduf_core::{Error, Result, Viewer};
+use bduf_core::{Error, RequestTxn, Result, check, now};
 use entity::idempotency_keys as keys;
-use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveValue::Set, ColumnTrait, EntityTrait, QueryFilter};
 use uuid::Uuid;
 
-use crate::mutation::{db_error, now};
+use crate::auth::sha256_hex;
 
 /// How long a stored answer is replayed.
 pub const KEY_LIFETIME: Duration = Duration::from_secs(24 * 3600);
-
-/// The longest key, in characters (the column is `VARCHAR(255)`).
-pub const MAX_KEY: usize = 255;
 
 /// What a request with a key does.
 #[derive(Debug)]
 pub enum Claim {
     /// Run it; then [`store`] its answer under this row.
     Run(Uuid),
-    /// Answer with this, the first request's answer.
-    Replay(Box<Response>),
+    /// Answer with this, the first request's answer (as JSON).
+    Replay(serde_json::Value),
 }
 
-/// A key as sent: non-empty, printable, at most [`MAX_KEY`] characters.
+/// A key as sent: non-empty, printable, at most as long as the column takes.
 pub fn check_key(key: &str) -> Result<()> {
+    let max = check::max_len(keys::Column::Key).unwrap_or(255);
     let n = key.chars().count();
-    if n == 0 || n > MAX_KEY || key.chars().any(char::is_control) {
-        return Err(Error::validation(
+    if n == 0 || n > max || key.chars().any(char::is_control) {
+        return Err(Error::invalid(
             "idempotencyKey",
-            format!("the Idempotency-Key header must be 1 to {MAX_KEY} printable characters"),
+            format!("the Idempotency-Key header must be 1 to {max} printable characters"),
         ));
     }
     Ok(())
@@ -63,37 +57,31 @@ pub fn fingerprint(
     organization: Option<Uuid>,
 ) -> String {
     let text = serde_json::json!([query, operation, variables, organization]).to_string();
-    bduf_identity::auth::sha256_hex(text.as_bytes())
+    sha256_hex(text.as_bytes())
 }
 
-/// Takes `key` for this request, or finds the answer of the request that took it.
-pub async fn claim(
-    txn: &DatabaseTransaction,
-    viewer: &Viewer,
-    key: &str,
-    fingerprint: &str,
-) -> Result<Claim> {
-    if let Some(id) = insert(txn, viewer, key, fingerprint).await? {
+/// Takes `key` for the viewer's request with `fingerprint`, or finds the answer of the
+/// request that took it.
+pub async fn claim(txn: &RequestTxn, key: &str, fingerprint: &str) -> Result<Claim> {
+    check_key(key)?;
+    let viewer = txn.viewer()?;
+    if let Some(id) = insert(txn, &viewer, key, fingerprint).await? {
         return Ok(Claim::Run(id));
     }
     let existing = keys::Entity::find()
         .filter(keys::Column::UserId.eq(viewer.user))
         .filter(keys::Column::Key.eq(key))
-        .one(txn)
-        .await
-        .map_err(db_error)?;
+        .one(txn.conn())
+        .await?;
     let existing = match existing {
         Some(row) if !stale(&row) => row,
         gone_or_stale => {
             // Gone since the insert found it, older than a day, or never answered: take
             // it afresh.
             if let Some(row) = gone_or_stale {
-                keys::Entity::delete_by_id(row.id)
-                    .exec(txn)
-                    .await
-                    .map_err(db_error)?;
+                keys::Entity::delete_by_id(row.id).exec(txn.conn()).await?;
             }
-            return insert(txn, viewer, key, fingerprint)
+            return insert(txn, &viewer, key, fingerprint)
                 .await?
                 .map(Claim::Run)
                 .ok_or_else(|| Error::conflict("idempotencyKey", "is in use by another request"));
@@ -105,12 +93,7 @@ pub async fn claim(
             "was sent before with a different request; use a new key for a new request",
         ));
     }
-    let stored = existing.response.unwrap_or_default();
-    let response: Response = serde_json::from_value(stored).map_err(|err| {
-        tracing::error!(error = %err, "a stored idempotent response does not parse");
-        Error::conflict("idempotencyKey", "has an answer that cannot be replayed")
-    })?;
-    Ok(Claim::Replay(Box::new(response)))
+    Ok(Claim::Replay(existing.response.unwrap_or_default()))
 }
 
 /// A stored key that no longer replays: unanswered, or older than [`KEY_LIFETIME`].
@@ -121,8 +104,8 @@ fn stale(row: &keys::Model) -> bool {
 
 /// Inserts the key's row unless it exists (then waits for its holder to commit).
 async fn insert(
-    txn: &DatabaseTransaction,
-    viewer: &Viewer,
+    txn: &RequestTxn,
+    viewer: &bduf_core::Viewer,
     key: &str,
     fingerprint: &str,
 ) -> Result<Option<Uuid>> {
@@ -142,26 +125,17 @@ async fn insert(
                 .do_nothing()
                 .to_owned(),
         )
-        .exec_without_returning(txn)
-        .await
-        .map_err(db_error)?;
+        .exec_without_returning(txn.conn())
+        .await?;
     Ok((inserted > 0).then_some(id))
 }
 
-/// Stores the answer of the request that claimed row `id`.
-pub async fn store(txn: &DatabaseTransaction, id: Uuid, response: &Response) -> Result<()> {
-    let value = serde_json::to_value(response).map_err(|err| {
-        tracing::error!(error = %err, "an answer does not serialize");
-        Error::conflict("idempotencyKey", "the answer could not be stored")
-    })?;
+/// Stores `answer`, the answer of the request that claimed row `id`.
+pub async fn store(txn: &RequestTxn, id: Uuid, answer: serde_json::Value) -> Result<()> {
     keys::Entity::update_many()
-        .col_expr(
-            keys::Column::Response,
-            sea_orm::sea_query::Expr::value(value),
-        )
+        .col_expr(keys::Column::Response, Expr::value(answer))
         .filter(keys::Column::Id.eq(id))
-        .exec(txn)
-        .await
-        .map_err(db_error)?;
+        .exec(txn.conn())
+        .await?;
     Ok(())
 }

@@ -1,0 +1,244 @@
+//! [`RequestTxn`]: the one transaction of a request, on the one connection it holds from
+//! its first statement to its commit — authentication, every read of every level, every
+//! command — and who the request acts for.
+//!
+//! A request's life: [`RequestTxn::begin`] takes a connection and opens the transaction
+//! (as the database owner); authentication (`bduf_identity::auth::authenticate`) reads the
+//! session there; [`RequestTxn::enter`] then, on PostgreSQL, switches the transaction to
+//! the role `bduf_app` — subject to row-level security — and tells it the user and the
+//! organization, all with `set_config(…, true)` in one statement, so nothing outlives the
+//! transaction on the pooled connection. Reads go through the batcher
+//! ([`crate::batch`]), commands through [`RequestTxn::command`], each in a savepoint of
+//! its own; [`RequestTxn::commit`] ends it.
+
+use std::sync::{Arc, Mutex, MutexGuard};
+
+use entity::sea_orm_active_enums::CollaborationRole;
+use futures_util::future::BoxFuture;
+use sea_orm::sea_query::Condition;
+use sea_orm::{
+    ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, IsolationLevel, QueryResult,
+    SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
+};
+use uuid::Uuid;
+
+use crate::Db;
+use crate::error::{Error, Result};
+use crate::record::Record;
+use crate::scope::{Scope, Viewer};
+use crate::write::Tx;
+
+/// What a request's transaction is for.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Access {
+    /// Queries: REPEATABLE READ on PostgreSQL (one snapshot for every level).
+    Read,
+    /// Mutations: READ COMMITTED on PostgreSQL (a row lock waits for the holder and then
+    /// sees its commit, instead of failing with a serialization error), and on SQLite
+    /// `BEGIN IMMEDIATE` (the write lock up front, so two writers queue on the busy
+    /// timeout instead of deadlocking on the upgrade from a read lock).
+    Write,
+}
+
+/// A request's transaction and who it acts for. Cheap to clone; every clone is the same
+/// transaction.
+#[derive(Clone)]
+pub struct RequestTxn {
+    backend: DbBackend,
+    transaction: Arc<DatabaseTransaction>,
+    who: Arc<Mutex<Who>>,
+}
+
+/// Who a request acts for: nobody before sign-in.
+#[derive(Debug, Clone)]
+struct Who {
+    viewer: Option<Viewer>,
+    scope: Scope,
+}
+
+impl std::fmt::Debug for RequestTxn {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("RequestTxn")
+            .field("backend", &self.backend)
+            .field("who", &*self.who())
+            .finish_non_exhaustive()
+    }
+}
+
+/// The scope of a request without a viewer: it sees no tenant rows.
+const NOBODY: Scope = Scope {
+    user: Uuid::nil(),
+    organization: None,
+};
+
+impl RequestTxn {
+    /// Takes a connection and opens the request's transaction, acting for nobody yet.
+    /// Taking the connection is the only wait; when the pool has none within its acquire
+    /// timeout the answer is [`Error::Busy`].
+    pub async fn begin(db: &Db, access: Access) -> Result<Self> {
+        let options = match access {
+            Access::Read => TransactionOptions::default(),
+            Access::Write => TransactionOptions {
+                isolation_level: (db.backend() == DbBackend::Postgres)
+                    .then_some(IsolationLevel::ReadCommitted),
+                access_mode: None,
+                sqlite_transaction_mode: Some(SqliteTransactionMode::Immediate),
+            },
+        };
+        let transaction = db.conn().begin_with_options(options).await?;
+        Ok(Self {
+            backend: db.backend(),
+            transaction: Arc::new(transaction),
+            who: Arc::new(Mutex::new(Who {
+                viewer: None,
+                scope: NOBODY,
+            })),
+        })
+    }
+
+    /// Acts for `viewer` (none: nobody) from now on. On PostgreSQL the transaction
+    /// becomes the role `bduf_app`, under row-level security, with `app.user_id` and
+    /// `app.organization_id` set: one statement, all of it transaction-local.
+    pub async fn enter(&self, viewer: Option<Viewer>) -> Result<()> {
+        let scope = viewer.as_ref().map_or(NOBODY, Viewer::scope);
+        if self.backend == DbBackend::Postgres {
+            let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+            self.transaction
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT set_config('role', 'bduf_app', true), \
+                     set_config('app.user_id', $1, true), \
+                     set_config('app.organization_id', $2, true)",
+                    [
+                        text(viewer.as_ref().map(|v| v.user)).into(),
+                        text(scope.organization).into(),
+                    ],
+                ))
+                .await?;
+        }
+        *self.who() = Who { viewer, scope };
+        Ok(())
+    }
+
+    fn who(&self) -> MutexGuard<'_, Who> {
+        // Nothing panics while holding the lock; a poisoned one still holds a whole value.
+        self.who
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// The signed-in viewer, or `UNAUTHENTICATED`.
+    pub fn viewer(&self) -> Result<Viewer> {
+        self.who().viewer.clone().ok_or(Error::Unauthenticated(
+            "sign in first: send Authorization: Bearer <token>",
+        ))
+    }
+
+    /// What `f` says of the viewer, if there is one.
+    pub fn with_viewer<T>(&self, f: impl FnOnce(&Viewer) -> T) -> Option<T> {
+        self.who().viewer.as_ref().map(f)
+    }
+
+    /// The user and organization the request acts for.
+    pub fn scope(&self) -> Scope {
+        self.who().scope
+    }
+
+    /// The condition that keeps the rows of `M` this request may see.
+    pub fn visible<M: Record>(&self) -> Condition {
+        M::visible(&self.scope())
+    }
+
+    /// Which database this is.
+    pub fn backend(&self) -> DbBackend {
+        self.backend
+    }
+
+    /// The transaction, for statements of the request's own (authentication,
+    /// idempotency keys).
+    pub fn conn(&self) -> &DatabaseTransaction {
+        &self.transaction
+    }
+
+    /// Runs a query and returns its rows.
+    pub async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
+        self.transaction.query_all_raw(statement).await
+    }
+
+    /// Runs `work` in a savepoint of the transaction: released when `work` succeeds,
+    /// rolled back when it fails, so a failed part of a request changes nothing.
+    pub async fn savepoint<T, F>(&self, work: F) -> Result<T>
+    where
+        F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Result<T>>,
+    {
+        let savepoint = self.transaction.begin().await?;
+        let outcome = work(&savepoint).await;
+        close(savepoint, outcome).await
+    }
+
+    /// Runs a command as the signed-in viewer, in a savepoint ([`RequestTxn::savepoint`]).
+    /// A command that moved the request into another organization ([`Tx::act_in`])
+    /// leaves the rest of the request acting there — the database's settings and the
+    /// application's scope alike.
+    pub async fn command<T, F>(&self, work: F) -> Result<T>
+    where
+        F: for<'a> FnOnce(&'a Tx<'a>) -> BoxFuture<'a, Result<T>>,
+    {
+        let viewer = self.viewer()?;
+        let savepoint = self.transaction.begin().await?;
+        let tx = Tx::new(&savepoint, &viewer);
+        let outcome = work(&tx).await;
+        let moved = tx.moved();
+        let value = close(savepoint, outcome).await?;
+        if let Some((organization, role)) = moved {
+            self.moved_to(organization, role);
+        }
+        Ok(value)
+    }
+
+    /// The request acts in `organization`, where the viewer now has `role`.
+    fn moved_to(&self, organization: Uuid, role: CollaborationRole) {
+        let mut who = self.who();
+        if let Some(viewer) = who.viewer.as_mut() {
+            if viewer.role_in(organization).is_none() {
+                viewer.memberships.push((organization, role));
+            }
+            viewer.organization = Some(organization);
+            who.scope = viewer.scope();
+        }
+    }
+
+    /// Ends the transaction, keeping what it wrote. Every clone (the batcher's) must be
+    /// gone by then.
+    pub async fn commit(self) -> Result<()> {
+        if let Ok(transaction) = Arc::try_unwrap(self.transaction) {
+            transaction.commit().await?;
+        }
+        Ok(())
+    }
+
+    /// Ends the transaction, keeping nothing.
+    pub async fn rollback(self) {
+        if let Ok(transaction) = Arc::try_unwrap(self.transaction)
+            && let Err(err) = transaction.rollback().await
+        {
+            tracing::warn!(error = %err, "rolling back a request failed");
+        }
+    }
+}
+
+/// Releases `savepoint` when `outcome` is a success, rolls it back otherwise.
+async fn close<T>(savepoint: DatabaseTransaction, outcome: Result<T>) -> Result<T> {
+    match outcome {
+        Ok(value) => {
+            savepoint.commit().await?;
+            Ok(value)
+        }
+        Err(err) => {
+            if let Err(rollback) = savepoint.rollback().await {
+                tracing::error!(error = %rollback, "rolling back a failed command failed");
+            }
+            Err(err)
+        }
+    }
+}

@@ -1,0 +1,415 @@
+//! The write kernel every context's commands build on: [`Tx`], what a command runs in,
+//! and the statements commands share — [`find`] a row of the active organization (or
+//! lock it with [`find_for_update`]), [`insert`], [`update`] and [`delete`] it, each
+//! recorded in `audit_log` ([`audit`], [`audit_inserts`] for many rows at once).
+//!
+//! Rules every command follows:
+//! - the organization is the request's active one (`X-Organization-Id`, or the viewer's
+//!   earliest), never an input; `created_by`, `author_id` and `requested_by` are the
+//!   viewer;
+//! - an id that names no row visible to the viewer is `NOT_FOUND` when it is the
+//!   command's own, and `VALIDATION` on its field when the input refers to it — whether
+//!   it exists in another organization is never told;
+//! - a command runs in a savepoint ([`crate::RequestTxn::command`]): a failed one changes
+//!   nothing, its audit rows included.
+
+use std::sync::Mutex;
+
+use entity::sea_orm_active_enums::CollaborationRole;
+use entity::{analyses, approvals, architectural_components, projects, requirements, tasks};
+use sea_orm::{
+    ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
+    DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
+    Statement,
+};
+use uuid::Uuid;
+
+use crate::error::{Error, Result};
+use crate::record::Record;
+use crate::scope::Viewer;
+use crate::{TargetType, now};
+
+/// What a command runs in: its savepoint of the request's transaction, the viewer, and
+/// the organization it acts in.
+pub struct Tx<'a> {
+    /// The savepoint: every statement of the command goes through it.
+    pub txn: &'a DatabaseTransaction,
+    viewer: &'a Viewer,
+    /// Where the command moved the request ([`Tx::act_in`]), with the viewer's role
+    /// there.
+    moved: Mutex<Option<(Uuid, CollaborationRole)>>,
+}
+
+impl std::fmt::Debug for Tx<'_> {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("Tx")
+            .field("viewer", &self.viewer.user)
+            .field("organization", &self.organization())
+            .finish_non_exhaustive()
+    }
+}
+
+impl<'a> Tx<'a> {
+    /// A command of `viewer` in `txn`.
+    pub fn new(txn: &'a DatabaseTransaction, viewer: &'a Viewer) -> Self {
+        Self {
+            txn,
+            viewer,
+            moved: Mutex::new(None),
+        }
+    }
+
+    /// The signed-in user.
+    pub fn user(&self) -> Uuid {
+        self.viewer.user
+    }
+
+    /// The viewer.
+    pub fn viewer(&self) -> &Viewer {
+        self.viewer
+    }
+
+    /// The organization the command acts in (nil when the viewer belongs to none: then
+    /// it finds nothing, and [`Tx::require`] refuses).
+    pub fn organization(&self) -> Uuid {
+        self.moved()
+            .map(|(org, _)| org)
+            .or(self.viewer.organization)
+            .unwrap_or_default()
+    }
+
+    /// The viewer's role in the active organization.
+    pub fn role(&self) -> Option<CollaborationRole> {
+        match self.moved() {
+            Some((_, role)) => Some(role),
+            None => self
+                .viewer
+                .organization
+                .and_then(|org| self.viewer.role_in(org)),
+        }
+    }
+
+    /// The active organization, when the viewer's role there is at least `needed`;
+    /// otherwise `FORBIDDEN`, naming what `action` needs.
+    pub fn require(&self, needed: CollaborationRole, action: &str) -> Result<Uuid> {
+        self.viewer.require(needed, action)
+    }
+
+    /// Whether the viewer's role is at least `needed`.
+    pub fn has(&self, needed: CollaborationRole) -> bool {
+        self.role()
+            .is_some_and(|role| crate::rank(role) >= crate::rank(needed))
+    }
+
+    /// Acts in `organization` (where the viewer now has `role`) for the rest of the
+    /// command — and, once it succeeds, of the request. On PostgreSQL row-level
+    /// security follows at once (`app.organization_id`, local to the savepoint until
+    /// it is released).
+    pub async fn act_in(&self, organization: Uuid, role: CollaborationRole) -> Result<()> {
+        if self.txn.get_database_backend() == DbBackend::Postgres {
+            self.txn
+                .execute_raw(Statement::from_sql_and_values(
+                    DbBackend::Postgres,
+                    "SELECT set_config('app.organization_id', $1, true)",
+                    [organization.to_string().into()],
+                ))
+                .await?;
+        }
+        *self
+            .moved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner) = Some((organization, role));
+        Ok(())
+    }
+
+    /// Where the command moved the request, if it did.
+    pub fn moved(&self) -> Option<(Uuid, CollaborationRole)> {
+        *self
+            .moved
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
+    /// Runs `work` as the database's owner ([`as_owner`]).
+    pub async fn as_owner<T, F>(&self, work: impl FnOnce() -> F) -> Result<T>
+    where
+        F: Future<Output = Result<T>>,
+    {
+        as_owner(self.txn, work).await
+    }
+}
+
+/// Runs `work` as the database's owner, past row-level security (PostgreSQL: the role is
+/// reset for `work` and set back to `bduf_app` after; a failed `work` leaves the reset
+/// to its savepoint's rollback). For the few statements that must see beyond the
+/// request's organization and user: signing up and in, finding an account by email to
+/// add it to the organization.
+pub async fn as_owner<T, F>(conn: &DatabaseTransaction, work: impl FnOnce() -> F) -> Result<T>
+where
+    F: Future<Output = Result<T>>,
+{
+    let postgres = conn.get_database_backend() == DbBackend::Postgres;
+    if postgres {
+        conn.execute_unprepared("SELECT set_config('role', 'none', true)")
+            .await?;
+    }
+    let value = work().await?;
+    if postgres {
+        conn.execute_unprepared("SELECT set_config('role', 'bduf_app', true)")
+            .await?;
+    }
+    Ok(value)
+}
+
+/// The row `id` of `M`'s table in the active organization. Not there (or in another
+/// organization) is `NOT_FOUND` when `field` is the command's own `id`, and a
+/// `VALIDATION` error on `field` when it is a reference the input makes.
+pub async fn find<M: Record>(tx: &Tx<'_>, id: Uuid, field: &str, kind: &'static str) -> Result<M> {
+    one_in_org(tx, id, field, kind, false).await
+}
+
+/// [`find`], locking the row (`FOR UPDATE` on PostgreSQL; SQLite's one writer needs no
+/// lock) until the request's transaction ends: for read-decide-write changes that
+/// concurrent requests must not interleave.
+pub async fn find_for_update<M: Record>(
+    tx: &Tx<'_>,
+    id: Uuid,
+    field: &str,
+    kind: &'static str,
+) -> Result<M> {
+    one_in_org(tx, id, field, kind, true).await
+}
+
+async fn one_in_org<M: Record>(
+    tx: &Tx<'_>,
+    id: Uuid,
+    field: &str,
+    kind: &'static str,
+    lock: bool,
+) -> Result<M> {
+    let mut select = M::E::find()
+        .filter(M::id_column().eq(id))
+        .filter(M::in_organization(tx.organization()));
+    if lock && tx.txn.get_database_backend() == DbBackend::Postgres {
+        select = select.lock_exclusive();
+    }
+    select
+        .one(tx.txn)
+        .await?
+        .ok_or_else(|| missing(field, kind, id))
+}
+
+/// What a missing row is: `NOT_FOUND` for the command's own `id`, a `VALIDATION` error
+/// on any other field that refers to it.
+pub fn missing(field: &str, kind: &'static str, id: Uuid) -> Error {
+    match field {
+        "id" => Error::not_found(kind, id),
+        other => Error::invalid(other, format!("no {kind} with id {id}")),
+    }
+}
+
+/// Inserts `row` and records it in `audit_log`.
+pub async fn insert<M, A>(tx: &Tx<'_>, row: A) -> Result<M>
+where
+    M: Record + serde::Serialize + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = M::E> + ActiveModelBehavior + Send,
+{
+    let new: M = row.insert(tx.txn).await?;
+    audit(tx, M::TABLE, new.id(), "INSERT", None, Some(&new)).await?;
+    Ok(new)
+}
+
+/// Writes the changed fields of `row`, recording `old` and the result in `audit_log`.
+pub async fn update<M, A>(tx: &Tx<'_>, old: &M, row: A) -> Result<M>
+where
+    M: Record + serde::Serialize + IntoActiveModel<A>,
+    A: ActiveModelTrait<Entity = M::E> + ActiveModelBehavior + Send,
+{
+    let new: M = row.update(tx.txn).await?;
+    audit(tx, M::TABLE, new.id(), "UPDATE", Some(old), Some(&new)).await?;
+    Ok(new)
+}
+
+/// Deletes `old` (and, by the schema's cascades, what hangs off it), recording it in
+/// `audit_log`. Returns its id.
+pub async fn delete<M: Record + serde::Serialize>(tx: &Tx<'_>, old: &M) -> Result<Uuid> {
+    M::E::delete_many()
+        .filter(M::id_column().eq(old.id()))
+        .exec(tx.txn)
+        .await?;
+    audit(tx, M::TABLE, old.id(), "DELETE", Some(old), None).await?;
+    Ok(old.id())
+}
+
+/// The role of `user` in the active organization, if a member.
+pub async fn role_of(tx: &Tx<'_>, user: Uuid) -> Result<Option<CollaborationRole>> {
+    use entity::organization_members as members;
+    Ok(members::Entity::find()
+        .filter(members::Column::OrganizationId.eq(tx.organization()))
+        .filter(members::Column::UserId.eq(user))
+        .one(tx.txn)
+        .await?
+        .map(|m| m.role))
+}
+
+/// The role of `user` in the active organization, or a `VALIDATION` error on `field`
+/// when they are not a member.
+pub async fn member_role(tx: &Tx<'_>, user: Uuid, field: &str) -> Result<CollaborationRole> {
+    role_of(tx, user).await?.ok_or_else(|| {
+        Error::invalid(
+            field,
+            format!("user {user} is not a member of the organization"),
+        )
+    })
+}
+
+/// The project of the record a `(target_type, target_id)` pair names, when that record
+/// is in the active organization.
+pub async fn target_project(tx: &Tx<'_>, target: TargetType, id: Uuid) -> Result<Option<Uuid>> {
+    let org = tx.organization();
+    macro_rules! project_of {
+        ($m:ident, $column:ident) => {
+            $m::Entity::find_by_id(id)
+                .filter($m::Column::OrganizationId.eq(org))
+                .select_only()
+                .column($m::Column::$column)
+                .into_tuple::<Uuid>()
+                .one(tx.txn)
+                .await?
+        };
+    }
+    Ok(match target {
+        TargetType::Project => project_of!(projects, Id),
+        TargetType::Requirement => project_of!(requirements, ProjectId),
+        TargetType::Component => project_of!(architectural_components, ProjectId),
+        TargetType::Task => project_of!(tasks, ProjectId),
+        TargetType::Analysis => project_of!(analyses, ProjectId),
+        TargetType::Approval => project_of!(approvals, ProjectId),
+    })
+}
+
+/// An `audit_log` row of the command.
+fn audit_row(
+    tx: &Tx<'_>,
+    table: &str,
+    id: Uuid,
+    operation: &str,
+    old: Option<serde_json::Value>,
+    new: Option<serde_json::Value>,
+) -> entity::audit_log::ActiveModel {
+    let changed = match (&old, &new) {
+        (Some(serde_json::Value::Object(a)), Some(serde_json::Value::Object(b))) => {
+            Some(serde_json::Value::from(
+                b.iter()
+                    .filter(|(k, v)| a.get(*k) != Some(*v))
+                    .map(|(k, _)| k.clone())
+                    .collect::<Vec<_>>(),
+            ))
+        }
+        _ => None,
+    };
+    entity::audit_log::ActiveModel {
+        id: Set(Uuid::now_v7()),
+        table_name: Set(table.to_owned()),
+        record_id: Set(id),
+        operation: Set(operation.to_owned()),
+        user_id: Set(Some(tx.user())),
+        session_id: Set(None),
+        old_values: Set(old),
+        new_values: Set(new),
+        changed_fields: Set(changed),
+        change_reason: Set(None),
+        client_ip: Set(None),
+        user_agent: Set(None),
+        created_at: Set(Some(now())),
+        organization_id: Set(tx.organization()),
+    }
+}
+
+/// Records a change of `table` row `id` in `audit_log`, with the row before and after
+/// (as JSON) and the fields that changed.
+pub async fn audit<M: serde::Serialize>(
+    tx: &Tx<'_>,
+    table: &str,
+    id: Uuid,
+    operation: &str,
+    old: Option<&M>,
+    new: Option<&M>,
+) -> Result<()> {
+    let json = |m: Option<&M>| m.and_then(|m| serde_json::to_value(m).ok());
+    audit_row(tx, table, id, operation, json(old), json(new))
+        .insert(tx.txn)
+        .await?;
+    Ok(())
+}
+
+/// Rows per multi-row INSERT of a command writing many rows at once.
+pub const BATCH: usize = 500;
+
+/// Records the creation of `rows` of `M`'s table in `audit_log`, [`BATCH`] entries a
+/// statement.
+pub async fn audit_inserts<M: Record + serde::Serialize>(tx: &Tx<'_>, rows: &[M]) -> Result<()> {
+    for chunk in rows.chunks(BATCH) {
+        let entries = chunk.iter().map(|row| {
+            audit_row(
+                tx,
+                M::TABLE,
+                row.id(),
+                "INSERT",
+                None,
+                serde_json::to_value(row).ok(),
+            )
+        });
+        entity::audit_log::Entity::insert_many(entries)
+            .exec(tx.txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Records the changes of many rows of `M`'s table, each `(before, after)`, in
+/// `audit_log`, [`BATCH`] entries a statement.
+pub async fn audit_updates<M: Record + serde::Serialize>(
+    tx: &Tx<'_>,
+    changes: &[(M, M)],
+) -> Result<()> {
+    for chunk in changes.chunks(BATCH) {
+        let entries = chunk.iter().map(|(old, new)| {
+            audit_row(
+                tx,
+                M::TABLE,
+                new.id(),
+                "UPDATE",
+                serde_json::to_value(old).ok(),
+                serde_json::to_value(new).ok(),
+            )
+        });
+        entity::audit_log::Entity::insert_many(entries)
+            .exec(tx.txn)
+            .await?;
+    }
+    Ok(())
+}
+
+/// Applies a nullable field of an update input: left out keeps the value, `null`
+/// clears it, a value sets it.
+pub fn patch<T>(slot: &mut sea_orm::ActiveValue<Option<T>>, value: async_graphql::MaybeUndefined<T>)
+where
+    Option<T>: Into<sea_orm::Value>,
+{
+    match value {
+        async_graphql::MaybeUndefined::Undefined => {}
+        async_graphql::MaybeUndefined::Null => *slot = Set(None),
+        async_graphql::MaybeUndefined::Value(v) => *slot = Set(Some(v)),
+    }
+}
+
+/// Sets a field of a row from an input that may leave it out.
+pub fn set<T>(slot: &mut sea_orm::ActiveValue<T>, value: Option<T>)
+where
+    T: Into<sea_orm::Value>,
+{
+    if let Some(v) = value {
+        *slot = Set(v);
+    }
+}
