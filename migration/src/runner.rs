@@ -6,13 +6,17 @@
 //! from the pool for the whole run, so a crash releases it with the connection; on SQLite
 //! an exclusive `flock` on `<database file>.migrate-lock`, which the OS releases when the
 //! process ends. Both waits are bounded by the caller's timeout.
+//!
+//! On a SQLite file the command itself runs on one connection of its own, opened once the
+//! lock is held, not on the caller's pool: see [`own_sqlite_connection`] for why.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 use sea_orm::sqlx::{self, Connection as _};
 use sea_orm::{
-    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, Statement,
+    ConnectOptions, ConnectionTrait, Database, DatabaseConnection, DbBackend, DbErr, RuntimeErr,
+    Statement,
 };
 use sea_orm_migration::{MigrationStatus, MigratorTrait};
 
@@ -99,12 +103,56 @@ pub async fn run<M: MigratorTrait>(
 ) -> Result<Vec<MigrationState>, MigrateError> {
     if command != Command::Status {
         let lock = MigrationLock::acquire(db, lock_timeout).await?;
-        let outcome = execute::<M>(db, command).await;
+        let outcome = execute_locked::<M>(db, &lock, command).await;
         let released = lock.release().await;
         outcome?;
         released?;
     }
     status::<M>(db).await
+}
+
+/// Runs `command` while `lock` is held: on a SQLite file on a connection of its own (see
+/// [`own_sqlite_connection`]), elsewhere on `db`.
+async fn execute_locked<M: MigratorTrait>(
+    db: &DatabaseConnection,
+    lock: &MigrationLock,
+    command: Command,
+) -> Result<(), MigrateError> {
+    if !matches!(lock.inner, LockInner::File(_)) {
+        return Ok(execute::<M>(db, command).await?);
+    }
+    let own = own_sqlite_connection(db).await?;
+    let outcome = execute::<M>(&own, command).await;
+    let closed = own.close().await;
+    outcome?;
+    Ok(closed?)
+}
+
+/// A pool of exactly one new connection to the SQLite database of `db`, with `db`'s
+/// connect options (file, pragmas, busy timeout).
+///
+/// Every SQLite connection keeps its own copy of the schema, and checks that it is current
+/// only when a statement runs, not while it is prepared. DDL is checked against that copy
+/// while it is prepared, and SQLite looks again at the real schema only after a
+/// "no such …" error, not after a clash: on a connection that has been idle since another
+/// one dropped a column, index or table, adding it back fails at once with "duplicate
+/// column name" or "… already exists". sea-orm-migration runs every statement (the ledger
+/// queries, each step's transaction) on whichever connection of the pool is free, so a
+/// `down` committed on one connection and the next `up` could begin its transaction on
+/// another that still saw what `down` had dropped. A new connection reads the schema at
+/// its first statement, under the lock, where no other migrator can change it, and from
+/// then on makes every change itself.
+async fn own_sqlite_connection(
+    db: &DatabaseConnection,
+) -> Result<DatabaseConnection, MigrateError> {
+    let options = db.get_sqlite_connection_pool().connect_options();
+    let pool = sqlx::sqlite::SqlitePoolOptions::new()
+        .min_connections(0)
+        .max_connections(1)
+        .connect_with((*options).clone())
+        .await
+        .map_err(|err| DbErr::Conn(RuntimeErr::SqlxError(err.into())))?;
+    Ok(pool.into())
 }
 
 /// Every migration of `M` with its state, without writing to the database.
@@ -128,7 +176,8 @@ async fn execute<M: MigratorTrait>(db: &DatabaseConnection, command: Command) ->
         Command::Status => Ok(()),
         // sea-orm-migration's `fresh` turns SQLite's foreign keys off with a PRAGMA on one
         // pooled connection and drops tables on others, where they are still on; it then
-        // fails on the first parent table. Dropping children first needs no PRAGMA.
+        // fails on the first parent table. Dropping children first needs no PRAGMA, so it
+        // works on any pool.
         Command::Fresh if db.get_database_backend() == DbBackend::Sqlite => {
             drop_all_sqlite_tables(db).await?;
             M::up(db, None).await

@@ -82,9 +82,21 @@ impl TestDb {
             }
             Backend::Sqlite => {
                 let db = Self::sqlite().await;
-                M::up(db.conn(), None)
+                // On one connection of its own, as the migration runner does: a pooled
+                // SQLite connection idle since another one changed the schema can refuse
+                // to create again what was dropped ("… already exists").
+                let mut options = ConnectOptions::new(db.url.clone());
+                options.max_connections(1).sqlx_logging(false);
+                let migrating = Database::connect(options)
+                    .await
+                    .expect("opening the SQLite test database to migrate it");
+                M::up(&migrating, None)
                     .await
                     .expect("migrating the SQLite test database");
+                migrating
+                    .close()
+                    .await
+                    .expect("closing the migrating connection");
                 db
             }
         }
