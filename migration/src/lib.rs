@@ -19,6 +19,7 @@ mod m20261203_000002_add_tenant_keys;
 mod m20261203_000003_row_level_security;
 mod m20261204_000001_create_idempotency_keys;
 mod m20261204_000002_notifications_for_their_recipient;
+mod m20261205_000001_authentication_reads_memberships;
 pub mod runner;
 
 pub use m20261203_000002_add_tenant_keys::TENANT_TABLES;
@@ -51,6 +52,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000003_row_level_security::Migration),
             Box::new(m20261204_000001_create_idempotency_keys::Migration),
             Box::new(m20261204_000002_notifications_for_their_recipient::Migration),
+            Box::new(m20261205_000001_authentication_reads_memberships::Migration),
         ]
     }
 }

@@ -119,7 +119,8 @@ async fn the_application_role_sees_and_writes_only_its_organization() {
     let (a, alice, _, a_req) = tenant(conn, "a").await;
     let (b, bob, b_project, b_req) = tenant(conn, "b").await;
 
-    // Every tenant table is forced, and shows A's one row only — no WHERE of ours.
+    // Every tenant table is forced, and shows A's one row only — no WHERE of ours
+    // (`organization_members` is not: authentication reads it as the owner, step 15).
     let forced = strings(
         conn,
         "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace \
@@ -350,4 +351,67 @@ async fn the_application_role_sees_and_writes_only_its_organization() {
     assert_eq!(titles, ["r"]);
     assert_eq!(count(conn, "requirements").await, 2);
     assert_eq!(count(conn, "projects").await, 2);
+}
+
+/// A server connecting as the tables' owner — not a superuser — authenticates before it
+/// acts for anyone: it reads a user's memberships without `app.user_id` (step 15), and
+/// still reads no tenant rows (forced RLS binds the owner).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_owner_that_is_no_superuser_reads_memberships_and_no_tenant_rows() {
+    let db = TestDb::migrated::<Migrator>(Backend::Postgres).await;
+    let conn = db.conn();
+    let (_, alice, _, _) = tenant(conn, "a").await;
+    let owner = format!("bduf_owner_{}", new_id().replace('-', ""));
+    let tables = strings(
+        conn,
+        "SELECT relname::text FROM pg_class WHERE relnamespace = 'public'::regnamespace \
+         AND relkind = 'r' ORDER BY 1",
+    )
+    .await
+    .expect("tables");
+    exec(
+        conn,
+        &format!("CREATE ROLE {owner} NOSUPERUSER NOBYPASSRLS"),
+    )
+    .await
+    .expect("an owner role");
+    for table in &tables {
+        exec(conn, &format!("ALTER TABLE {table} OWNER TO {owner}"))
+            .await
+            .expect("ownership");
+    }
+    let as_owner = |sql: String| {
+        let owner = owner.clone();
+        async move {
+            let txn = conn.begin().await.expect("a transaction");
+            txn.execute_unprepared(&format!("SET LOCAL ROLE {owner}"))
+                .await
+                .expect("the owner role");
+            let rows = txn
+                .query_all_raw(sea_orm::Statement::from_string(
+                    sea_orm::DbBackend::Postgres,
+                    sql,
+                ))
+                .await
+                .expect("a query");
+            txn.rollback().await.expect("rollback");
+            rows.len()
+        }
+    };
+    let memberships = as_owner(format!(
+        "SELECT organization_id FROM organization_members WHERE user_id = '{alice}'"
+    ))
+    .await;
+    assert_eq!(memberships, 1, "the owner reads the user's memberships");
+    assert_eq!(as_owner("SELECT id FROM projects".to_owned()).await, 0);
+    assert_eq!(as_owner("SELECT id FROM organizations".to_owned()).await, 0);
+    // Ownership goes back, so the database drops as it was made.
+    for table in &tables {
+        exec(conn, &format!("ALTER TABLE {table} OWNER TO CURRENT_USER"))
+            .await
+            .expect("ownership back");
+    }
+    exec(conn, &format!("DROP ROLE {owner}"))
+        .await
+        .expect("drop the role");
 }
