@@ -18,6 +18,7 @@ on_both_backends!(
     expired_idle_and_revoked_sessions_are_refused,
     bad_input_is_named_and_changes_nothing,
     trees_are_created_and_moved_whole,
+    a_new_organization_is_acted_in_for_the_rest_of_the_request,
 );
 
 /// Every tenant table, with the root field that looks one row up by id.
@@ -801,4 +802,48 @@ async fn every_varchar_length_is_known() {
         .collect();
     known.sort();
     assert_eq!(known, live);
+}
+
+/// Creating an organization moves the rest of the request into it, on both backends
+/// alike: the database's settings (PostgreSQL's row-level security) and the
+/// application's scope together. A failed creation moves nothing.
+async fn a_new_organization_is_acted_in_for_the_rest_of_the_request(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(app.conn(), plan_shape()).await;
+    let answer = app
+        .run(
+            r#"mutation {
+                taken: createOrganization(input: { name: "Taken", slug: "-bad" }) { id }
+                first: createProject(input: { name: "In the old one" }) { organizationId }
+                org: createOrganization(input: { name: "Fresh", slug: "fresh" }) { id }
+                project: createProject(input: { name: "In the new one" }) { name organizationId }
+            }"#,
+        )
+        .await;
+    let data = &answer["data"];
+    assert_eq!(
+        data["first"]["organizationId"],
+        json!(plan.organization.to_string()),
+        "{answer:#}"
+    );
+    let fresh = data["org"]["id"].as_str().expect("the new organization");
+    assert_ne!(fresh, plan.organization.to_string());
+    assert_eq!(data["project"]["organizationId"], json!(fresh), "{answer:#}");
+    // The new project is the new organization's, seen from a later request acting there.
+    let owner = plan.users[0];
+    let token = session_for(app.conn(), owner).await;
+    let org: Uuid = fresh.parse().expect("a UUID");
+    let later = app
+        .run_for(&token, org, "{ projects { nodes { name organizationId } } }", Value::Null)
+        .await;
+    assert_eq!(
+        later["data"]["projects"]["nodes"],
+        json!([{ "name": "In the new one", "organizationId": fresh }]),
+        "{later:#}"
+    );
+    // And the old organization did not get it.
+    let before = app
+        .run("{ projects(filter: { search: \"new one\" }) { totalCount } }")
+        .await;
+    assert_eq!(before["data"]["projects"]["totalCount"], 0, "{before:#}");
 }
