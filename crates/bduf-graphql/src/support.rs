@@ -213,3 +213,101 @@ where
     let page = load(ctx, key).await?.unwrap_or_default();
     Ok(into_connection(page))
 }
+
+/// Declares the hand-written half of an object type: `pub struct $ty(pub Arc<$model>)`
+/// and its `#[Object]` impl, whose fields come in the order given, each one of
+/// - `connection name: Node = link, Filter, Order;` — a one-to-many edge: a Relay
+///   connection of `Node` rows hanging off this row by `link` (a variant of the table's
+///   `…Of` enum), with the root connection's `filter`, `orderBy` and cursor arguments;
+/// - `ancestors: Node;` and `descendants: Node, Filter;` — a tree node's walks;
+/// - a hand-written `async fn` field (without a `complexity`: those are the macro's).
+///
+/// The `#[Object]` attribute, every `complexity` expression and the arguments they name
+/// (`first`, `last`) are written in the first arm and handed down: async-graphql
+/// resolves the names of an expression in its own expansion, which must share their
+/// hygiene.
+macro_rules! edges {
+    ($(#[$meta:meta])* $ty:ident($model:ty) { $($body:tt)* }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone)]
+        pub struct $ty(pub std::sync::Arc<$model>);
+
+        $crate::support::edges!(@fields
+            { #[async_graphql::Object] }
+            ("crate::support::page_cost(first, last, child_complexity)"
+             "crate::limits::ANCESTORS_WEIGHT * child_complexity" first last)
+            $ty [] $($body)*);
+    };
+    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+        $(#[$doc:meta])* connection $name:ident: $node:ty = $link:expr, $filter:ty, $order:ty;
+        $($rest:tt)*) => {
+        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty [$($done)*
+            $(#[$doc])*
+            #[graphql(complexity = $page)]
+            #[allow(clippy::too_many_arguments)]
+            async fn $name(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                filter: Option<$filter>,
+                order_by: Option<$order>,
+                after: Option<String>,
+                before: Option<String>,
+                $first: Option<i32>,
+                $last: Option<i32>,
+            ) -> async_graphql::Result<$crate::support::Conn<$node>> {
+                let paging = $crate::support::Paging { after, before, first: $first, last: $last };
+                $crate::support::connection(ctx, Some(($link, self.0.id)), filter, order_by, paging)
+                    .await
+            }
+        ] $($rest)*);
+    };
+    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+        $(#[$doc:meta])* ancestors: $node:ty;
+        $($rest:tt)*) => {
+        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty [$($done)*
+            $(#[$doc])*
+            #[graphql(complexity = $walk)]
+            async fn ancestors(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+            ) -> async_graphql::Result<Vec<$node>> {
+                $crate::support::ancestors(ctx, self.0.id).await
+            }
+        ] $($rest)*);
+    };
+    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+        $(#[$doc:meta])* descendants: $node:ty, $filter:ty;
+        $($rest:tt)*) => {
+        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty [$($done)*
+            $(#[$doc])*
+            #[graphql(complexity = $page)]
+            #[allow(clippy::too_many_arguments)]
+            async fn descendants(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                #[graphql(default = 10)] max_depth: i32,
+                filter: Option<$filter>,
+                after: Option<String>,
+                before: Option<String>,
+                $first: Option<i32>,
+                $last: Option<i32>,
+            ) -> async_graphql::Result<$crate::support::Conn<$node>> {
+                let paging = $crate::support::Paging { after, before, first: $first, last: $last };
+                $crate::support::descendants(ctx, self.0.id, max_depth, filter, paging).await
+            }
+        ] $($rest)*);
+    };
+    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+        $(#[$attr:meta])* async fn $name:ident $args:tt -> $ret:ty $body:block
+        $($rest:tt)*) => {
+        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty
+            [$($done)* $(#[$attr])* async fn $name $args -> $ret $body] $($rest)*);
+    };
+    (@fields { $($object:tt)* } $walks:tt $ty:ident [$($done:tt)*]) => {
+        $($object)*
+        impl $ty {
+            $($done)*
+        }
+    };
+}
+pub(crate) use edges;

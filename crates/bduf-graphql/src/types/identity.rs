@@ -1,8 +1,6 @@
 //! The edges of users, organizations and memberships, and the organization dashboard
 //! statistics.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Object, Result, SimpleObject};
 use bduf_collaboration::{NotificationFilter, NotificationOrder, NotificationsOf};
 use bduf_governance::OrganizationOpenApprovalsOf;
@@ -17,7 +15,7 @@ use uuid::Uuid;
 
 use crate::context::txn;
 use crate::generated::{Notification, Organization, OrganizationMember, Project, Task, User};
-use crate::support::{Conn, Paging, connection, one, page_cost, value};
+use crate::support::{edges, one, value};
 
 /// A new session: the bearer token to send as `Authorization: Bearer <token>` (shown
 /// this once), when it expires, and who it signs in.
@@ -67,172 +65,38 @@ impl SessionInfo {
     }
 }
 
-/// The edges of `User`.
-#[derive(Debug, Clone)]
-pub struct UserEdges(pub Arc<users::Model>);
-
-#[Object]
-impl UserEdges {
-    /// The email address: shown to the user themself and to admins and owners of the
-    /// organization the request acts in (which the user belongs to, or they would not be
-    /// visible); null to everyone else.
-    async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
-        let visible = txn(ctx)?
-            .with_viewer(|viewer| email_visible(viewer, self.0.id))
-            .unwrap_or(false);
-        Ok(visible.then(|| self.0.email.clone()))
-    }
-    /// The organizations this user belongs to, with the role in each.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn memberships(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<MemberFilter>,
-        order_by: Option<MemberOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<OrganizationMember>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((MembersOf::User, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// Tasks assigned to this user.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn assigned_tasks(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<TaskFilter>,
-        order_by: Option<TaskOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Task>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((TasksOf::Assignee, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// This user's notifications.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn notifications(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<NotificationFilter>,
-        order_by: Option<NotificationOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Notification>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((NotificationsOf::User, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
+edges! {
+    /// The edges of `User`.
+    UserEdges(users::Model) {
+        /// The email address: shown to the user themself and to admins and owners of the
+        /// organization the request acts in (which the user belongs to, or they would not be
+        /// visible); null to everyone else.
+        async fn email(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+            let visible = txn(ctx)?
+                .with_viewer(|viewer| email_visible(viewer, self.0.id))
+                .unwrap_or(false);
+            Ok(visible.then(|| self.0.email.clone()))
+        }
+        /// The organizations this user belongs to, with the role in each.
+        connection memberships: OrganizationMember = MembersOf::User, MemberFilter, MemberOrder;
+        /// Tasks assigned to this user.
+        connection assigned_tasks: Task = TasksOf::Assignee, TaskFilter, TaskOrder;
+        /// This user's notifications.
+        connection notifications: Notification = NotificationsOf::User, NotificationFilter, NotificationOrder;
     }
 }
 
-/// The edges of `Organization`.
-#[derive(Debug, Clone)]
-pub struct OrganizationEdges(pub Arc<organizations::Model>);
-
-#[Object]
-impl OrganizationEdges {
-    /// The organization's members.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn members(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<MemberFilter>,
-        order_by: Option<MemberOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<OrganizationMember>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((MembersOf::Organization, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// The organization's projects.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn projects(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ProjectFilter>,
-        order_by: Option<ProjectOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Project>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((ProjectsOf::Organization, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// Dashboard numbers over all the organization's projects.
-    async fn stats(&self) -> OrganizationStats {
-        OrganizationStats(self.0.id)
+edges! {
+    /// The edges of `Organization`.
+    OrganizationEdges(organizations::Model) {
+        /// The organization's members.
+        connection members: OrganizationMember = MembersOf::Organization, MemberFilter, MemberOrder;
+        /// The organization's projects.
+        connection projects: Project = ProjectsOf::Organization, ProjectFilter, ProjectOrder;
+        /// Dashboard numbers over all the organization's projects.
+        async fn stats(&self) -> OrganizationStats {
+            OrganizationStats(self.0.id)
+        }
     }
 }
 
@@ -261,16 +125,14 @@ impl OrganizationStats {
     }
 }
 
-/// The edges of `OrganizationMember`.
-#[derive(Debug, Clone)]
-pub struct OrganizationMemberEdges(pub Arc<organization_members::Model>);
-
-#[Object]
-impl OrganizationMemberEdges {
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        one(ctx, Some(self.0.organization_id)).await
-    }
-    async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one(ctx, Some(self.0.user_id)).await
+edges! {
+    /// The edges of `OrganizationMember`.
+    OrganizationMemberEdges(organization_members::Model) {
+        async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+            one(ctx, Some(self.0.organization_id)).await
+        }
+        async fn user(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+            one(ctx, Some(self.0.user_id)).await
+        }
     }
 }

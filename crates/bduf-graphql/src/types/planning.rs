@@ -1,8 +1,6 @@
 //! The edges of projects, requirement trees, architectural component trees and analyses,
 //! and the project dashboard statistics.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Object, Result};
 use bduf_collaboration::{
     CommentFilter, CommentOrder, CommentsOf, SessionFilter, SessionOrder, SessionsOf,
@@ -22,218 +20,38 @@ use crate::generated::{
     Analysis, Approval, ArchitecturalComponent, CollaborationSession, Comment, Organization,
     Project, Requirement, Task, User,
 };
-use crate::limits::{ANCESTORS_WEIGHT, LATEST_ANALYSES_WEIGHT};
-use crate::support::{
-    Conn, Paging, ancestors, connection, depth, descendants, one, page_cost, selected, value,
-};
+use crate::limits::LATEST_ANALYSES_WEIGHT;
+use crate::support::{depth, edges, one, selected, value};
 
-/// The edges of `Project`.
-#[derive(Debug, Clone)]
-pub struct ProjectEdges(pub Arc<projects::Model>);
-
-#[Object]
-impl ProjectEdges {
-    async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        one(ctx, Some(self.0.organization_id)).await
-    }
-    async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
-        one(ctx, Some(self.0.created_by)).await
-    }
-    /// The project's requirements (`filter: {rootsOnly: true}` for the roots of the trees).
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn requirements(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<RequirementFilter>,
-        order_by: Option<RequirementOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Requirement>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((RequirementsOf::Project, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// The project's architectural components.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn components(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ComponentFilter>,
-        order_by: Option<ComponentOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<ArchitecturalComponent>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((ComponentsOf::Project, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// The project's tasks.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn tasks(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<TaskFilter>,
-        order_by: Option<TaskOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Task>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((TasksOf::Project, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// The project's analyses.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn analyses(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<AnalysisFilter>,
-        order_by: Option<AnalysisOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Analysis>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((AnalysesOf::Project, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// The project's approvals, whatever they are about.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn approvals(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ApprovalFilter>,
-        order_by: Option<ApprovalOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Approval>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((ApprovalsOf::Project, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// The project's collaboration sessions.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn sessions(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<SessionFilter>,
-        order_by: Option<SessionOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<CollaborationSession>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((SessionsOf::Project, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// Comments on the project itself.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn comments(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<CommentFilter>,
-        order_by: Option<CommentOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Comment>> {
-        let link = CommentsOf::Target(TargetType::Project);
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
-    }
-    /// Dashboard numbers of the project.
-    async fn stats(&self, ctx: &Context<'_>) -> ProjectStats {
-        ProjectStats {
-            project: self.0.id,
-            progress: ctx.look_ahead().field("progress").exists(),
+edges! {
+    /// The edges of `Project`.
+    ProjectEdges(projects::Model) {
+        async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
+            one(ctx, Some(self.0.organization_id)).await
+        }
+        async fn created_by(&self, ctx: &Context<'_>) -> Result<Option<User>> {
+            one(ctx, Some(self.0.created_by)).await
+        }
+        /// The project's requirements (`filter: {rootsOnly: true}` for the roots of the trees).
+        connection requirements: Requirement = RequirementsOf::Project, RequirementFilter, RequirementOrder;
+        /// The project's architectural components.
+        connection components: ArchitecturalComponent = ComponentsOf::Project, ComponentFilter, ComponentOrder;
+        /// The project's tasks.
+        connection tasks: Task = TasksOf::Project, TaskFilter, TaskOrder;
+        /// The project's analyses.
+        connection analyses: Analysis = AnalysesOf::Project, AnalysisFilter, AnalysisOrder;
+        /// The project's approvals, whatever they are about.
+        connection approvals: Approval = ApprovalsOf::Project, ApprovalFilter, ApprovalOrder;
+        /// The project's collaboration sessions.
+        connection sessions: CollaborationSession = SessionsOf::Project, SessionFilter, SessionOrder;
+        /// Comments on the project itself.
+        connection comments: Comment = CommentsOf::Target(TargetType::Project), CommentFilter, CommentOrder;
+        /// Dashboard numbers of the project.
+        async fn stats(&self, ctx: &Context<'_>) -> ProjectStats {
+            ProjectStats {
+                project: self.0.id,
+                progress: ctx.look_ahead().field("progress").exists(),
+            }
         }
     }
 }
@@ -294,269 +112,67 @@ impl ProjectStats {
     }
 }
 
-/// The edges of `Requirement`.
-#[derive(Debug, Clone)]
-pub struct RequirementEdges(pub Arc<requirements::Model>);
-
-#[Object]
-impl RequirementEdges {
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        one(ctx, Some(self.0.project_id)).await
-    }
-    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Requirement>> {
-        one(ctx, self.0.parent_id).await
-    }
-    /// Direct sub-requirements.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn children(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<RequirementFilter>,
-        order_by: Option<RequirementOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Requirement>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((RequirementsOf::Parent, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// From the root down to the parent: the nearest 32 ancestors; a deeper chain is cut
-    /// at the top (`depth` tells).
-    #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
-    async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<Requirement>> {
-        ancestors(ctx, self.0.id).await
-    }
-    /// Everything below, at most `maxDepth` levels down, level by level.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn descendants(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default = 10)] max_depth: i32,
-        filter: Option<RequirementFilter>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Requirement>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        descendants(ctx, self.0.id, max_depth, filter, paging).await
-    }
-    /// 0 for a root requirement.
-    async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
-        depth::<requirements::Model>(ctx, self.0.id).await
-    }
-    /// Comments on this requirement.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn comments(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<CommentFilter>,
-        order_by: Option<CommentOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Comment>> {
-        let link = CommentsOf::Target(TargetType::Requirement);
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
-    }
-    /// Approvals about this requirement.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn approvals(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ApprovalFilter>,
-        order_by: Option<ApprovalOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Approval>> {
-        let link = ApprovalsOf::Target(TargetType::Requirement);
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
+edges! {
+    /// The edges of `Requirement`.
+    RequirementEdges(requirements::Model) {
+        async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+            one(ctx, Some(self.0.project_id)).await
+        }
+        async fn parent(&self, ctx: &Context<'_>) -> Result<Option<Requirement>> {
+            one(ctx, self.0.parent_id).await
+        }
+        /// Direct sub-requirements.
+        connection children: Requirement = RequirementsOf::Parent, RequirementFilter, RequirementOrder;
+        /// From the root down to the parent: the nearest 32 ancestors; a deeper chain is cut
+        /// at the top (`depth` tells).
+        ancestors: Requirement;
+        /// Everything below, at most `maxDepth` levels down, level by level.
+        descendants: Requirement, RequirementFilter;
+        /// 0 for a root requirement.
+        async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
+            depth::<requirements::Model>(ctx, self.0.id).await
+        }
+        /// Comments on this requirement.
+        connection comments: Comment = CommentsOf::Target(TargetType::Requirement), CommentFilter, CommentOrder;
+        /// Approvals about this requirement.
+        connection approvals: Approval = ApprovalsOf::Target(TargetType::Requirement), ApprovalFilter, ApprovalOrder;
     }
 }
 
-/// The edges of `ArchitecturalComponent`.
-#[derive(Debug, Clone)]
-pub struct ArchitecturalComponentEdges(pub Arc<architectural_components::Model>);
-
-#[Object]
-impl ArchitecturalComponentEdges {
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        one(ctx, Some(self.0.project_id)).await
-    }
-    async fn parent(&self, ctx: &Context<'_>) -> Result<Option<ArchitecturalComponent>> {
-        one(ctx, self.0.parent_id).await
-    }
-    /// Direct sub-components.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn children(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ComponentFilter>,
-        order_by: Option<ComponentOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<ArchitecturalComponent>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(
-            ctx,
-            Some((ComponentsOf::Parent, self.0.id)),
-            filter,
-            order_by,
-            paging,
-        )
-        .await
-    }
-    /// From the root down to the parent: the nearest 32 ancestors; a deeper chain is cut
-    /// at the top (`depth` tells).
-    #[graphql(complexity = "ANCESTORS_WEIGHT * child_complexity")]
-    async fn ancestors(&self, ctx: &Context<'_>) -> Result<Vec<ArchitecturalComponent>> {
-        ancestors(ctx, self.0.id).await
-    }
-    /// Everything below, at most `maxDepth` levels down, level by level.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn descendants(
-        &self,
-        ctx: &Context<'_>,
-        #[graphql(default = 10)] max_depth: i32,
-        filter: Option<ComponentFilter>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<ArchitecturalComponent>> {
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        descendants(ctx, self.0.id, max_depth, filter, paging).await
-    }
-    /// 0 for a root component.
-    async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
-        depth::<architectural_components::Model>(ctx, self.0.id).await
-    }
-    /// Comments on this component.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn comments(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<CommentFilter>,
-        order_by: Option<CommentOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Comment>> {
-        let link = CommentsOf::Target(TargetType::Component);
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
+edges! {
+    /// The edges of `ArchitecturalComponent`.
+    ArchitecturalComponentEdges(architectural_components::Model) {
+        async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+            one(ctx, Some(self.0.project_id)).await
+        }
+        async fn parent(&self, ctx: &Context<'_>) -> Result<Option<ArchitecturalComponent>> {
+            one(ctx, self.0.parent_id).await
+        }
+        /// Direct sub-components.
+        connection children: ArchitecturalComponent = ComponentsOf::Parent, ComponentFilter, ComponentOrder;
+        /// From the root down to the parent: the nearest 32 ancestors; a deeper chain is cut
+        /// at the top (`depth` tells).
+        ancestors: ArchitecturalComponent;
+        /// Everything below, at most `maxDepth` levels down, level by level.
+        descendants: ArchitecturalComponent, ComponentFilter;
+        /// 0 for a root component.
+        async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
+            depth::<architectural_components::Model>(ctx, self.0.id).await
+        }
+        /// Comments on this component.
+        connection comments: Comment = CommentsOf::Target(TargetType::Component), CommentFilter, CommentOrder;
     }
 }
 
-/// The edges of `Analysis`.
-#[derive(Debug, Clone)]
-pub struct AnalysisEdges(pub Arc<analyses::Model>);
-
-#[Object]
-impl AnalysisEdges {
-    async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
-        one(ctx, Some(self.0.project_id)).await
-    }
-    /// Comments on this analysis.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn comments(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<CommentFilter>,
-        order_by: Option<CommentOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Comment>> {
-        let link = CommentsOf::Target(TargetType::Analysis);
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
-    }
-    /// Approvals about this analysis.
-    #[graphql(complexity = "page_cost(first, last, child_complexity)")]
-    #[allow(clippy::too_many_arguments)]
-    async fn approvals(
-        &self,
-        ctx: &Context<'_>,
-        filter: Option<ApprovalFilter>,
-        order_by: Option<ApprovalOrder>,
-        after: Option<String>,
-        before: Option<String>,
-        first: Option<i32>,
-        last: Option<i32>,
-    ) -> Result<Conn<Approval>> {
-        let link = ApprovalsOf::Target(TargetType::Analysis);
-        let paging = Paging {
-            after,
-            before,
-            first,
-            last,
-        };
-        connection(ctx, Some((link, self.0.id)), filter, order_by, paging).await
+edges! {
+    /// The edges of `Analysis`.
+    AnalysisEdges(analyses::Model) {
+        async fn project(&self, ctx: &Context<'_>) -> Result<Option<Project>> {
+            one(ctx, Some(self.0.project_id)).await
+        }
+        /// Comments on this analysis.
+        connection comments: Comment = CommentsOf::Target(TargetType::Analysis), CommentFilter, CommentOrder;
+        /// Approvals about this analysis.
+        connection approvals: Approval = ApprovalsOf::Target(TargetType::Analysis), ApprovalFilter, ApprovalOrder;
     }
 }
