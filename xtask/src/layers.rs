@@ -25,11 +25,14 @@ pub const SERVER_ONLY: [&str; 4] = [
 ];
 
 /// Dependencies that must not exist, whatever the layers: migrations name tables without
-/// the generated entities; entities carry no GraphQL; the server reaches the domain only
-/// through the schema.
-pub const FORBIDDEN: [(&str, &str); 7] = [
+/// the generated entities; entities carry no GraphQL; the schema builds no SQL (the
+/// contexts do); the server reaches the domain only through the schema.
+pub const FORBIDDEN: [(&str, &str); 10] = [
     ("migration", "entity"),
     ("entity", "async-graphql"),
+    ("bduf-graphql", "sea-orm"),
+    ("bduf-graphql", "sea-query"),
+    ("bduf-graphql", "sqlx"),
     ("bduf-server", "bduf-identity"),
     ("bduf-server", "bduf-planning"),
     ("bduf-server", "bduf-work"),
@@ -78,6 +81,37 @@ pub fn unused<'a>(dependencies: &[&'a str], sources: &str) -> Vec<&'a str> {
         .collect()
 }
 
+/// What only a context may write, by the words that write it: a rule of the domain (a
+/// role check, a refusal of an input or an action) or SQL. `bduf-graphql` delegates every
+/// field to a context; its own errors are the request's (no connection, no session) and
+/// the mapping of the contexts'.
+pub const DOMAIN_ONLY: [&str; 14] = [
+    ".require(",
+    "rank(",
+    "Error::invalid",
+    "Error::Invalid",
+    "Error::forbidden",
+    "Error::Forbidden",
+    "Error::not_found",
+    "Error::conflict",
+    "Statement",
+    "SELECT ",
+    "INSERT ",
+    "UPDATE ",
+    "DELETE ",
+    "Query::select",
+];
+
+/// The lines of `sources` (comments aside) that hold any of [`DOMAIN_ONLY`].
+pub fn domain_lines(sources: &str) -> Vec<&str> {
+    sources
+        .lines()
+        .map(str::trim)
+        .filter(|line| !line.starts_with("//"))
+        .filter(|line| DOMAIN_ONLY.iter().any(|word| line.contains(word)))
+        .collect()
+}
+
 /// The text of every `.rs` file under `dir`.
 #[cfg(test)]
 fn sources(dir: &std::path::Path) -> String {
@@ -100,7 +134,7 @@ fn sources(dir: &std::path::Path) -> String {
 mod tests {
     use std::process::Command;
 
-    use super::{LAYERS, unused, violations};
+    use super::{LAYERS, domain_lines, unused, violations};
 
     #[test]
     fn violations_are_found() {
@@ -127,7 +161,41 @@ mod tests {
         );
         assert_eq!(violations(&edges(&[("bduf-graphql", "axum")])).len(), 1);
         assert_eq!(violations(&edges(&[("migration", "entity")])).len(), 1);
+        assert_eq!(violations(&edges(&[("bduf-graphql", "sea-orm")])).len(), 1);
         assert_eq!(violations(&edges(&[("bduf-server", "bduf-work")])).len(), 1);
+    }
+
+    #[test]
+    fn domain_rules_and_sql_are_found() {
+        let code = "// SELECT in a comment\nlet org = tx.require(role, \"x\")?;\nok(ctx).await";
+        assert_eq!(domain_lines(code), ["let org = tx.require(role, \"x\")?;"]);
+    }
+
+    /// `bduf-graphql` holds no SQL and no rule of the domain: its hand-written code (the
+    /// generated scalar fields aside) only delegates to the contexts. Together with
+    /// `FORBIDDEN` (no `sea-orm` for it), this is the invariant "a mutation field is one
+    /// delegation".
+    #[test]
+    fn the_schema_holds_no_sql_and_no_domain_rule() {
+        let src = crate::workspace_root().join("crates/bduf-graphql/src");
+        let mut found = Vec::new();
+        for entry in std::fs::read_dir(&src).expect("the schema's sources").flatten() {
+            let path = entry.path();
+            if path.file_name().is_some_and(|n| n == "generated") {
+                continue;
+            }
+            let text = if path.is_dir() {
+                super::sources(&path)
+            } else {
+                std::fs::read_to_string(&path).unwrap_or_default()
+            };
+            found.extend(
+                domain_lines(&text)
+                    .into_iter()
+                    .map(|line| format!("{}: {line}", path.display())),
+            );
+        }
+        assert!(found.is_empty(), "rules or SQL in bduf-graphql: {found:#?}");
     }
 
     #[test]

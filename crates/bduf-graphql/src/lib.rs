@@ -232,10 +232,7 @@ fn replay(stored: serde_json::Value) -> async_graphql::Response {
         }
         Err(err) => {
             tracing::error!(error = %err, "a stored idempotent response does not parse");
-            refusal(Error::conflict(
-                "idempotencyKey",
-                "has an answer that cannot be replayed",
-            ))
+            refusal(idempotency::unreplayable())
         }
     }
 }

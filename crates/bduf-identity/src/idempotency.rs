@@ -130,6 +130,12 @@ async fn insert(
     Ok((inserted > 0).then_some(id))
 }
 
+/// What a replay answers when the stored answer no longer reads as one (written by
+/// another version of the server).
+pub fn unreplayable() -> Error {
+    Error::conflict("idempotencyKey", "has an answer that cannot be replayed")
+}
+
 /// Stores `answer`, the answer of the request that claimed row `id`.
 pub async fn store(txn: &RequestTxn, id: Uuid, answer: serde_json::Value) -> Result<()> {
     keys::Entity::update_many()
