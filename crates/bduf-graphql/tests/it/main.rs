@@ -9,6 +9,7 @@ mod idempotency;
 mod paging;
 mod resolvers;
 mod sdl;
+mod sql;
 mod statements;
 mod tenancy;
 mod workflows;
