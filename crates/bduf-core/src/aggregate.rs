@@ -61,7 +61,7 @@ pub async fn count_by_label<M: crate::Record>(
     condition: sea_orm::Condition,
 ) -> crate::Result<LabelCounts<Uuid>> {
     use sea_orm::ColumnTrait as _;
-    use sea_orm::sea_query::{Alias, Expr, Query};
+    use sea_orm::sea_query::{Expr, Query};
 
     use crate::window::{any_of, col};
 
@@ -69,9 +69,9 @@ pub async fn count_by_label<M: crate::Record>(
     let mut select = Query::select();
     select
         .from(M::E::default())
-        .expr_as(col::<M>(owner), Alias::new("owner"))
-        .expr_as(label.select_as(col::<M>(label)), Alias::new("label"))
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+        .expr_as(col::<M>(owner), "owner")
+        .expr_as(label.select_as(col::<M>(label)), "label")
+        .expr_as(Expr::cust("COUNT(*)"), "n")
         .and_where(any_of(backend, col::<M>(owner), ids))
         .cond_where(condition)
         .cond_where(reader.visible::<M>())
@@ -99,7 +99,7 @@ pub async fn count_by<M: crate::Record>(
 /// SQL helpers that render alike on both backends (custom SQL with `$1` placeholders does
 /// not: SQLite's placeholder is `?`).
 pub mod sql {
-    use sea_orm::sea_query::{Alias, Expr, Func};
+    use sea_orm::sea_query::{Expr, Func};
 
     /// `COALESCE(expr, 0)`.
     pub fn or_zero(expr: Expr) -> Expr {
@@ -114,6 +114,6 @@ pub mod sql {
     /// `CAST(SUM(expr) AS BIGINT)`: an integer sum on both backends (SQLite's driver
     /// otherwise may type a sum as REAL).
     pub fn sum(expr: Expr) -> Expr {
-        Func::cast_as(Func::sum(expr), Alias::new("BIGINT")).into()
+        Func::cast_as(Func::sum(expr), "BIGINT").into()
     }
 }

@@ -15,7 +15,7 @@ use std::sync::{Arc, Mutex, MutexGuard};
 
 use entity::sea_orm_active_enums::CollaborationRole;
 use futures_util::future::BoxFuture;
-use sea_orm::sea_query::Condition;
+use sea_orm::sea_query::{Condition, Expr, Func, Query};
 use sea_orm::{
     ConnectionTrait, DatabaseTransaction, DbBackend, DbErr, IsolationLevel, QueryResult,
     SqliteTransactionMode, Statement, TransactionOptions, TransactionTrait,
@@ -65,6 +65,25 @@ impl std::fmt::Debug for RequestTxn {
     }
 }
 
+/// The role requests run as on PostgreSQL: subject to row-level security (migration
+/// step 12).
+pub const APP_ROLE: &str = "bduf_app";
+
+/// `SELECT set_config(name, value, true), …` (PostgreSQL): settings local to the
+/// transaction — or to the savepoint, when it is rolled back — in one statement.
+pub fn set_local(settings: &[(&str, String)]) -> Statement {
+    let mut select = Query::select();
+    for (name, value) in settings {
+        select.expr(
+            Func::cust("set_config")
+                .arg(Expr::val(*name))
+                .arg(Expr::val(value.as_str()))
+                .arg(Expr::val(true)),
+        );
+    }
+    DbBackend::Postgres.build(&select)
+}
+
 /// The scope of a request without a viewer: it sees no tenant rows.
 const NOBODY: Scope = Scope {
     user: Uuid::nil(),
@@ -104,16 +123,11 @@ impl RequestTxn {
         if self.backend == DbBackend::Postgres {
             let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
             self.transaction
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT set_config('role', 'bduf_app', true), \
-                     set_config('app.user_id', $1, true), \
-                     set_config('app.organization_id', $2, true)",
-                    [
-                        text(viewer.as_ref().map(|v| v.user)).into(),
-                        text(scope.organization).into(),
-                    ],
-                ))
+                .execute_raw(set_local(&[
+                    ("role", APP_ROLE.to_owned()),
+                    ("app.user_id", text(viewer.as_ref().map(|v| v.user))),
+                    ("app.organization_id", text(scope.organization)),
+                ]))
                 .await?;
         }
         *self.who() = Who { viewer, scope };

@@ -71,7 +71,7 @@ pub fn select_columns<M: Record>(select: &mut SelectStatement, columns: Columns)
         } else {
             Expr::cust("''")
         };
-        select.expr_as(expr, Alias::new(column.as_str()));
+        select.expr_as(expr, column.as_str());
     }
 }
 
@@ -298,11 +298,9 @@ fn page_select<M: Record>(
         }
     }
     let mut outer = Query::select();
-    outer
-        .column(Asterisk)
-        .from_subquery(union, Alias::new("_u"));
+    outer.column(Asterisk).from_subquery(union, "_u");
     order_by(backend, &mut outer, spec, false, &|c: Column<M>| {
-        Expr::col((Alias::new("_u"), Alias::new(c.as_str())))
+        Expr::col(("_u", c.as_str()))
     });
     outer.limit(limit(spec.args));
     outer
@@ -416,21 +414,18 @@ fn partitioned<M: Record>(
         either = either.add(range.condition);
     }
     inner.cond_where(either);
-    inner.expr_as(link.clone(), Alias::new("_parent"));
+    inner.expr_as(link.clone(), "_parent");
     let mut window = WindowStatement::new();
     window.add_partition_by(link);
     window_order(backend, &mut window, spec, &|c| col::<M>(c));
-    inner.expr_window_as(Func::cust("ROW_NUMBER"), window, Alias::new("_rn"));
-    let rank = || Expr::col((Alias::new("_w"), Alias::new("_rn")));
+    inner.expr_window_as(Func::cust("ROW_NUMBER"), window, "_rn");
+    let rank = || Expr::col(("_w", "_rn"));
     let mut outer = Query::select();
     outer
         .column(Asterisk)
-        .from_subquery(inner, Alias::new("_w"))
+        .from_subquery(inner, "_w")
         .and_where(rank().lte(limit(spec.args)))
-        .order_by_expr(
-            Expr::col((Alias::new("_w"), Alias::new("_parent"))),
-            Order::Asc,
-        )
+        .order_by_expr(Expr::col(("_w", "_parent")), Order::Asc)
         .order_by_expr(rank(), Order::Asc);
     backend.build(&outer)
 }
@@ -446,7 +441,7 @@ pub async fn count<M: Record>(
     let mut select = Query::select();
     select
         .from(M::E::default())
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("_n"))
+        .expr_as(Expr::cust("COUNT(*)"), "_n")
         .cond_where(condition.clone())
         .cond_where(reader.visible::<M>());
     let Some(parents) = parents else {
@@ -459,7 +454,7 @@ pub async fn count<M: Record>(
         select.cond_where(scope.clone());
     }
     select
-        .expr_as(link.clone(), Alias::new("_parent"))
+        .expr_as(link.clone(), "_parent")
         .and_where(any_of(backend, link.clone(), parents.ids))
         .add_group_by([link]);
     let rows = reader.query(backend.build(&select)).await?;

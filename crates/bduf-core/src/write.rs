@@ -20,13 +20,13 @@ use entity::{analyses, approvals, architectural_components, projects, requiremen
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ActiveValue::Set, ColumnTrait, ConnectionTrait,
     DatabaseTransaction, DbBackend, EntityTrait, IntoActiveModel, QueryFilter, QuerySelect,
-    Statement,
 };
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::scope::Viewer;
+use crate::txn::{APP_ROLE, set_local};
 use crate::{TargetType, now};
 
 /// What a command runs in: its savepoint of the request's transaction, the viewer, and
@@ -108,11 +108,10 @@ impl<'a> Tx<'a> {
     pub async fn act_in(&self, organization: Uuid, role: CollaborationRole) -> Result<()> {
         if self.txn.get_database_backend() == DbBackend::Postgres {
             self.txn
-                .execute_raw(Statement::from_sql_and_values(
-                    DbBackend::Postgres,
-                    "SELECT set_config('app.organization_id', $1, true)",
-                    [organization.to_string().into()],
-                ))
+                .execute_raw(set_local(&[(
+                    "app.organization_id",
+                    organization.to_string(),
+                )]))
                 .await?;
         }
         *self
@@ -150,12 +149,12 @@ where
 {
     let postgres = conn.get_database_backend() == DbBackend::Postgres;
     if postgres {
-        conn.execute_unprepared("SELECT set_config('role', 'none', true)")
+        conn.execute_raw(set_local(&[("role", "none".to_owned())]))
             .await?;
     }
     let value = work().await?;
     if postgres {
-        conn.execute_unprepared("SELECT set_config('role', 'bduf_app', true)")
+        conn.execute_raw(set_local(&[("role", APP_ROLE.to_owned())]))
             .await?;
     }
     Ok(value)

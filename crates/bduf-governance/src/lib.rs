@@ -15,7 +15,7 @@ use bduf_core::{Error, Fetch, RequestTxn, Result, TargetType, check, ordering};
 use chrono::{DateTime, Utc};
 use entity::sea_orm_active_enums::ApprovalStatus as DbApprovalStatus;
 use entity::{approval_participants, approvals, audit_log, projects};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{ColumnTrait, Condition, DbBackend};
 use uuid::Uuid;
 
@@ -290,8 +290,8 @@ impl Fetch<OrganizationOpenApprovalsOf> for RequestTxn {
                 col::<projects::Model>(projects::Column::Id)
                     .equals((approvals::Entity, approvals::Column::ProjectId)),
             )
-            .expr_as(organization.clone(), Alias::new("owner"))
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .expr_as(organization.clone(), "owner")
+            .expr_as(Expr::cust("COUNT(*)"), "n")
             .and_where(any_of(backend, organization.clone(), &ids))
             .and_where(approvals::Column::Status.eq(DbApprovalStatus::Pending))
             .cond_where(self.visible::<approvals::Model>())

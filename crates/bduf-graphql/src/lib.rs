@@ -1,12 +1,15 @@
 //! The GraphQL schema of bduf: the object types of every context ([`types`]), the merged
-//! root query ([`query`]), and the limits every request runs under.
+//! root query ([`query`]) and mutation ([`mutation`]), the limits every request runs
+//! under, and [`execute`], which runs a request in its one transaction.
 //!
 //! The object types live here rather than in the domain crates because the graph is
 //! interconnected both ways (an organization lists its projects, a project names its
 //! organization) and async-graphql cannot add fields to a type from another crate; the
-//! domain crates keep what is theirs: filters, orderings, links, enums and aggregates.
-//! Each object type is generated (`generated/`, by `cargo xtask codegen`: one field per
-//! column) merged with its hand-written edges (`types/`).
+//! domain crates keep what is theirs: filters, orderings, links, enums, aggregates and
+//! commands. Each object type is generated (`generated/`, by `cargo xtask codegen`: one
+//! field per column) merged with its hand-written edges (`types/`); each mutation field
+//! delegates to a command of a context ([`context::command`]). Nothing here writes SQL or
+//! decides a rule of the domain.
 
 mod arguments;
 pub mod context;

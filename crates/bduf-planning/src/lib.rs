@@ -14,8 +14,7 @@ use bduf_core::{Columns, Fetch, MAX_SEARCH, RequestTxn, Result, check, flag, ord
 use entity::{analyses, architectural_components, projects, requirements};
 use rust_decimal::Decimal;
 use sea_orm::sea_query::{
-    Alias, Asterisk, Expr, ExprTrait, Func, NullOrdering, Order, OverStatement, Query,
-    WindowStatement,
+    Asterisk, Expr, ExprTrait, Func, NullOrdering, Order, OverStatement, Query, WindowStatement,
 };
 use sea_orm::{ColumnTrait, Condition, DbBackend, FromQueryResult};
 use uuid::Uuid;
@@ -431,8 +430,8 @@ impl Fetch<RequirementCountsOf> for RequestTxn {
         let mut select = Query::select();
         select
             .from(requirements::Entity)
-            .expr_as(project.clone(), Alias::new("owner"))
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .expr_as(project.clone(), "owner")
+            .expr_as(Expr::cust("COUNT(*)"), "n")
             .expr_as(
                 sql::or_zero(sql::sum(
                     Expr::case(
@@ -442,7 +441,7 @@ impl Fetch<RequirementCountsOf> for RequestTxn {
                     .finally(Expr::cust("0"))
                     .into(),
                 )),
-                Alias::new("validated"),
+                "validated",
             )
             .and_where(any_of(backend, project.clone(), &ids))
             .cond_where(self.visible::<requirements::Model>())
@@ -525,7 +524,7 @@ impl Fetch<LatestAnalysesOf> for RequestTxn {
             select_columns::<analyses::Model>(&mut inner, columns);
             inner
                 .from(analyses::Entity)
-                .expr_window_as(Func::cust("ROW_NUMBER"), newest, Alias::new("_rn"))
+                .expr_window_as(Func::cust("ROW_NUMBER"), newest, "_rn")
                 .and_where(any_of(
                     backend,
                     col::<analyses::Model>(analyses::Column::ProjectId),
@@ -535,8 +534,8 @@ impl Fetch<LatestAnalysesOf> for RequestTxn {
             let mut select = Query::select();
             select
                 .column(Asterisk)
-                .from_subquery(inner, Alias::new("_w"))
-                .and_where(Expr::col((Alias::new("_w"), Alias::new("_rn"))).eq(1));
+                .from_subquery(inner, "_w")
+                .and_where(Expr::col(("_w", "_rn")).eq(1));
             let rows = self.query(backend.build(&select)).await?;
             for row in rows {
                 let model = analyses::Model::from_query_result(&row, "")?;

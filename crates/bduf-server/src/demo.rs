@@ -105,11 +105,10 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
     // Row-level security (which binds the table owner too) takes rows of the
     // organization the transaction acts in.
     if txn.get_database_backend() == sea_orm::DbBackend::Postgres {
-        txn.execute_raw(sea_orm::Statement::from_sql_and_values(
-            sea_orm::DbBackend::Postgres,
-            "SELECT set_config('app.organization_id', $1, true)",
-            [org.to_string().into()],
-        ))
+        txn.execute_raw(bduf_core::txn::set_local(&[(
+            "app.organization_id",
+            org.to_string(),
+        )]))
         .await?;
     }
     let org = organizations::ActiveModel {

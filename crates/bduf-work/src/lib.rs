@@ -14,7 +14,7 @@ use bduf_core::{Error, Fetch, MAX_SEARCH, RequestTxn, Result, check, ordering, s
 use chrono::NaiveDate;
 use entity::sea_orm_active_enums::TaskStatus as DbTaskStatus;
 use entity::{projects, tasks};
-use sea_orm::sea_query::{Alias, Expr, ExprTrait, Func, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, Query};
 use sea_orm::{ColumnTrait, Condition, DbBackend};
 use uuid::Uuid;
 
@@ -223,12 +223,9 @@ impl Fetch<OrganizationTaskStatusOf> for RequestTxn {
                 col::<projects::Model>(projects::Column::Id)
                     .equals((tasks::Entity, tasks::Column::ProjectId)),
             )
-            .expr_as(organization.clone(), Alias::new("owner"))
-            .expr_as(
-                tasks::Column::Status.select_as(status.clone()),
-                Alias::new("label"),
-            )
-            .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
+            .expr_as(organization.clone(), "owner")
+            .expr_as(tasks::Column::Status.select_as(status.clone()), "label")
+            .expr_as(Expr::cust("COUNT(*)"), "n")
             .and_where(any_of(backend, organization.clone(), &ids))
             .cond_where(self.visible::<tasks::Model>())
             .add_group_by([organization, status]);
@@ -286,7 +283,7 @@ async fn rollup(
 ) -> Result<(LabelCounts<Uuid>, HashMap<Uuid, TaskProgress>)> {
     let backend = reader.backend();
     let task = |c: tasks::Column| col::<tasks::Model>(c);
-    let child = Alias::new("child");
+    let child = "child";
     let is_leaf = Condition::all()
         .add(
             Condition::any()
@@ -297,7 +294,7 @@ async fn rollup(
             Expr::exists(
                 Query::select()
                     .expr(Expr::cust("1"))
-                    .from_as(tasks::Entity, child.clone())
+                    .from_as(tasks::Entity, child)
                     .and_where(
                         Expr::col((child, tasks::Column::ParentId))
                             .equals((tasks::Entity, tasks::Column::Id)),
@@ -308,25 +305,22 @@ async fn rollup(
         );
     let mut each = Query::select();
     each.from(tasks::Entity)
-        .expr_as(task(tasks::Column::ProjectId), Alias::new("owner"))
+        .expr_as(task(tasks::Column::ProjectId), "owner")
         .expr_as(
             tasks::Column::Status.select_as(task(tasks::Column::Status)),
-            Alias::new("label"),
+            "label",
         )
         .expr_as(
             Expr::case(is_leaf, Expr::cust("1")).finally(Expr::cust("0")),
-            Alias::new("leaf"),
+            "leaf",
         )
-        .expr_as(
-            sql::or_zero(task(tasks::Column::EstimatedHours)),
-            Alias::new("hours"),
-        )
+        .expr_as(sql::or_zero(task(tasks::Column::EstimatedHours)), "hours")
         .expr_as(
             Func::coalesce([
                 sql::null_if_zero(task(tasks::Column::EstimatedHours)),
                 Expr::cust("1"),
             ]),
-            Alias::new("w"),
+            "w",
         )
         .expr_as(
             Expr::case(
@@ -334,24 +328,21 @@ async fn rollup(
                 Expr::cust("100"),
             )
             .finally(sql::or_zero(task(tasks::Column::ProgressPercentage))),
-            Alias::new("p"),
+            "p",
         )
         .and_where(any_of(backend, task(tasks::Column::ProjectId), ids))
         .cond_where(reader.visible::<tasks::Model>());
-    let t = |name: &str| Expr::col((Alias::new("t"), Alias::new(name)));
+    let t = |name: &'static str| Expr::col(("t", name));
     let mut select = Query::select();
     select
-        .from_subquery(each, Alias::new("t"))
-        .expr_as(t("owner"), Alias::new("owner"))
-        .expr_as(t("label"), Alias::new("label"))
-        .expr_as(Expr::cust("COUNT(*)"), Alias::new("n"))
-        .expr_as(
-            sql::sum(t("leaf").mul(t("w")).mul(t("p"))),
-            Alias::new("weighted"),
-        )
-        .expr_as(sql::sum(t("leaf").mul(t("w"))), Alias::new("weight"))
-        .expr_as(sql::sum(t("leaf")), Alias::new("leaves"))
-        .expr_as(sql::sum(t("leaf").mul(t("hours"))), Alias::new("hours"))
+        .from_subquery(each, "t")
+        .expr_as(t("owner"), "owner")
+        .expr_as(t("label"), "label")
+        .expr_as(Expr::cust("COUNT(*)"), "n")
+        .expr_as(sql::sum(t("leaf").mul(t("w")).mul(t("p"))), "weighted")
+        .expr_as(sql::sum(t("leaf").mul(t("w"))), "weight")
+        .expr_as(sql::sum(t("leaf")), "leaves")
+        .expr_as(sql::sum(t("leaf").mul(t("hours"))), "hours")
         .add_group_by([t("owner"), t("label")]);
     let rows = reader.query(backend.build(&select)).await?;
     let counts = grouped_counts(ids, |id| id, &rows)?;
