@@ -40,6 +40,9 @@ pub enum Error {
     /// The request ended before its data arrived.
     #[error("the request was cancelled")]
     Cancelled,
+    /// The server is wired wrong (what a request needs is missing); logged, not shown.
+    #[error("the server could not answer")]
+    Internal(&'static str),
     /// The database failed; the detail is logged, never shown to clients.
     #[error("the database could not answer; try again later")]
     Database(#[source] Arc<DbErr>),
@@ -89,7 +92,7 @@ impl Error {
             Error::Throttled(_) => "THROTTLED",
             Error::Busy => "SERVER_BUSY",
             Error::Timeout => "TIMEOUT",
-            Error::Database(_) | Error::Cancelled => "INTERNAL_SERVER_ERROR",
+            Error::Database(_) | Error::Cancelled | Error::Internal(_) => "INTERNAL_SERVER_ERROR",
         }
     }
 

@@ -12,13 +12,21 @@ use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Name, Pos, ServerError, Value, Variables};
 
 /// Rewrites the value-parse errors of `errors`, raised for `document` run with
-/// `variables`.
+/// `variables` (after [`crate::error::with_codes`] gave them their code). The scalar a
+/// value failed to parse as is read from async-graphql's message, the one place it says
+/// it.
 pub fn name_bad_values(
     errors: &mut [ServerError],
     document: &ExecutableDocument,
     variables: &Variables,
 ) {
-    let unparsed = |e: &ServerError| e.message.starts_with("Failed to parse");
+    // async-graphql's coercion errors: `BAD_USER_INPUT` (given by `with_codes`, which
+    // runs first) without the field bduf's own input errors name.
+    let unparsed = |e: &ServerError| {
+        e.extensions.as_ref().is_some_and(|x| {
+            x.get("code") == Some(&Value::from("BAD_USER_INPUT")) && x.get("field").is_none()
+        })
+    };
     for error in errors.iter_mut().filter(|e| unparsed(e)) {
         let Some(&at) = error.locations.first() else {
             continue;

@@ -6,11 +6,23 @@ use async_graphql::Context;
 use bduf_core::{Batcher, RequestContext, RequestTxn, Tx, Viewer};
 use futures_util::future::BoxFuture;
 
-use crate::error::OrGql as _;
+use crate::error::{OrGql as _, gql};
+
+/// What `execute` gives every request, or an internal error (with its code, like every
+/// error of bduf's resolvers) when it is missing.
+pub fn data<'a, T: std::any::Any + Send + Sync>(
+    ctx: &Context<'a>,
+    what: &'static str,
+) -> async_graphql::Result<&'a T> {
+    ctx.data_opt::<T>().ok_or_else(|| {
+        tracing::error!(what, "a request's context lacks what execute gives it");
+        gql(bduf_core::Error::Internal(what))
+    })
+}
 
 /// This request's batcher.
 pub fn batcher<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a Batcher> {
-    ctx.data::<Batcher>()
+    data(ctx, "the batcher")
 }
 
 /// This request's transaction.
@@ -20,7 +32,7 @@ pub fn txn<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RequestTxn> {
 
 /// What the client said of itself.
 pub fn client<'a>(ctx: &Context<'a>) -> async_graphql::Result<&'a RequestContext> {
-    ctx.data::<RequestContext>()
+    data(ctx, "the request context")
 }
 
 /// The request's viewer (`UNAUTHENTICATED` without one).

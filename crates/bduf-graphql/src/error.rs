@@ -7,8 +7,12 @@ use bduf_core::Error;
 
 /// A domain error as a GraphQL error.
 pub fn gql(err: Error) -> async_graphql::Error {
-    if let Error::Database(detail) = &err {
-        tracing::error!(error = %detail, "database error while resolving a request");
+    match &err {
+        Error::Database(detail) => {
+            tracing::error!(error = %detail, "database error while resolving a request");
+        }
+        Error::Internal(what) => tracing::error!(what, "the server is wired wrong"),
+        _ => {}
     }
     async_graphql::Error::new(err.to_string()).extend_with(|_, ext| {
         ext.set("code", err.code());
@@ -38,19 +42,19 @@ pub fn refusal(err: Error) -> async_graphql::Response {
     async_graphql::Response::from_errors(vec![gql(err).into_server_error(Default::default())])
 }
 
-/// Gives every error a stable `extensions.code`. Errors of bduf's resolvers carry theirs;
-/// the others come from async-graphql: parsing and validating the request before
-/// anything ran (no path), or parsing an argument's value (`Failed to parse "UUID"`).
+/// Gives every error a stable `extensions.code`. Every error of bduf's resolvers carries
+/// its own (the contexts' through [`gql`], a missing piece of the request's context as
+/// `INTERNAL_SERVER_ERROR`); the others are async-graphql's: an error without a path
+/// was raised before anything ran (the request does not parse or validate), one with a
+/// path by coercing an argument's value to its type (`Failed to parse "UUID"`).
 pub fn with_codes(response: &mut async_graphql::Response) {
     for error in &mut response.errors {
         let extensions = error.extensions.get_or_insert_with(Default::default);
         if extensions.get("code").is_none() {
             let code = if error.path.is_empty() {
                 "GRAPHQL_VALIDATION_FAILED"
-            } else if error.message.starts_with("Failed to parse") {
-                "BAD_USER_INPUT"
             } else {
-                "INTERNAL_SERVER_ERROR"
+                "BAD_USER_INPUT"
             };
             extensions.set("code", code);
         }

@@ -530,3 +530,41 @@ pub async fn sign_out(tx: &Tx<'_>, everywhere: bool) -> Result<u64> {
     }
     Ok(update.exec(tx.txn).await?.rows_affected)
 }
+
+#[cfg(test)]
+mod tests {
+    use std::net::{IpAddr, Ipv4Addr};
+
+    use super::{MAX_FAILURES, Throttle, check_email, check_password, check_username};
+
+    #[test]
+    fn accounts_need_an_address_a_name_and_a_long_enough_password() {
+        assert!(check_email("ada@northwind.example").is_ok());
+        for bad in ["ada", "ada@", "@x.io", "ada@x", "a da@x.io", "ada@.io"] {
+            assert_eq!(check_email(bad).expect_err(bad).field(), Some("email"));
+        }
+        assert!(check_username("ada.l_1").is_ok());
+        for bad in ["ad", "ada lovelace", &"a".repeat(101)] {
+            assert_eq!(check_username(bad).expect_err(bad).field(), Some("username"));
+        }
+        assert!(check_password("eight ch").is_ok());
+        for bad in ["seven c", &"p".repeat(129)] {
+            assert_eq!(check_password(bad).expect_err(bad).field(), Some("password"));
+        }
+    }
+
+    #[test]
+    fn repeated_failures_throttle_the_email_and_success_forgives_it() {
+        let throttle = Throttle::default();
+        let ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
+        for _ in 0..MAX_FAILURES {
+            assert!(throttle.check("ada@x.io", ip).is_ok());
+            throttle.failed("ada@x.io", ip);
+        }
+        let err = throttle.check("ada@x.io", ip).expect_err("throttled");
+        assert_eq!(err.code(), "THROTTLED");
+        assert!(throttle.check("grace@x.io", ip).is_ok(), "another email");
+        throttle.succeeded("ada@x.io");
+        assert!(throttle.check("ada@x.io", ip).is_ok());
+    }
+}

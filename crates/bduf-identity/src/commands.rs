@@ -303,3 +303,44 @@ pub fn email_visible(viewer: &bduf_core::Viewer, user: Uuid) -> bool {
         .is_some_and(|role| bduf_core::rank(role) >= bduf_core::rank(Role::Admin));
     viewer.user == user || admin
 }
+
+#[cfg(test)]
+mod tests {
+    use bduf_core::Viewer;
+    use entity::sea_orm_active_enums::CollaborationRole as Role;
+    use uuid::Uuid;
+
+    use super::{check_slug, email_visible};
+
+    #[test]
+    fn slugs_are_lower_case_words_joined_by_hyphens() {
+        assert!(check_slug("north-wind-2").is_ok());
+        for (slug, rule) in [
+            ("North", "lower-case"),
+            ("-north", "lower-case"),
+            ("", "blank"),
+            ("a b", "lower-case"),
+        ] {
+            let err = check_slug(slug).expect_err(slug);
+            assert_eq!(err.field(), Some("slug"));
+            assert!(err.to_string().contains(rule), "{slug}: {err}");
+        }
+        let long = "a".repeat(101);
+        assert!(check_slug(&long).is_err(), "slug is VARCHAR(100)");
+    }
+
+    #[test]
+    fn emails_show_to_their_owner_and_to_admins() {
+        let (me, other, org) = (Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7());
+        let viewer = |role| Viewer {
+            user: me,
+            session: Uuid::now_v7(),
+            memberships: vec![(org, role)],
+            organization: Some(org),
+        };
+        assert!(email_visible(&viewer(Role::Viewer), me));
+        assert!(!email_visible(&viewer(Role::Contributor), other));
+        assert!(email_visible(&viewer(Role::Admin), other));
+        assert!(email_visible(&viewer(Role::Owner), other));
+    }
+}

@@ -12,7 +12,7 @@ use bduf_identity::commands::{
 use futures_util::FutureExt as _;
 use uuid::Uuid;
 
-use crate::context::{client, command, txn};
+use crate::context::{client, command, data, txn};
 use crate::error::OrGql as _;
 use crate::generated::{Organization, OrganizationMember, User};
 use crate::types::identity::SignedIn;
@@ -50,7 +50,8 @@ impl IdentityMutation {
         email: String,
         password: String,
     ) -> Result<SignedIn> {
-        let (client, throttle) = (who(ctx)?, Arc::clone(ctx.data::<Arc<Throttle>>()?));
+        let throttle = Arc::clone(data::<Arc<Throttle>>(ctx, "the sign-in throttle")?);
+        let client = who(ctx)?;
         txn(ctx)?
             .savepoint(move |conn| {
                 async move { auth::sign_in(conn, &throttle, &email, password, &client).await }
