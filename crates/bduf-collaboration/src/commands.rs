@@ -606,3 +606,36 @@ pub async fn remove_participant(tx: &Tx<'_>, id: Uuid) -> Result<Uuid> {
     }
     delete(tx, &old).await
 }
+
+#[cfg(test)]
+mod tests {
+    use entity::sea_orm_active_enums::CollaborationRole as Role;
+
+    use super::{MAX_PARTICIPANTS, check_participant_role, check_session};
+
+    #[test]
+    fn a_participant_is_never_above_their_role_and_viewers_do_not_edit() {
+        assert!(check_participant_role("input.role", Role::Admin, Role::Admin, true).is_ok());
+        let err = check_participant_role("input.role", Role::Owner, Role::Admin, true)
+            .expect_err("above the organization role");
+        assert_eq!(err.field(), Some("input.role"));
+        let err = check_participant_role("input.role", Role::Viewer, Role::Viewer, true)
+            .expect_err("a viewer editing");
+        assert_eq!(err.field(), Some("input.canEdit"));
+        assert!(check_participant_role("input.role", Role::Viewer, Role::Viewer, false).is_ok());
+    }
+
+    #[test]
+    fn a_session_holds_one_to_a_thousand() {
+        assert!(check_session(Some("t"), None, None, None, Some(MAX_PARTICIPANTS)).is_ok());
+        for bad in [0, MAX_PARTICIPANTS + 1] {
+            let err =
+                check_session(Some("t"), None, None, None, Some(bad)).expect_err("out of range");
+            assert_eq!(err.field(), Some("input.maxParticipants"));
+        }
+        assert!(
+            check_session(Some(" "), None, None, None, None).is_err(),
+            "blank title"
+        );
+    }
+}

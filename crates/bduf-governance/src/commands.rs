@@ -487,3 +487,75 @@ pub async fn respond(
     row.updated_at = Set(Some(now));
     update(tx, &old, row).await
 }
+
+#[cfg(test)]
+mod tests {
+    use entity::approvals;
+    use entity::sea_orm_active_enums::ApprovalStatus;
+    use uuid::Uuid;
+
+    use super::{Fields, MAX_APPROVERS, MAX_AUTO_APPROVE_HOURS, check_approval, pending};
+
+    fn fields() -> Fields<'static> {
+        Fields {
+            title: Some("Sign off"),
+            description: None,
+            approval_type: None,
+            rationale: None,
+            required_count: None,
+            auto_hours: None,
+        }
+    }
+
+    #[test]
+    fn an_approvals_numbers_keep_to_their_bounds() {
+        assert!(check_approval(&fields()).is_ok());
+        for (count, hours, field) in [
+            (Some(0), None, "input.requiredApproverCount"),
+            (Some(MAX_APPROVERS + 1), None, "input.requiredApproverCount"),
+            (None, Some(0), "input.autoApproveAfterHours"),
+            (
+                None,
+                Some(MAX_AUTO_APPROVE_HOURS + 1),
+                "input.autoApproveAfterHours",
+            ),
+        ] {
+            let f = Fields {
+                required_count: count,
+                auto_hours: hours,
+                ..fields()
+            };
+            assert_eq!(check_approval(&f).expect_err(field).field(), Some(field));
+        }
+    }
+
+    #[test]
+    fn only_a_pending_approval_changes() {
+        let approval = |status| approvals::Model {
+            id: Uuid::nil(),
+            project_id: Uuid::nil(),
+            requested_by: Uuid::nil(),
+            title: "t".to_owned(),
+            description: None,
+            approval_type: None,
+            target_type: None,
+            target_id: Uuid::nil(),
+            status,
+            decision_rationale: None,
+            conditions: None,
+            requires_unanimous: None,
+            required_approver_count: None,
+            auto_approve_after_hours: None,
+            approved_by: None,
+            rejected_by: None,
+            resolved_at: None,
+            created_at: None,
+            updated_at: None,
+            organization_id: Uuid::nil(),
+        };
+        assert!(pending(&approval(None), "id").is_ok());
+        assert!(pending(&approval(Some(ApprovalStatus::Pending)), "id").is_ok());
+        let err = pending(&approval(Some(ApprovalStatus::Approved)), "id").expect_err("decided");
+        assert!(err.to_string().contains("is approved"), "{err}");
+    }
+}

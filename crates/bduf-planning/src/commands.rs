@@ -556,3 +556,60 @@ bduf_core::tree_commands!(Requirements, RequirementNodeInput, "requirement":
     create_requirement, update_requirement, delete_requirement, move_requirement, create_requirement_tree);
 bduf_core::tree_commands!(Components, ComponentNodeInput, "component":
     create_component, update_component, delete_component, move_component, create_component_tree);
+
+#[cfg(test)]
+mod tests {
+    use async_graphql::MaybeUndefined;
+    use rust_decimal::Decimal;
+
+    use super::{UpdateProjectInput, check_project, check_score};
+
+    #[test]
+    fn a_projects_numbers_keep_to_the_schema() {
+        let with = |f: fn(&mut UpdateProjectInput)| {
+            let mut input = UpdateProjectInput::default();
+            f(&mut input);
+            check_project(&input)
+        };
+        assert!(with(|p| p.complexity_score = MaybeUndefined::Value(10)).is_ok());
+        let err =
+            with(|p| p.complexity_score = MaybeUndefined::Value(11)).expect_err("above the CHECK");
+        assert_eq!(err.field(), Some("input.complexityScore"));
+        assert!(err.to_string().contains("between 1 and 10"), "{err}");
+        assert!(
+            with(|p| p.estimated_budget =
+                MaybeUndefined::Value(Decimal::new(999_999_999_999_999, 2)))
+            .is_ok()
+        );
+        let err = with(|p| {
+            p.estimated_budget = MaybeUndefined::Value(Decimal::new(1_000_000_000_000_000, 2))
+        })
+        .expect_err("14 digits before the point");
+        assert_eq!(err.field(), Some("input.estimatedBudget"));
+        assert!(with(|p| p.estimated_budget = MaybeUndefined::Value(Decimal::new(-1, 2))).is_err());
+        assert!(with(|p| p.name = Some("  ".to_owned())).is_err(), "blank");
+        assert!(
+            with(|p| p.currency = Some("EURO".to_owned())).is_err(),
+            "VARCHAR(3)"
+        );
+    }
+
+    #[test]
+    fn scores_lie_between_0_and_1_with_two_decimals() {
+        for ok in [
+            Decimal::ZERO,
+            Decimal::ONE,
+            Decimal::new(95, 2),
+            Decimal::new(950, 3),
+        ] {
+            assert!(check_score("s", Some(ok)).is_ok(), "{ok}");
+        }
+        for bad in [
+            Decimal::new(101, 2),
+            Decimal::new(-1, 2),
+            Decimal::new(955, 3),
+        ] {
+            assert!(check_score("s", Some(bad)).is_err(), "{bad}");
+        }
+    }
+}
