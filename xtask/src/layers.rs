@@ -179,7 +179,10 @@ mod tests {
     fn the_schema_holds_no_sql_and_no_domain_rule() {
         let src = crate::workspace_root().join("crates/bduf-graphql/src");
         let mut found = Vec::new();
-        for entry in std::fs::read_dir(&src).expect("the schema's sources").flatten() {
+        for entry in std::fs::read_dir(&src)
+            .expect("the schema's sources")
+            .flatten()
+        {
             let path = entry.path();
             if path.file_name().is_some_and(|n| n == "generated") {
                 continue;

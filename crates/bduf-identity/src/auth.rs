@@ -545,11 +545,17 @@ mod tests {
         }
         assert!(check_username("ada.l_1").is_ok());
         for bad in ["ad", "ada lovelace", &"a".repeat(101)] {
-            assert_eq!(check_username(bad).expect_err(bad).field(), Some("username"));
+            assert_eq!(
+                check_username(bad).expect_err(bad).field(),
+                Some("username")
+            );
         }
         assert!(check_password("eight ch").is_ok());
         for bad in ["seven c", &"p".repeat(129)] {
-            assert_eq!(check_password(bad).expect_err(bad).field(), Some("password"));
+            assert_eq!(
+                check_password(bad).expect_err(bad).field(),
+                Some("password")
+            );
         }
     }
 

@@ -828,13 +828,22 @@ async fn a_new_organization_is_acted_in_for_the_rest_of_the_request(backend: Bac
     );
     let fresh = data["org"]["id"].as_str().expect("the new organization");
     assert_ne!(fresh, plan.organization.to_string());
-    assert_eq!(data["project"]["organizationId"], json!(fresh), "{answer:#}");
+    assert_eq!(
+        data["project"]["organizationId"],
+        json!(fresh),
+        "{answer:#}"
+    );
     // The new project is the new organization's, seen from a later request acting there.
     let owner = plan.users[0];
     let token = session_for(app.conn(), owner).await;
     let org: Uuid = fresh.parse().expect("a UUID");
     let later = app
-        .run_for(&token, org, "{ projects { nodes { name organizationId } } }", Value::Null)
+        .run_for(
+            &token,
+            org,
+            "{ projects { nodes { name organizationId } } }",
+            Value::Null,
+        )
         .await;
     assert_eq!(
         later["data"]["projects"]["nodes"],
