@@ -5,8 +5,9 @@
 
 /// bduf's crates from upstream to downstream; a crate may depend only on crates of a
 /// lower layer. Collaboration and governance share a layer: neither depends on the other.
-pub const LAYERS: [(&str, u8); 8] = [
+pub const LAYERS: [(&str, u8); 9] = [
     ("bduf-core", 0),
+    ("bduf-fixture", 1),
     ("bduf-identity", 1),
     ("bduf-planning", 2),
     ("bduf-work", 3),

@@ -285,3 +285,24 @@ async fn sweep_stale_databases() {
         })
         .await;
 }
+
+/// Declares, for each `async fn name(backend: Backend)` listed, a module `name` with the
+/// tests `postgres` and `sqlite` that run it on that backend.
+#[macro_export]
+macro_rules! on_both_backends {
+    ($($name:ident),* $(,)?) => {
+        $(
+            mod $name {
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn postgres() {
+                    super::$name($crate::Backend::Postgres).await
+                }
+
+                #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+                async fn sqlite() {
+                    super::$name($crate::Backend::Sqlite).await
+                }
+            }
+        )*
+    };
+}

@@ -8,6 +8,7 @@
 //!
 //! Everything is a function of the sizes and the seed: one ChaCha8 stream per stage.
 
+use bduf_fixture::{CollaborationRole as Role, TargetType};
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
@@ -25,13 +26,6 @@ pub const END: Micros = 1_782_777_600_000_000;
 pub const MINUTE: Micros = 60_000_000;
 pub const HOUR: Micros = 60 * MINUTE;
 pub const DAY: Micros = 24 * HOUR;
-
-/// `collaboration_role` labels by index (owner, admin, contributor, viewer).
-pub const ROLES: [&str; 4] = ["owner", "admin", "contributor", "viewer"];
-pub const OWNER: u8 = 0;
-pub const ADMIN: u8 = 1;
-pub const CONTRIBUTOR: u8 = 2;
-pub const VIEWER: u8 = 3;
 
 /// How many rows of each kind: per organization, per project or per user.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -99,7 +93,7 @@ pub struct Stamped {
 pub struct Member {
     pub org: u32,
     pub user: u32,
-    pub role: u8,
+    pub role: Role,
     pub joined: Micros,
 }
 
@@ -174,7 +168,7 @@ pub struct Target {
     pub index: u32,
 }
 
-/// The kinds of records that can be targets (`TARGET_TYPES` of bduf-core).
+/// The kinds of records that can be targets: `bduf_core::TargetType`'s, and comments.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Kind {
     Project,
@@ -187,17 +181,19 @@ pub enum Kind {
 }
 
 impl Kind {
-    /// The `target_type` label.
+    /// The `target_type` label: the API's for the records it lets comments, approvals and
+    /// notifications target, and `comment` for comments, which only seed data targets.
     pub fn label(self) -> &'static str {
-        match self {
-            Kind::Project => "project",
-            Kind::Requirement => "requirement",
-            Kind::Component => "component",
-            Kind::Task => "task",
-            Kind::Analysis => "analysis",
-            Kind::Approval => "approval",
-            Kind::Comment => "comment",
-        }
+        let target = match self {
+            Kind::Project => TargetType::Project,
+            Kind::Requirement => TargetType::Requirement,
+            Kind::Component => TargetType::Component,
+            Kind::Task => TargetType::Task,
+            Kind::Analysis => TargetType::Analysis,
+            Kind::Approval => TargetType::Approval,
+            Kind::Comment => return "comment",
+        };
+        target.as_str()
     }
 
     /// The table of records of this kind.
@@ -222,7 +218,7 @@ pub struct Plan {
     pub users: Vec<Stamped>,
     pub orgs: Vec<Stamped>,
     /// Per organization, its members' user indexes and roles; the owner first.
-    pub org_members: Vec<Vec<(u32, u8)>>,
+    pub org_members: Vec<Vec<(u32, Role)>>,
     /// Per user, the organizations they belong to.
     pub user_orgs: Vec<Vec<u32>>,
     /// In insertion order.
@@ -388,7 +384,7 @@ impl Plan {
     }
 
     /// The members of project `p`'s organization.
-    pub fn members_of(&self, project: u32) -> &[(u32, u8)] {
+    pub fn members_of(&self, project: u32) -> &[(u32, Role)] {
         &self.org_members[self.projects[project as usize].org as usize]
     }
 
@@ -397,7 +393,7 @@ impl Plan {
         let members = self.members_of(project);
         loop {
             let (user, role) = members[rng.random_range(0..members.len())];
-            if role != VIEWER {
+            if role != Role::Viewer {
                 return user;
             }
         }
@@ -648,7 +644,7 @@ fn identity(sizes: &Sizes, rng: &mut ChaCha8Rng) -> Identity {
         })
         .collect();
     let n_orgs = sizes.organizations;
-    let mut org_members: Vec<Vec<(u32, u8)>> = vec![Vec::new(); n_orgs as usize];
+    let mut org_members: Vec<Vec<(u32, Role)>> = vec![Vec::new(); n_orgs as usize];
     let mut user_orgs: Vec<Vec<u32>> = vec![Vec::new(); sizes.users as usize];
     let mut members = Vec::new();
     for u in 0..sizes.users {
@@ -663,11 +659,25 @@ fn identity(sizes: &Sizes, rng: &mut ChaCha8Rng) -> Identity {
         }
         for (i, &o) in orgs_of.iter().enumerate() {
             let role = if i == 0 && u < n_orgs {
-                OWNER
+                Role::Owner
             } else if i == 0 {
-                weighted(rng, &[(ADMIN, 10), (CONTRIBUTOR, 55), (VIEWER, 35)])
+                weighted(
+                    rng,
+                    &[
+                        (Role::Admin, 10),
+                        (Role::Contributor, 55),
+                        (Role::Viewer, 35),
+                    ],
+                )
             } else {
-                weighted(rng, &[(ADMIN, 5), (CONTRIBUTOR, 45), (VIEWER, 50)])
+                weighted(
+                    rng,
+                    &[
+                        (Role::Admin, 5),
+                        (Role::Contributor, 45),
+                        (Role::Viewer, 50),
+                    ],
+                )
             };
             let since = users[u as usize].created.max(orgs[o as usize].created);
             members.push(Member {
@@ -694,7 +704,7 @@ fn identity(sizes: &Sizes, rng: &mut ChaCha8Rng) -> Identity {
 struct Identity {
     users: Vec<Stamped>,
     orgs: Vec<Stamped>,
-    org_members: Vec<Vec<(u32, u8)>>,
+    org_members: Vec<Vec<(u32, Role)>>,
     user_orgs: Vec<Vec<u32>>,
     members: Vec<Member>,
 }
@@ -702,14 +712,14 @@ struct Identity {
 fn projects(
     sizes: &Sizes,
     orgs: &[Stamped],
-    org_members: &[Vec<(u32, u8)>],
+    org_members: &[Vec<(u32, Role)>],
     rng: &mut ChaCha8Rng,
 ) -> (Vec<Project>, Vec<u32>) {
     let mut projects = Vec::new();
     for (o, org) in orgs.iter().enumerate() {
         let creators: Vec<u32> = org_members[o]
             .iter()
-            .filter(|&&(_, role)| role != VIEWER)
+            .filter(|&&(_, role)| role != Role::Viewer)
             .map(|&(u, _)| u)
             .collect();
         for _ in 0..sizes.projects_per_org {

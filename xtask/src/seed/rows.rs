@@ -3,17 +3,21 @@
 //! realistic sizes (descriptions of a few hundred bytes, small JSON arrays and objects),
 //! and every value keeps to its column's rules: lengths, `CHECK` ranges, enum labels.
 
+use std::borrow::Cow;
 use std::fmt::Write as _;
 
 use anyhow::{Result, bail};
+use bduf_fixture::{
+    AnalysisType, ApprovalStatus, CollaborationRole as Role, ProjectStatus, TaskStatus, label,
+};
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
+use sea_orm::ActiveEnum;
+use sea_orm::sea_query::Enum;
 use uuid::Uuid;
 
 use super::format::{self, array, object, strings};
-use super::plan::{
-    ADMIN, CONTRIBUTOR, DAY, END, HOUR, Kind, MINUTE, Micros, OWNER, Plan, ROLES, VIEWER, later, v7,
-};
+use super::plan::{DAY, END, HOUR, Kind, MINUTE, Micros, Plan, later, v7};
 use super::text::{self, capitalize, paragraph, pick, sentence, truncate, weighted};
 
 /// A table and the columns its rows fill, in order.
@@ -428,6 +432,24 @@ fn escape_into(buf: &mut String, value: &str) {
     }
 }
 
+/// The labels of one of the schema's enums, each made once: [`label`] builds the enum's
+/// type name anew on every call, a cost millions of rows would feel.
+struct Labels<E>(Vec<(E, Cow<'static, str>)>);
+
+impl<E: ActiveEnum<Value = Enum> + std::marker::Copy + PartialEq> Labels<E> {
+    fn new() -> Self {
+        Self(E::iter().map(|value| (value, label(value))).collect())
+    }
+
+    /// The label of `value`.
+    fn of(&self, value: E) -> &str {
+        self.0
+            .iter()
+            .find(|(v, _)| *v == value)
+            .map_or("", |(_, label)| label)
+    }
+}
+
 /// `value` with the given probability, else `None`.
 fn sometimes<T>(
     rng: &mut ChaCha8Rng,
@@ -582,17 +604,18 @@ fn organizations(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()
 }
 
 fn organization_members(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
+    let roles = Labels::<Role>::new();
     for member in &plan.members {
         let permissions = match member.role {
-            OWNER => r#"["org:admin","projects:write","billing:manage"]"#,
-            ADMIN => r#"["projects:write","members:invite"]"#,
-            VIEWER => r#"["projects:read"]"#,
-            _ => r#"["projects:read","tasks:write","comments:write"]"#,
+            Role::Owner => r#"["org:admin","projects:write","billing:manage"]"#,
+            Role::Admin => r#"["projects:write","members:invite"]"#,
+            Role::Viewer => r#"["projects:read"]"#,
+            Role::Contributor => r#"["projects:read","tasks:write","comments:write"]"#,
         };
         out.uuid(v7(member.joined, rng))
             .uuid(plan.orgs[member.org as usize].id)
             .uuid(plan.users[member.user as usize].id)
-            .text(ROLES[member.role as usize])
+            .text(roles.of(member.role))
             .json(permissions)
             .ts(member.joined)
             .end()?;
@@ -601,19 +624,20 @@ fn organization_members(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Re
 }
 
 fn projects(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
+    let statuses = Labels::<ProjectStatus>::new();
     for &p in &plan.project_order {
         let project = &plan.projects[p as usize];
         let status = weighted(
             rng,
             &[
-                ("active", 45),
-                ("draft", 20),
-                ("completed", 15),
-                ("archived", 10),
-                ("cancelled", 10),
+                (ProjectStatus::Active, 45),
+                (ProjectStatus::Draft, 20),
+                (ProjectStatus::Completed, 15),
+                (ProjectStatus::Archived, 10),
+                (ProjectStatus::Cancelled, 10),
             ],
         );
-        let archived = status == "archived";
+        let archived = status == ProjectStatus::Archived;
         let deadline = later(project.created, 90 * DAY, 720 * DAY, rng);
         let constraints = object()
             .str("deadline", &format::date(deadline))
@@ -637,7 +661,7 @@ fn projects(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
                 pick(rng, text::PROJECT_KINDS)
             ))
             .text(&paragraph(rng, 3..=6))
-            .text(status)
+            .text(statuses.of(status))
             .text(pick(rng, text::PROJECT_TYPES))
             .text(pick(rng, text::INDUSTRIES))
             .int(rng.random_range(1..=10))
@@ -797,12 +821,12 @@ fn components(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
 }
 
 fn analyses(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
-    const TYPES: &[&str] = &[
-        "requirements",
-        "architecture",
-        "technology",
-        "risk",
-        "quality",
+    const TYPES: &[AnalysisType] = &[
+        AnalysisType::Requirements,
+        AnalysisType::Architecture,
+        AnalysisType::Technology,
+        AnalysisType::Risk,
+        AnalysisType::Quality,
     ];
     const METHODS: &[&str] = &[
         "expert review",
@@ -815,11 +839,12 @@ fn analyses(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
         "load test",
     ];
     const LEVELS: &[&str] = &["low", "medium", "high"];
+    let kinds = Labels::<AnalysisType>::new();
     let table = &plan.analyses;
     for &i in &table.order {
         let row = &table.rows[i as usize];
         let project = table.project_of(i);
-        let kind = pick(rng, TYPES);
+        let kind = kinds.of(pick(rng, TYPES));
         let findings = object()
             .str("summary", &sentence(rng))
             .raw("items", &sentences(rng, 2..=4))
@@ -884,6 +909,7 @@ fn analyses(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
 }
 
 fn tasks(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
+    let statuses = Labels::<TaskStatus>::new();
     const WORK: &[&str] = &[
         "engineering",
         "design",
@@ -900,24 +926,27 @@ fn tasks(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
         let status = weighted(
             rng,
             &[
-                ("pending", 30),
-                ("in_progress", 25),
-                ("review", 8),
-                ("done", 27),
-                ("cancelled", 4),
-                ("deferred", 6),
+                (TaskStatus::Pending, 30),
+                (TaskStatus::InProgress, 25),
+                (TaskStatus::Review, 8),
+                (TaskStatus::Done, 27),
+                (TaskStatus::Cancelled, 4),
+                (TaskStatus::Deferred, 6),
             ],
         );
         let progress = match status {
-            "pending" => 0,
-            "in_progress" => rng.random_range(5..=95),
-            "review" => rng.random_range(80..=99),
-            "done" => 100,
-            "cancelled" => rng.random_range(0..=60),
-            _ => rng.random_range(0..=40),
+            TaskStatus::Pending => 0,
+            TaskStatus::InProgress => rng.random_range(5..=95),
+            TaskStatus::Review => rng.random_range(80..=99),
+            TaskStatus::Done => 100,
+            TaskStatus::Cancelled => rng.random_range(0..=60),
+            TaskStatus::Deferred => rng.random_range(0..=40),
         };
         let estimated = sometimes(rng, 0.9, |r| r.random_range(1..=80_i64));
-        let started = matches!(status, "in_progress" | "review" | "done");
+        let started = matches!(
+            status,
+            TaskStatus::InProgress | TaskStatus::Review | TaskStatus::Done
+        );
         let actual_hours = match (started, estimated) {
             (true, Some(e)) => Some(e * rng.random_range(50..=150_i64) / 100),
             _ => None,
@@ -926,7 +955,7 @@ fn tasks(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
         let planned_end = planned_start + rng.random_range(1..=60) * DAY;
         let actual_start = started.then(|| planned_start + rng.random_range(-3..=7) * DAY);
         let actual_end = match (status, actual_start) {
-            ("done", Some(s)) => Some(s + rng.random_range(1..=70) * DAY),
+            (TaskStatus::Done, Some(s)) => Some(s + rng.random_range(1..=70) * DAY),
             _ => None,
         };
         let dependencies = if rng.random_bool(0.25) {
@@ -934,7 +963,7 @@ fn tasks(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
         } else {
             "[]".to_owned()
         };
-        let blockers = if status != "done" && rng.random_bool(0.15) {
+        let blockers = if status != TaskStatus::Done && rng.random_bool(0.15) {
             array([object()
                 .str("reason", &sentence(rng))
                 .str("since", &format::date(planned_start))
@@ -959,7 +988,7 @@ fn tasks(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
                 sometimes(rng, 0.85, |r| plan.member(project, r))
                     .map(|u| plan.users[u as usize].id),
             )
-            .text(status)
+            .text(statuses.of(status))
             .int(progress)
             .date(planned_start)
             .date(planned_end)
@@ -1033,23 +1062,31 @@ fn sessions(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
 }
 
 fn session_participants(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
+    let roles = Labels::<Role>::new();
     for participant in &plan.session_participants {
         let session = &plan.sessions.rows[participant.of as usize];
         let role = if participant.first {
-            OWNER
+            Role::Owner
         } else {
-            weighted(rng, &[(ADMIN, 10), (CONTRIBUTOR, 60), (VIEWER, 30)])
+            weighted(
+                rng,
+                &[
+                    (Role::Admin, 10),
+                    (Role::Contributor, 60),
+                    (Role::Viewer, 30),
+                ],
+            )
         };
         let joined = later(session.created, 0, 10 * MINUTE, rng);
         out.uuid(v7(joined, rng))
             .uuid(session.id)
             .uuid(plan.users[participant.user as usize].id)
-            .text(ROLES[role as usize])
+            .text(roles.of(role))
             .ts(joined)
             .ts(later(joined, MINUTE, 3 * HOUR, rng))
             .bool(rng.random_bool(0.3))
-            .bool(role != VIEWER)
-            .bool(role <= ADMIN)
+            .bool(role != Role::Viewer)
+            .bool(matches!(role, Role::Owner | Role::Admin))
             .uuid(org_id(plan, plan.sessions.project_of(participant.of)))
             .end()?;
     }
@@ -1057,28 +1094,30 @@ fn session_participants(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Re
 }
 
 /// Approval statuses by weight; participants' responses follow them.
-const APPROVAL_STATUSES: &[(&str, u32)] = &[
-    ("pending", 35),
-    ("approved", 40),
-    ("rejected", 15),
-    ("cancelled", 10),
+const APPROVAL_STATUSES: &[(ApprovalStatus, u32)] = &[
+    (ApprovalStatus::Pending, 35),
+    (ApprovalStatus::Approved, 40),
+    (ApprovalStatus::Rejected, 15),
+    (ApprovalStatus::Cancelled, 10),
 ];
 
 /// An approval's status: a function of its index, so its participants can agree with it.
-fn approval_status(plan: &Plan, approval: u32) -> &'static str {
+fn approval_status(plan: &Plan, approval: u32) -> ApprovalStatus {
     let mut rng = ChaCha8Rng::seed_from_u64(plan.seed ^ u64::from(approval));
     rng.set_stream(99);
     weighted(&mut rng, APPROVAL_STATUSES)
 }
 
 fn approvals(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
+    let statuses = Labels::<ApprovalStatus>::new();
     let table = &plan.approvals;
     for &i in &table.order {
         let row = &table.rows[i as usize];
         let project = table.project_of(i);
         let status = approval_status(plan, i);
         let (target_id, _) = plan.target(row.target);
-        let resolved = (status != "pending").then(|| later(row.created, HOUR, 10 * DAY, rng));
+        let resolved =
+            (status != ApprovalStatus::Pending).then(|| later(row.created, HOUR, 10 * DAY, rng));
         let decider = plan.users[row.decider as usize].id;
         out.uuid(row.id)
             .uuid(plan.projects[project as usize].id)
@@ -1102,14 +1141,14 @@ fn approvals(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
             ))
             .text(row.target.kind.label())
             .uuid(target_id)
-            .text(status)
+            .text(statuses.of(status))
             .opt_text(resolved.map(|_| sentence(rng)).as_deref())
             .json(&sentences(rng, 0..=2))
             .bool(rng.random_bool(0.3))
             .int(rng.random_range(1..=2))
             .opt_int(sometimes(rng, 0.3, |r| pick(r, &[24, 48, 72])))
-            .opt_uuid((status == "approved").then_some(decider))
-            .opt_uuid((status == "rejected").then_some(decider))
+            .opt_uuid((status == ApprovalStatus::Approved).then_some(decider))
+            .opt_uuid((status == ApprovalStatus::Rejected).then_some(decider))
             .opt_ts(resolved)
             .ts(row.created)
             .ts(resolved.unwrap_or(row.created))
@@ -1120,22 +1159,30 @@ fn approvals(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
 }
 
 fn approval_participants(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
+    let responses = Labels::<ApprovalStatus>::new();
     for participant in &plan.approval_participants {
         let approval = &plan.approvals.rows[participant.of as usize];
         let status = approval_status(plan, participant.of);
         let response = match (status, participant.first) {
-            ("approved" | "rejected", true) => Some(status),
-            ("pending", _) => rng.random_bool(0.4).then_some("approved"),
-            ("cancelled", _) => rng.random_bool(0.3).then_some("cancelled"),
-            _ => rng
-                .random_bool(0.7)
-                .then(|| weighted(rng, &[("approved", 3), ("rejected", 1)])),
+            (ApprovalStatus::Approved | ApprovalStatus::Rejected, true) => Some(status),
+            (ApprovalStatus::Pending, _) => {
+                rng.random_bool(0.4).then_some(ApprovalStatus::Approved)
+            }
+            (ApprovalStatus::Cancelled, _) => {
+                rng.random_bool(0.3).then_some(ApprovalStatus::Cancelled)
+            }
+            _ => rng.random_bool(0.7).then(|| {
+                weighted(
+                    rng,
+                    &[(ApprovalStatus::Approved, 3), (ApprovalStatus::Rejected, 1)],
+                )
+            }),
         };
         let responded = response.map(|_| later(approval.created, 10 * MINUTE, 5 * DAY, rng));
         out.uuid(v7(approval.created, rng))
             .uuid(approval.id)
             .uuid(plan.users[participant.user as usize].id)
-            .opt_text(response)
+            .opt_text(response.map(|r| responses.of(r)))
             .opt_text(
                 response
                     .and_then(|_| sometimes(rng, 0.5, sentence))

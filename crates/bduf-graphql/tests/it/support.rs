@@ -1,12 +1,14 @@
-//! `TestApp`: a migrated database, a counting connection and the schema; and `Plan`, a
-//! builder of organizations with project trees of a chosen shape.
+//! `TestApp`: a migrated database, a counting connection and the schema; and `Plan`,
+//! `Breadth` and `Catalog`, organizations with project trees of a chosen shape, built with
+//! `bduf_fixture`.
 
 use async_graphql::{Request, Variables};
 use bduf_core::{Db, RequestContext};
+use bduf_fixture::{Fixture, TargetType};
 use bduf_graphql::{BdufSchema, Limits};
 use bduf_testkit::{Backend, TestDb};
 use chrono::Utc;
-use entity::sea_orm_active_enums::{ProjectStatus, TaskStatus};
+use entity::sea_orm_active_enums::{AnalysisType, CollaborationRole, ProjectStatus, TaskStatus};
 use entity::*;
 use migration::Migrator;
 use rust_decimal::Decimal;
@@ -257,221 +259,103 @@ impl Plan {
     /// task tree (a root with two sub-tasks, one with a sub-task of its own), each task
     /// assigned to one of three users.
     pub async fn build(db: &DatabaseConnection, shape: Shape) -> Self {
-        let mut plan = Plan::default();
-        for i in 0..3 {
-            let id = Uuid::now_v7();
-            users::ActiveModel {
-                id: Set(id),
-                email: Set(format!("{id}@example.com")),
-                username: Set(format!("user{i}-{id}")),
-                password_hash: Set("x".into()),
-                ..Default::default()
-            }
-            .insert(db)
-            .await
-            .expect("user");
-            plan.users.push(id);
-        }
-        plan.organization = Uuid::now_v7();
-        organizations::ActiveModel {
-            id: Set(plan.organization),
-            name: Set("Org".into()),
-            slug: Set(format!("org-{}", plan.organization)),
-            ..Default::default()
-        }
-        .insert(db)
-        .await
-        .expect("organization");
+        let mut f = Fixture::new(db);
+        let users: Vec<Uuid> = (0..3).map(|_| f.user(|_| {})).collect();
+        let org = f.organization(|o| o.name = Set("Org".into()));
         // The first user owns the organization (and is who the tests sign in as); the
         // others are an admin and a contributor.
-        for (user, role) in plan.users.iter().zip([
-            sea_orm_active_enums::CollaborationRole::Owner,
-            sea_orm_active_enums::CollaborationRole::Admin,
-            sea_orm_active_enums::CollaborationRole::Contributor,
+        for (user, role) in users.iter().zip([
+            CollaborationRole::Owner,
+            CollaborationRole::Admin,
+            CollaborationRole::Contributor,
         ]) {
-            organization_members::ActiveModel {
-                id: Set(Uuid::now_v7()),
-                organization_id: Set(plan.organization),
-                user_id: Set(*user),
-                role: Set(role),
-                ..Default::default()
-            }
-            .insert(db)
-            .await
-            .expect("membership");
+            f.member(org, *user, role, |_| {});
         }
-        let org = plan.organization;
+        let mut plan = Plan {
+            organization: org,
+            users,
+            ..Plan::default()
+        };
+        let validated =
+            |yes: bool| move |r: &mut requirements::ActiveModel| r.is_validated = Set(Some(yes));
         for p in 0..shape.projects {
-            let project = Uuid::now_v7();
-            projects::ActiveModel {
-                id: Set(project),
-                organization_id: Set(plan.organization),
-                created_by: Set(plan.users[0]),
-                name: Set(format!("Project {p}")),
-                status: Set(Some(if p % 2 == 0 {
+            let project = f.project(org, plan.users[0], &format!("Project {p}"), |row| {
+                row.status = Set(Some(if p % 2 == 0 {
                     ProjectStatus::Active
                 } else {
                     ProjectStatus::Draft
-                })),
-                complexity_score: Set((p % 3 != 2).then(|| i32::try_from(p % 10 + 1).unwrap_or(1))),
-                estimated_budget: Set(Some(Decimal::new(1000, 0))),
-                ..Default::default()
-            }
-            .insert(db)
-            .await
-            .expect("project");
+                }));
+                row.complexity_score =
+                    Set((p % 3 != 2).then(|| i32::try_from(p % 10 + 1).unwrap_or(1)));
+                row.estimated_budget = Set(Some(Decimal::new(1000, 0)));
+            });
             plan.projects.push(project);
             let mut roots = Vec::new();
             for r in 0..shape.roots {
-                let root = requirement(db, org, project, None, &format!("R{p}.{r}"), true).await;
+                let root = f.requirement(project, None, &format!("R{p}.{r}"), validated(true));
                 roots.push(root);
                 for c in 0..shape.breadth {
-                    let child = requirement(
-                        db,
-                        org,
-                        project,
-                        Some(root),
-                        &format!("R{p}.{r}.{c}"),
-                        c == 0,
-                    )
-                    .await;
+                    let title = format!("R{p}.{r}.{c}");
+                    let child = f.requirement(project, Some(root), &title, validated(c == 0));
                     for g in 0..shape.breadth {
-                        let leaf = requirement(
-                            db,
-                            org,
-                            project,
-                            Some(child),
-                            &format!("R{p}.{r}.{c}.{g}"),
-                            false,
-                        )
-                        .await;
+                        let title = format!("R{p}.{r}.{c}.{g}");
+                        let leaf = f.requirement(project, Some(child), &title, validated(false));
                         plan.leaves.push(leaf);
                         for n in 0..shape.comments {
-                            comments::ActiveModel {
-                                id: Set(Uuid::now_v7()),
-                                organization_id: Set(org),
-                                target_type: Set("requirement".into()),
-                                target_id: Set(leaf),
-                                author_id: Set(plan.users[n % 3]),
-                                content: Set(format!("comment {n}")),
-                                ..Default::default()
-                            }
-                            .insert(db)
-                            .await
-                            .expect("comment");
+                            let author = plan.users[n % 3];
+                            let content = format!("comment {n}");
+                            f.comment((TargetType::Requirement, leaf), author, &content, |_| {});
                         }
                     }
                 }
             }
             plan.roots.push(roots);
-            let build = task(
-                db,
-                org,
+            let [owner, admin, contributor] = [plan.users[0], plan.users[1], plan.users[2]];
+            let build = f.task(
                 project,
                 None,
                 "Build",
-                TaskStatus::InProgress,
-                Some(10),
-                0,
-                Some(plan.users[0]),
-            )
-            .await;
-            let part = task(
-                db,
-                org,
+                work(TaskStatus::InProgress, Some(10), 0, Some(owner)),
+            );
+            let part = f.task(
                 project,
                 Some(build),
                 "Part",
-                TaskStatus::Done,
-                Some(30),
-                100,
-                Some(plan.users[1]),
-            )
-            .await;
-            let sub = task(
-                db,
-                org,
+                work(TaskStatus::Done, Some(30), 100, Some(admin)),
+            );
+            let sub = f.task(
                 project,
                 Some(build),
                 "Sub",
-                TaskStatus::InProgress,
-                Some(10),
-                40,
-                Some(plan.users[2]),
-            )
-            .await;
-            let leaf = task(
-                db,
-                org,
+                work(TaskStatus::InProgress, Some(10), 40, Some(contributor)),
+            );
+            let leaf = f.task(
                 project,
                 Some(sub),
                 "Leaf",
-                TaskStatus::Pending,
-                None,
-                0,
-                None,
-            )
-            .await;
+                work(TaskStatus::Pending, None, 0, None),
+            );
             plan.tasks.extend([build, part, sub, leaf]);
         }
+        f.insert().await.expect("the plan");
         plan
     }
 }
 
-async fn requirement(
-    db: &DatabaseConnection,
-    org: Uuid,
-    project: Uuid,
-    parent: Option<Uuid>,
-    title: &str,
-    validated: bool,
-) -> Uuid {
-    let id = Uuid::now_v7();
-    requirements::ActiveModel {
-        id: Set(id),
-        organization_id: Set(org),
-        project_id: Set(project),
-        parent_id: Set(parent),
-        title: Set(title.into()),
-        is_validated: Set(Some(validated)),
-        ..Default::default()
-    }
-    .insert(db)
-    .await
-    .expect("requirement");
-    id
-}
-
-#[allow(clippy::too_many_arguments)]
-async fn task(
-    db: &DatabaseConnection,
-    org: Uuid,
-    project: Uuid,
-    parent: Option<Uuid>,
-    title: &str,
+/// A task's status, estimate, progress and assignee, created at the time it is made.
+fn work(
     status: TaskStatus,
     hours: Option<i32>,
     progress: i32,
     assignee: Option<Uuid>,
-) -> Uuid {
-    let id = Uuid::now_v7();
-    tasks::ActiveModel {
-        id: Set(id),
-        organization_id: Set(org),
-        project_id: Set(project),
-        parent_id: Set(parent),
-        title: Set(title.into()),
-        status: Set(Some(status)),
-        estimated_hours: Set(hours),
-        progress_percentage: Set(Some(progress)),
-        assigned_to: Set(assignee),
-        created_at: Set(Some(Utc::now().fixed_offset())),
-        ..Default::default()
+) -> impl FnOnce(&mut tasks::ActiveModel) {
+    move |t| {
+        t.status = Set(Some(status));
+        t.estimated_hours = Set(hours);
+        t.progress_percentage = Set(Some(progress));
+        t.assigned_to = Set(assignee);
+        t.created_at = Set(Some(Utc::now().fixed_offset()));
     }
-    .insert(db)
-    .await
-    .expect("task");
-    id
 }
 
 /// The nodes of a connection: its `nodes`, or else its `edges[].node`.
@@ -493,19 +377,14 @@ pub fn strings(items: &[Value], field: &str) -> Vec<String> {
         .collect()
 }
 
-/// Inserts `models` in chunks small enough for both backends' bind-parameter limits.
+/// Inserts `models` in as few statements as both backends' bind-parameter limits allow.
 pub async fn insert_all<A>(db: &DatabaseConnection, models: Vec<A>)
 where
     A: ActiveModelTrait + Send,
 {
-    let mut models = models.into_iter().peekable();
-    while models.peek().is_some() {
-        let chunk: Vec<A> = models.by_ref().take(200).collect();
-        <A::Entity as sea_orm::EntityTrait>::insert_many(chunk)
-            .exec_without_returning(db)
-            .await
-            .expect("bulk insert");
-    }
+    bduf_fixture::insert_all(db, models)
+        .await
+        .expect("bulk insert");
 }
 
 /// What [`Breadth::build`] created: one organization with `n` projects, each with a task
@@ -526,175 +405,67 @@ impl Breadth {
     /// component, an analysis, a pending approval and a comment, and a chain of three
     /// tasks, each with a comment, whose root is assigned to the member.
     pub async fn build(db: &DatabaseConnection, n: usize) -> Self {
-        use sea_orm::ActiveValue::Set;
-
-        let mut out = Breadth::default();
-        let users = n.div_ceil(10);
-        out.users = (0..users).map(|_| Uuid::now_v7()).collect();
-        insert_all(
-            db,
-            out.users
-                .iter()
-                .enumerate()
-                .map(|(i, id)| users::ActiveModel {
-                    id: Set(*id),
-                    email: Set(format!("u{i}-{id}@example.com")),
-                    username: Set(format!("u{i}-{id}")),
-                    password_hash: Set("x".into()),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        let org = Uuid::now_v7();
-        out.organizations = vec![org];
-        out.projects = (0..n).map(|_| Uuid::now_v7()).collect();
-        let member = |i: usize| out.users[i / 10];
-        insert_all(
-            db,
-            out.organizations
-                .iter()
-                .map(|id| organizations::ActiveModel {
-                    id: Set(*id),
-                    name: Set("Org".into()),
-                    slug: Set(format!("org-{id}")),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            out.users
-                .iter()
-                .enumerate()
-                .map(|(i, user)| organization_members::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org),
-                    user_id: Set(*user),
-                    role: Set(if i == 0 {
-                        sea_orm_active_enums::CollaborationRole::Owner
-                    } else {
-                        sea_orm_active_enums::CollaborationRole::Contributor
-                    }),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..n)
-                .map(|i| projects::ActiveModel {
-                    id: Set(out.projects[i]),
-                    organization_id: Set(org),
-                    created_by: Set(member(i)),
-                    name: Set(format!("Project {i}")),
-                    status: Set(Some(ProjectStatus::Active)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..n)
-                .map(|i| requirements::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org),
-                    project_id: Set(out.projects[i]),
-                    title: Set("R".into()),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..n)
-                .map(|i| architectural_components::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org),
-                    project_id: Set(out.projects[i]),
-                    name: Set("C".into()),
-                    implementation_status: Set(Some("planned".into())),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..n)
-                .map(|i| analyses::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org),
-                    project_id: Set(out.projects[i]),
-                    r#type: Set(sea_orm_active_enums::AnalysisType::Risk),
-                    title: Set("A".into()),
-                    confidence_score: Set(Some(Decimal::new(9, 1))),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..n)
-                .map(|i| approvals::ActiveModel {
-                    id: Set(Uuid::now_v7()),
-                    organization_id: Set(org),
-                    project_id: Set(out.projects[i]),
-                    requested_by: Set(member(i)),
-                    title: Set("Sign off".into()),
-                    target_type: Set(Some("project".into())),
-                    target_id: Set(out.projects[i]),
-                    status: Set(Some(sea_orm_active_enums::ApprovalStatus::Pending)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        // Three tasks per project, a chain: level by level, so parents exist first.
-        let chains: Vec<[Uuid; 3]> = (0..n)
-            .map(|_| [Uuid::now_v7(), Uuid::now_v7(), Uuid::now_v7()])
-            .collect();
-        for level in 0..3 {
-            insert_all(
-                db,
-                (0..n)
-                    .map(|i| tasks::ActiveModel {
-                        id: Set(chains[i][level]),
-                        organization_id: Set(org),
-                        project_id: Set(out.projects[i]),
-                        parent_id: Set((level > 0).then(|| chains[i][level - 1])),
-                        title: Set(format!("T{level}")),
-                        status: Set(Some(TaskStatus::InProgress)),
-                        assigned_to: Set((level == 0).then(|| member(i))),
-                        ..Default::default()
-                    })
-                    .collect(),
-            )
-            .await;
+        let mut f = Fixture::new(db);
+        let users: Vec<Uuid> = (0..n.div_ceil(10)).map(|_| f.user(|_| {})).collect();
+        let org = f.organization(|o| o.name = Set("Org".into()));
+        for (i, user) in users.iter().enumerate() {
+            let role = if i == 0 {
+                CollaborationRole::Owner
+            } else {
+                CollaborationRole::Contributor
+            };
+            f.member(org, *user, role, |_| {});
         }
-        out.tasks = chains.iter().flatten().copied().collect();
-        let comment = |target_type: &str, target: Uuid, author: Uuid| comments::ActiveModel {
-            id: Set(Uuid::now_v7()),
-            organization_id: Set(org),
-            target_type: Set(target_type.into()),
-            target_id: Set(target),
-            author_id: Set(author),
-            content: Set("c".into()),
-            ..Default::default()
-        };
-        let mut all = Vec::new();
-        for (i, chain) in chains.iter().enumerate() {
-            all.push(comment("project", out.projects[i], member(i)));
-            for task in chain {
-                all.push(comment("task", *task, member(i)));
+        let member = |i: usize| users[i / 10];
+        let projects: Vec<Uuid> = (0..n)
+            .map(|i| {
+                f.project(org, member(i), &format!("Project {i}"), |p| {
+                    p.status = Set(Some(ProjectStatus::Active));
+                })
+            })
+            .collect();
+        // Table by table, so that each is a few statements.
+        for project in &projects {
+            f.requirement(*project, None, "R", |_| {});
+        }
+        for project in &projects {
+            f.component(*project, None, "C", |_| {});
+        }
+        for project in &projects {
+            f.analysis(*project, AnalysisType::Risk, "A", |a| {
+                a.confidence_score = Set(Some(Decimal::new(9, 1)));
+            });
+        }
+        for (i, project) in projects.iter().enumerate() {
+            let target = (TargetType::Project, *project);
+            f.approval(*project, member(i), target, "Sign off", |_| {});
+        }
+        // Three tasks per project, a chain: level by level, so parents exist first.
+        let mut chains: Vec<Vec<Uuid>> = vec![Vec::new(); n];
+        for level in 0..3 {
+            for (i, project) in projects.iter().enumerate() {
+                let parent = chains[i].last().copied();
+                let task = f.task(*project, parent, &format!("T{level}"), |t| {
+                    t.status = Set(Some(TaskStatus::InProgress));
+                    t.assigned_to = Set((level == 0).then(|| member(i)));
+                });
+                chains[i].push(task);
             }
         }
-        insert_all(db, all).await;
+        for (i, chain) in chains.iter().enumerate() {
+            f.comment((TargetType::Project, projects[i]), member(i), "c", |_| {});
+            for task in chain {
+                f.comment((TargetType::Task, *task), member(i), "c", |_| {});
+            }
+        }
+        f.insert().await.expect("the breadth fixture");
+        let mut out = Breadth {
+            users,
+            organizations: vec![org],
+            projects,
+            ..Breadth::default()
+        };
+        out.tasks = chains.concat();
         out
     }
 }
@@ -730,14 +501,11 @@ impl Catalog {
     /// fractions, and some left to the database's default, so that SQLite's text
     /// comparison of timestamps is exercised.
     pub async fn build(db: &DatabaseConnection) -> Self {
-        use entity::sea_orm_active_enums::{AnalysisType, ApprovalStatus, CollaborationRole};
-        use sea_orm::ActiveValue::{NotSet, Set};
-
         let mut n = 0;
-        let mut next = || {
+        let mut f = Fixture::with_ids(db, move || {
             n += 1;
             fixed_id(n)
-        };
+        });
         let times = [
             Some("2026-03-01T10:00:00Z"),
             Some("2026-03-01T10:00:00.5Z"),
@@ -761,156 +529,82 @@ impl Catalog {
         ];
         let int = |i: usize| ints[i % ints.len()];
 
-        let users: Vec<Uuid> = (0..6).map(|_| next()).collect();
-        insert_all(
-            db,
-            users
-                .iter()
-                .enumerate()
-                .map(|(i, id)| users::ActiveModel {
-                    id: Set(*id),
-                    email: Set(format!("c{i}@example.com")),
-                    username: Set(format!("c{i}")),
-                    password_hash: Set("x".into()),
-                    last_login_at: Set(time(i)),
-                    ..Default::default()
+        let users: Vec<Uuid> = (0..6)
+            .map(|i| {
+                f.user(|u| {
+                    u.email = Set(format!("c{i}@example.com"));
+                    u.username = Set(format!("c{i}"));
+                    u.last_login_at = Set(time(i));
                 })
-                .collect(),
-        )
-        .await;
-        let slugs = ["beta", "Alpha", "alpha", "_x", "Beta"];
-        let orgs: Vec<Uuid> = slugs.iter().map(|_| next()).collect();
-        insert_all(
-            db,
-            orgs.iter()
-                .zip(slugs)
-                .map(|(id, slug)| organizations::ActiveModel {
-                    id: Set(*id),
-                    name: Set(slug.to_uppercase()),
-                    slug: Set(slug.into()),
-                    ..Default::default()
+            })
+            .collect();
+        let orgs: Vec<Uuid> = ["beta", "Alpha", "alpha", "_x", "Beta"]
+            .into_iter()
+            .map(|slug| {
+                f.organization(|o| {
+                    o.name = Set(slug.to_uppercase());
+                    o.slug = Set(slug.into());
                 })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..6)
-                .map(|i| organization_members::ActiveModel {
-                    id: Set(next()),
-                    organization_id: Set(orgs[i % 2]),
-                    user_id: Set(users[i]),
-                    role: Set(CollaborationRole::Contributor),
-                    joined_at: Set(time(i + 1)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
+            })
+            .collect();
+        for (i, user) in users.iter().enumerate() {
+            f.member(orgs[i % 2], *user, CollaborationRole::Contributor, |m| {
+                m.joined_at = Set(time(i + 1));
+            });
+        }
         // The first user, whom the tests sign in as, belongs to every organization, and
         // every user to the first (where the catalog's rows are).
-        let more: Vec<(Uuid, Uuid)> = orgs[2..]
+        let more = orgs[2..]
             .iter()
             .map(|org| (*org, users[0]))
-            .chain([1, 3, 5].iter().map(|i| (orgs[0], users[*i])))
-            .collect();
-        insert_all(
-            db,
-            more.iter()
-                .map(|(org, user)| organization_members::ActiveModel {
-                    id: Set(next()),
-                    organization_id: Set(*org),
-                    user_id: Set(*user),
-                    role: Set(CollaborationRole::Owner),
-                    joined_at: Set(time(1)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
+            .chain([1, 3, 5].iter().map(|i| (orgs[0], users[*i])));
+        for (org, user) in more {
+            f.member(org, user, CollaborationRole::Owner, |m| {
+                m.joined_at = Set(time(1));
+            });
+        }
         let names = ["Same", "b", "Same", "A", "a", "Zed", "same"];
-        let projects: Vec<Uuid> = names.iter().map(|_| next()).collect();
-        insert_all(
-            db,
-            projects
-                .iter()
-                .zip(names)
-                .enumerate()
-                .map(|(i, (id, name))| projects::ActiveModel {
-                    id: Set(*id),
-                    organization_id: Set(orgs[usize::from(i >= 5)]),
-                    created_by: Set(users[i % 3]),
-                    name: Set(name.into()),
-                    complexity_score: Set(int(i)),
-                    created_at: Set(time(i + 2)),
-                    ..Default::default()
+        let projects: Vec<Uuid> = names
+            .iter()
+            .enumerate()
+            .map(|(i, name)| {
+                f.project(orgs[usize::from(i >= 5)], users[i % 3], name, |p| {
+                    p.complexity_score = Set(int(i));
+                    p.created_at = Set(time(i + 2));
                 })
-                .collect(),
-        )
-        .await;
+            })
+            .collect();
         let project = projects[0];
-        let requirements: Vec<Uuid> = (0..7).map(|_| next()).collect();
-        insert_all(
-            db,
-            requirements
-                .iter()
-                .enumerate()
-                .map(|(i, id)| requirements::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(*id),
-                    project_id: Set(project),
-                    parent_id: Set((i >= 3).then(|| requirements[i % 3])),
-                    title: Set(format!("R{i}")),
-                    priority: Set(int(i + 1)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..5)
-                .map(|i| architectural_components::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(next()),
-                    project_id: Set(project),
-                    name: Set(format!("C{i}")),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
+        let mut requirements = Vec::new();
+        for i in 0..7 {
+            let parent = (i >= 3).then(|| requirements[i % 3]);
+            let requirement = f.requirement(project, parent, &format!("R{i}"), |r| {
+                r.priority = Set(int(i + 1));
+            });
+            requirements.push(requirement);
+        }
+        for i in 0..5 {
+            f.component(project, None, &format!("C{i}"), |_| {});
+        }
         let scores = [Some(9), Some(90), None, Some(5), Some(100), Some(9)];
-        insert_all(
-            db,
-            scores
-                .iter()
-                .enumerate()
-                .map(|(i, score)| analyses::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(next()),
-                    project_id: Set(project),
-                    r#type: Set(if i % 2 == 0 {
-                        AnalysisType::Risk
+        for (i, score) in scores.iter().enumerate() {
+            let kind = if i % 2 == 0 {
+                AnalysisType::Risk
+            } else {
+                AnalysisType::Quality
+            };
+            f.analysis(project, kind, &format!("A{i}"), |a| {
+                // 0.9 and 0.90 are the same score: a tie however it is stored.
+                a.confidence_score = Set(score.map(|s| {
+                    if s < 10 {
+                        Decimal::new(s, 1)
                     } else {
-                        AnalysisType::Quality
-                    }),
-                    title: Set(format!("A{i}")),
-                    // 0.9 and 0.90 are the same score: a tie however it is stored.
-                    confidence_score: Set(score.map(|s| {
-                        if s < 10 {
-                            Decimal::new(s, 1)
-                        } else {
-                            Decimal::new(s, 2)
-                        }
-                    })),
-                    created_at: Set(time(i + 3)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        let tasks: Vec<Uuid> = (0..9).map(|_| next()).collect();
+                        Decimal::new(s, 2)
+                    }
+                }));
+                a.created_at = Set(time(i + 3));
+            });
+        }
         let dates = [
             Some("2026-04-01"),
             None,
@@ -919,143 +613,66 @@ impl Catalog {
             None,
             Some("2026-05-20"),
         ];
-        insert_all(
-            db,
-            tasks
-                .iter()
-                .enumerate()
-                .map(|(i, id)| tasks::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(*id),
-                    project_id: Set(project),
-                    parent_id: Set((i > 0).then(|| tasks[(i - 1) / 2])),
-                    title: Set(format!("T{i}")),
-                    priority: Set(int(i)),
-                    progress_percentage: Set(int(i + 3).map(|p| p * 10)),
-                    planned_start_date: Set(
-                        dates[i % dates.len()].map(|d| d.parse().expect("a date"))
-                    ),
-                    assigned_to: Set(Some(users[i % 2])),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        let sessions: Vec<Uuid> = (0..5).map(|_| next()).collect();
-        insert_all(
-            db,
-            sessions
-                .iter()
-                .enumerate()
-                .map(|(i, id)| collaboration_sessions::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(*id),
-                    project_id: Set(project),
-                    created_by: Set(users[i % 2]),
-                    title: Set(format!("S{i}")),
-                    started_at: Set(time(i + 4)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..5)
-                .map(|i| session_participants::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(next()),
-                    session_id: Set(sessions[i % 2]),
-                    user_id: Set(users[i]),
-                    joined_at: Set(time(i + 5)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        // Comments: most with set timestamps, three left to the database's default (now),
-        // one at a time so that the column is left out of the insert.
+        let mut tasks = Vec::new();
         for i in 0..9 {
-            let comment = comments::ActiveModel {
-                organization_id: Set(orgs[0]),
-                id: Set(next()),
-                target_type: Set("task".into()),
-                target_id: Set(tasks[i % 3]),
-                author_id: Set(users[i % 4]),
-                content: Set(format!("comment {i}")),
-                created_at: if i % 3 == 1 { NotSet } else { Set(time(i)) },
-                ..Default::default()
-            };
-            comment.insert(db).await.expect("comment");
+            let parent = (i > 0).then(|| tasks[(i - 1) / 2]);
+            let task = f.task(project, parent, &format!("T{i}"), |t| {
+                t.priority = Set(int(i));
+                t.progress_percentage = Set(int(i + 3).map(|p| p * 10));
+                t.planned_start_date =
+                    Set(dates[i % dates.len()].map(|d| d.parse().expect("a date")));
+                t.assigned_to = Set(Some(users[i % 2]));
+            });
+            tasks.push(task);
         }
-        insert_all(
-            db,
-            // Eight, half of them the first user's: a notification is read by its
-            // recipient only, and the paging walk needs four.
-            (0..8)
-                .map(|i| notifications::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(next()),
-                    user_id: Set(users[i % 2]),
-                    r#type: Set("mention".into()),
-                    title: Set(format!("N{i}")),
-                    scheduled_for: Set(time(i + 6)),
-                    ..Default::default()
+        let sessions: Vec<Uuid> = (0..5)
+            .map(|i| {
+                f.session(project, users[i % 2], &format!("S{i}"), |s| {
+                    s.started_at = Set(time(i + 4));
                 })
-                .collect(),
-        )
-        .await;
-        let approvals: Vec<Uuid> = (0..5).map(|_| next()).collect();
-        insert_all(
-            db,
-            approvals
-                .iter()
-                .enumerate()
-                .map(|(i, id)| approvals::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(*id),
-                    project_id: Set(project),
-                    requested_by: Set(users[i % 2]),
-                    title: Set(format!("P{i}")),
-                    target_type: Set(Some("project".into())),
-                    target_id: Set(project),
-                    status: Set(Some(ApprovalStatus::Pending)),
-                    created_at: Set(time(i + 7)),
-                    ..Default::default()
+            })
+            .collect();
+        for (i, user) in users.iter().take(5).enumerate() {
+            let session = sessions[i % 2];
+            f.participant(session, *user, CollaborationRole::Contributor, |p| {
+                p.joined_at = Set(time(i + 5));
+            });
+        }
+        // Comments: most with set timestamps, three left to the database's default (now),
+        // which the fixture writes in statements of their own, without the column.
+        for i in 0..9 {
+            let target = (TargetType::Task, tasks[i % 3]);
+            f.comment(target, users[i % 4], &format!("comment {i}"), |c| {
+                if i % 3 != 1 {
+                    c.created_at = Set(time(i));
+                }
+            });
+        }
+        // Eight, half of them the first user's: a notification is read by its recipient
+        // only, and the paging walk needs four.
+        for i in 0..8 {
+            f.notification(orgs[0], users[i % 2], "mention", &format!("N{i}"), |n| {
+                n.scheduled_for = Set(time(i + 6));
+            });
+        }
+        let approvals: Vec<Uuid> = (0..5)
+            .map(|i| {
+                let target = (TargetType::Project, project);
+                f.approval(project, users[i % 2], target, &format!("P{i}"), |a| {
+                    a.created_at = Set(time(i + 7));
                 })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..5)
-                .map(|i| approval_participants::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(next()),
-                    approval_id: Set(approvals[i % 2]),
-                    user_id: Set(users[i]),
-                    responded_at: Set(time(i)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
-        insert_all(
-            db,
-            (0..6)
-                .map(|i| audit_log::ActiveModel {
-                    organization_id: Set(orgs[0]),
-                    id: Set(next()),
-                    table_name: Set("tasks".into()),
-                    record_id: Set(tasks[i]),
-                    operation: Set("UPDATE".into()),
-                    user_id: Set(Some(users[i % 2])),
-                    created_at: Set(time(i + 1)),
-                    ..Default::default()
-                })
-                .collect(),
-        )
-        .await;
+            })
+            .collect();
+        for (i, user) in users.iter().take(5).enumerate() {
+            f.approver(approvals[i % 2], *user, |a| a.responded_at = Set(time(i)));
+        }
+        for (i, task) in tasks.iter().take(6).enumerate() {
+            f.audit(orgs[0], "tasks", *task, "UPDATE", |a| {
+                a.user_id = Set(Some(users[i % 2]));
+                a.created_at = Set(time(i + 1));
+            });
+        }
+        f.insert().await.expect("the catalog");
         Catalog {
             organization: orgs[0],
             member: users[0],
