@@ -19,6 +19,7 @@ on_both_backends!(
     bad_input_is_named_and_changes_nothing,
     trees_are_created_and_moved_whole,
     a_new_organization_is_acted_in_for_the_rest_of_the_request,
+    a_stale_session_is_touched_once_by_concurrent_requests,
 );
 
 /// Every tenant table, with the root field that looks one row up by id.
@@ -855,4 +856,56 @@ async fn a_new_organization_is_acted_in_for_the_rest_of_the_request(backend: Bac
         .run("{ projects(filter: { search: \"new one\" }) { totalCount } }")
         .await;
     assert_eq!(before["data"]["projects"]["totalCount"], 0, "{before:#}");
+}
+
+/// A session unused for a while is touched — `last_used_at` refreshed — by the next
+/// request, in that request's own transaction; eight requests with it at once all answer
+/// (a touch that meets another's holds back instead of failing its request), and its
+/// last use moves forward.
+async fn a_stale_session_is_touched_once_by_concurrent_requests(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(app.conn(), plan_shape()).await;
+    let conn = app.conn();
+    let token = session_for(conn, plan.users[0]).await;
+    let hash = bduf_graphql::auth::token_hash(&token);
+    let age = match conn.get_database_backend() {
+        sea_orm::DbBackend::Postgres => format!(
+            "UPDATE user_sessions SET last_used_at = now() - interval '2 minutes' WHERE token_hash = '{hash}'"
+        ),
+        _ => format!(
+            "UPDATE user_sessions SET last_used_at = strftime('%Y-%m-%dT%H:%M:%f+00:00', 'now', '-2 minutes') WHERE token_hash = '{hash}'"
+        ),
+    };
+    conn.execute_unprepared(&age)
+        .await
+        .expect("aging the session");
+    let last_used = || async {
+        let rows = conn
+            .query_all_raw(Statement::from_string(
+                conn.get_database_backend(),
+                format!("SELECT CAST(last_used_at AS TEXT) FROM user_sessions WHERE token_hash = '{hash}'"),
+            ))
+            .await
+            .expect("the session");
+        rows[0].try_get_by_index::<String>(0).expect("a time")
+    };
+    let before = last_used().await;
+    let answers = futures_util::future::join_all((0..8).map(|_| {
+        app.run_for(
+            &token,
+            plan.organization,
+            "{ me { id } projects { totalCount } }",
+            Value::Null,
+        )
+    }))
+    .await;
+    for answer in &answers {
+        assert!(answer.get("errors").is_none(), "{answer:#}");
+        assert_eq!(answer["data"]["me"]["id"], json!(plan.users[0].to_string()));
+    }
+    let after = last_used().await;
+    assert!(
+        after > before,
+        "the session's last use moved: {before} → {after}"
+    );
 }
