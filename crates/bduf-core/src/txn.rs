@@ -84,6 +84,26 @@ pub fn set_local(settings: &[(&str, String)]) -> Statement {
     DbBackend::Postgres.build(&select)
 }
 
+/// The expressions that make a transaction act for a user in an organization, for the
+/// SELECT list of the statement that finds them (PostgreSQL): `app.user_id` and
+/// `app.organization_id` (as text; `''` for none) and the role `bduf_app`, each
+/// `set_config(…, true)`. Row-level security is planned with the statement, so the role
+/// it switches to binds the statements after it, not itself.
+pub fn acting_for(user: Expr, organization: Expr) -> [Expr; 3] {
+    let set = |name: &str, value: Expr| -> Expr {
+        Func::cust("set_config")
+            .arg(Expr::val(name))
+            .arg(value)
+            .arg(Expr::val(true))
+            .into()
+    };
+    [
+        set("app.user_id", user),
+        set("app.organization_id", organization),
+        set("role", Expr::val(APP_ROLE)),
+    ]
+}
+
 /// The scope of a request without a viewer: it sees no tenant rows.
 const NOBODY: Scope = Scope {
     user: Uuid::nil(),
@@ -118,6 +138,8 @@ impl RequestTxn {
     /// Acts for `viewer` (none: nobody) from now on. On PostgreSQL the transaction
     /// becomes the role `bduf_app`, under row-level security, with `app.user_id` and
     /// `app.organization_id` set: one statement, all of it transaction-local.
+    /// (Authentication does the same in the statement that finds the viewer:
+    /// [`acting_for`], [`RequestTxn::entered`].)
     pub async fn enter(&self, viewer: Option<Viewer>) -> Result<()> {
         let scope = viewer.as_ref().map_or(NOBODY, Viewer::scope);
         if self.backend == DbBackend::Postgres {
@@ -132,6 +154,16 @@ impl RequestTxn {
         }
         *self.who() = Who { viewer, scope };
         Ok(())
+    }
+
+    /// Acts for `viewer` from now on, the statement that found the viewer having made the
+    /// transaction act for them already (its SELECT list held [`acting_for`]).
+    pub fn entered(&self, viewer: Viewer) {
+        let scope = viewer.scope();
+        *self.who() = Who {
+            viewer: Some(viewer),
+            scope,
+        };
     }
 
     fn who(&self) -> MutexGuard<'_, Who> {

@@ -115,18 +115,19 @@ impl From<async_graphql::Response> for Answer {
 /// 1. The transaction begins — REPEATABLE READ for a query (one snapshot for all its
 ///    levels), READ COMMITTED for a mutation — or, when no connection comes free in
 ///    time, the answer is [`Answer::busy`].
-/// 2. Authentication, in that transaction: the bearer token is looked up
-///    ([`auth::authenticate`]); without a valid one, only `signUp`, `signIn` and
-///    introspection run — anything else is one `UNAUTHENTICATED` error.
-/// 3. The transaction acts for the viewer ([`RequestTxn::enter`]: on PostgreSQL as the
-///    role `bduf_app` under row-level security).
-/// 4. A signed-in mutation with an `Idempotency-Key` claims the key or replays the
+/// 2. Authentication, in that transaction: the bearer token is looked up and the
+///    transaction made to act for its viewer, in one statement ([`auth::authenticate`]:
+///    on PostgreSQL the role `bduf_app` under row-level security, with the user and
+///    organization set); without a valid token the request acts for nobody
+///    ([`RequestTxn::enter`]) and only `signUp`, `signIn` and introspection run —
+///    anything else is one `UNAUTHENTICATED` error.
+/// 3. A signed-in mutation with an `Idempotency-Key` claims the key or replays the
 ///    answer stored under it ([`bduf_identity::idempotency`]).
-/// 5. Execution under a fresh batcher, fetching in waves (see [`bduf_core::batch`]):
+/// 4. Execution under a fresh batcher, fetching in waves (see [`bduf_core::batch`]):
 ///    every nesting level costs one statement per kind of key, however many items it
 ///    has. Each mutation field runs in a savepoint of its own, so a failed one changes
 ///    nothing and the others stand.
-/// 6. The transaction commits (a query's too: it may have touched the session).
+/// 5. The transaction commits (a query's too: it may have touched the session).
 pub async fn execute(
     schema: &BdufSchema,
     request: async_graphql::Request,
@@ -175,11 +176,15 @@ pub async fn execute(
         );
         return refused(txn, err).await;
     }
-    let organization = viewer.as_ref().and_then(|v| v.organization);
-    let signed_in = viewer.is_some();
-    if let Err(err) = txn.enter(viewer).await {
+    // Authentication made the request act for its viewer; without one it acts for
+    // nobody, whatever a refused token's statement set.
+    if viewer.is_none()
+        && let Err(err) = txn.enter(None).await
+    {
         return refused(txn, err).await;
     }
+    let organization = viewer.as_ref().and_then(|v| v.organization);
+    let signed_in = viewer.is_some();
     // A signed-in mutation with an idempotency key: claim the key, or replay its answer.
     let mut claimed = None;
     if let (true, true, Some(key)) = (shape.mutation, signed_in, &context.idempotency_key) {

@@ -24,14 +24,16 @@ use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
 use argon2::{Algorithm, Argon2, Params, Version};
 use async_graphql::InputObject;
+use bduf_core::txn::acting_for;
 use bduf_core::write::as_owner;
 use bduf_core::{Error, RequestTxn, Result, Tx, Viewer, check, now, utc};
 use chrono::{DateTime, FixedOffset, Utc};
 use entity::sea_orm_active_enums::CollaborationRole;
 use entity::{organization_members, user_sessions, users};
-use sea_orm::sea_query::{Expr, ExprTrait, LockBehavior, LockType, Order, Query};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LockBehavior, LockType, Order, Query};
 use sea_orm::{
-    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, EntityTrait, QueryFilter,
+    ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait,
+    QueryFilter,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -134,16 +136,20 @@ fn ago(d: Duration) -> DateTime<FixedOffset> {
 }
 
 /// Finds the viewer of a request from its bearer `token`, acting in `organization` (if
-/// given: one they are a member of) or their earliest organization, in the request's own
-/// transaction before it acts for anyone (as the database's owner: `users`,
-/// `user_sessions` and `organization_members` show the owner every row; see migration
-/// step 12). `UNAUTHENTICATED` for a token that is unknown, expired, idle too long or
+/// given: one they are a member of) or their earliest organization, and makes the
+/// request act for them ([`RequestTxn::entered`]). It runs first in the request's own
+/// transaction, before the request acts for anyone — as the database's owner: `users`,
+/// `user_sessions` and `organization_members` show the owner every row (migration steps
+/// 12 and 15). `UNAUTHENTICATED` for a token that is unknown, expired, idle too long or
 /// revoked, or whose user is deactivated; `FORBIDDEN` for an organization the user is
-/// not a member of (whether or not it exists).
+/// not a member of (whether or not it exists). Either way the request then acts for
+/// nobody until [`RequestTxn::enter`] says otherwise.
 ///
-/// One statement; a session last used more than [`TOUCH_EVERY`] ago is touched in a
-/// savepoint of its own, so a concurrent request's touch (which holds the row) or a
-/// newer snapshot's makes it give up instead of failing the request.
+/// One statement, which on PostgreSQL also switches the transaction to `bduf_app` with
+/// the user and the organization set (`bduf_core::txn::acting_for`). A session last used
+/// more than [`TOUCH_EVERY`] ago is touched after it, in a savepoint of its own, so a
+/// concurrent request's touch (which holds the row) or a newer snapshot's makes it give
+/// up instead of failing the request.
 pub async fn authenticate(
     txn: &RequestTxn,
     token: &str,
@@ -199,6 +205,37 @@ pub async fn authenticate(
         )
         .order_by((members::Entity, members::Column::JoinedAt), Order::Asc)
         .order_by((members::Entity, members::Column::Id), Order::Asc);
+    if txn.backend() == DbBackend::Postgres {
+        // The organization the request acts in, of the session's user: the one asked
+        // for if a member (else none, and the request is refused below), or the earliest.
+        let mut chosen = Query::select();
+        chosen
+            .expr(Expr::col(("_m", members::Column::OrganizationId)))
+            .from_as(members::Entity, "_m")
+            .and_where(
+                Expr::col(("_m", members::Column::UserId))
+                    .equals((sessions::Entity, sessions::Column::UserId)),
+            );
+        match organization {
+            Some(org) => {
+                chosen.and_where(Expr::col(("_m", members::Column::OrganizationId)).eq(org));
+            }
+            None => {
+                chosen
+                    .order_by(("_m", members::Column::JoinedAt), Order::Asc)
+                    .order_by(("_m", members::Column::Id), Order::Asc)
+                    .limit(1);
+            }
+        }
+        let text = |expr: Expr| Expr::from(Func::cast_as(expr, "text"));
+        let org = Expr::from(Func::coalesce([
+            text(Expr::SubQuery(None, Box::new(chosen.into()))),
+            Expr::val(""),
+        ]));
+        for setting in acting_for(text(sessions::Column::UserId.into_expr()), org) {
+            select.expr(setting);
+        }
+    }
     let rows = txn.query(txn.backend().build(&select)).await?;
     let first = rows.first().ok_or_else(expired)?;
     let session: Uuid = first.try_get("", "session")?;
@@ -221,15 +258,17 @@ pub async fn authenticate(
         }
         None => memberships.first().map(|(id, _)| *id),
     };
-    if last_used.is_none_or(|t| t < ago(TOUCH_EVERY)) {
-        touch(txn, session).await;
-    }
-    Ok(Viewer {
+    let viewer = Viewer {
         user,
         session,
         memberships,
         organization: active,
-    })
+    };
+    txn.entered(viewer.clone());
+    if last_used.is_none_or(|t| t < ago(TOUCH_EVERY)) {
+        touch(txn, session).await;
+    }
+    Ok(viewer)
 }
 
 /// Refreshes a session's `last_used_at` unless another request holds its row: in a
