@@ -5,21 +5,6 @@
 pub use sea_orm_migration::prelude::*;
 
 mod columns;
-mod m20261121_000001_create_extensions_and_types;
-mod m20261121_000002_create_identity_tables;
-mod m20261121_000003_create_planning_tables;
-mod m20261121_000004_create_work_tables;
-mod m20261121_000005_create_collaboration_tables;
-mod m20261121_000006_create_governance_tables;
-mod m20261121_000007_create_indexes;
-mod m20261122_000001_add_ordering_indexes;
-mod m20261122_000002_canonical_sqlite_timestamps;
-mod m20261203_000001_create_user_sessions;
-mod m20261203_000002_add_tenant_keys;
-mod m20261203_000003_row_level_security;
-mod m20261204_000001_create_idempotency_keys;
-mod m20261204_000002_notifications_for_their_recipient;
-mod m20261205_000001_authentication_reads_memberships;
 pub mod runner;
 
 pub use m20261203_000002_add_tenant_keys::TENANT_TABLES;
@@ -34,25 +19,41 @@ pub const DEFAULT_DATABASE_URL: &str = "sqlite://data/bduf.sqlite3?mode=rwc";
 #[derive(Debug, Clone, Copy, Default)]
 pub struct Migrator;
 
-#[async_trait::async_trait]
-impl MigratorTrait for Migrator {
-    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
-        vec![
-            Box::new(m20261121_000001_create_extensions_and_types::Migration),
-            Box::new(m20261121_000002_create_identity_tables::Migration),
-            Box::new(m20261121_000003_create_planning_tables::Migration),
-            Box::new(m20261121_000004_create_work_tables::Migration),
-            Box::new(m20261121_000005_create_collaboration_tables::Migration),
-            Box::new(m20261121_000006_create_governance_tables::Migration),
-            Box::new(m20261121_000007_create_indexes::Migration),
-            Box::new(m20261122_000001_add_ordering_indexes::Migration),
-            Box::new(m20261122_000002_canonical_sqlite_timestamps::Migration),
-            Box::new(m20261203_000001_create_user_sessions::Migration),
-            Box::new(m20261203_000002_add_tenant_keys::Migration),
-            Box::new(m20261203_000003_row_level_security::Migration),
-            Box::new(m20261204_000001_create_idempotency_keys::Migration),
-            Box::new(m20261204_000002_notifications_for_their_recipient::Migration),
-            Box::new(m20261205_000001_authentication_reads_memberships::Migration),
-        ]
-    }
+/// Declares the migration modules, in the order they apply, and makes them [`Migrator`]'s
+/// steps, each with its source for the checksums of the ledger ([`runner::History`]).
+macro_rules! migrations {
+    ($($step:ident),* $(,)?) => {
+        $(mod $step;)*
+
+        #[async_trait::async_trait]
+        impl MigratorTrait for Migrator {
+            fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+                vec![$(Box::new($step::Migration)),*]
+            }
+        }
+
+        impl runner::History for Migrator {
+            fn sources() -> Vec<(&'static str, &'static str)> {
+                vec![$((stringify!($step), include_str!(concat!(stringify!($step), ".rs")))),*]
+            }
+        }
+    };
 }
+
+migrations!(
+    m20261121_000001_create_extensions_and_types,
+    m20261121_000002_create_identity_tables,
+    m20261121_000003_create_planning_tables,
+    m20261121_000004_create_work_tables,
+    m20261121_000005_create_collaboration_tables,
+    m20261121_000006_create_governance_tables,
+    m20261121_000007_create_indexes,
+    m20261122_000001_add_ordering_indexes,
+    m20261122_000002_canonical_sqlite_timestamps,
+    m20261203_000001_create_user_sessions,
+    m20261203_000002_add_tenant_keys,
+    m20261203_000003_row_level_security,
+    m20261204_000001_create_idempotency_keys,
+    m20261204_000002_notifications_for_their_recipient,
+    m20261205_000001_authentication_reads_memberships,
+);

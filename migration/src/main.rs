@@ -1,5 +1,5 @@
-//! `cargo run -p migration -- up | down [-n N] | status | fresh | refresh | reset`:
-//! the migration CLI, running every command under the migration lock.
+//! `cargo run -p migration -- up | down [-n N] | status | validate | fresh | refresh |
+//! reset`: the migration CLI, running every command under the migration lock.
 
 use std::process::ExitCode;
 use std::time::Duration;
@@ -28,11 +28,16 @@ struct Cli {
 
 #[derive(Debug, Subcommand)]
 enum Cmd {
-    /// Apply pending migrations (the default command).
+    /// Apply pending migrations (the default command). Refused when an applied migration
+    /// changed since it was applied (see `validate`).
     Up {
         /// Apply only the first N pending migrations.
         #[arg(short = 'n', long)]
         num: Option<u32>,
+        /// Apply even though applied migrations changed, and record their new checksums:
+        /// the repair once a change is known to be harmless.
+        #[arg(long)]
+        allow_changed: bool,
     },
     /// Roll back applied migrations, newest first.
     Down {
@@ -40,8 +45,11 @@ enum Cmd {
         #[arg(short = 'n', long, default_value_t = 1)]
         num: u32,
     },
-    /// List every migration and whether it is applied.
+    /// List every migration: applied (and whether it changed since), or pending.
     Status,
+    /// Check the database's history against the migrations: applied-but-changed,
+    /// applied-but-missing and pending ones make it fail (exit code 1).
+    Validate,
     /// Drop every table and enum type, then apply all migrations.
     Fresh,
     /// Roll back all applied migrations, then apply all migrations.
@@ -62,8 +70,15 @@ async fn main() -> ExitCode {
         .with_writer(std::io::stderr)
         .init();
     let cli = Cli::parse();
-    let command = match cli.command.unwrap_or(Cmd::Up { num: None }) {
-        Cmd::Up { num } => Command::Up { steps: num },
+    let command = match cli.command.unwrap_or(Cmd::Up {
+        num: None,
+        allow_changed: false,
+    }) {
+        Cmd::Validate => return validate(&cli.database_url).await,
+        Cmd::Up { num, allow_changed } => Command::Up {
+            steps: num,
+            allow_changed,
+        },
         Cmd::Down { num } => Command::Down { steps: num },
         Cmd::Status => Command::Status,
         Cmd::Fresh => Command::Fresh,
@@ -74,18 +89,68 @@ async fn main() -> ExitCode {
         let db = migration::connect(&cli.database_url).await?;
         let states =
             runner::run::<Migrator>(&db, command, Duration::from_secs(cli.lock_timeout)).await;
+        let report = runner::validate::<Migrator>(&db).await;
         db.close().await?;
-        states
+        Ok((states?, report?))
     }
     .await;
     match outcome {
-        Ok(states) => {
+        Ok((states, report)) => {
             println!("{}", runner::redact(&cli.database_url));
             for state in states {
-                let mark = if state.applied { "applied" } else { "pending" };
+                let mark = if report.changed.contains(&state.name) {
+                    "changed"
+                } else if state.applied {
+                    "applied"
+                } else {
+                    "pending"
+                };
                 println!("  {mark:<8} {}", state.name);
             }
+            for name in &report.missing {
+                println!("  {:<8} {name}", "missing");
+            }
             ExitCode::SUCCESS
+        }
+        Err(err) => {
+            eprintln!("error: {err}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// `validate`: prints what differs between the database's history and the migrations,
+/// and fails when anything does.
+async fn validate(url: &str) -> ExitCode {
+    let outcome: Result<_, migration::MigrateError> = async {
+        let db = migration::connect(url).await?;
+        let report = runner::validate::<Migrator>(&db).await;
+        db.close().await?;
+        report
+    }
+    .await;
+    match outcome {
+        Ok(report) => {
+            println!("{}", runner::redact(url));
+            for (what, names) in [
+                ("changed since applied", &report.changed),
+                ("applied but missing", &report.missing),
+                ("pending", &report.pending),
+                (
+                    "applied before checksums (recorded by the next up)",
+                    &report.unrecorded,
+                ),
+            ] {
+                for name in names {
+                    println!("  {what}: {name}");
+                }
+            }
+            if report.is_clean() {
+                println!("  valid: every migration applied, none changed");
+                ExitCode::SUCCESS
+            } else {
+                ExitCode::FAILURE
+            }
         }
         Err(err) => {
             eprintln!("error: {err}");

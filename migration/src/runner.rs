@@ -30,8 +30,13 @@ const LOCK_POLL: Duration = Duration::from_millis(100);
 /// A command of the migration CLI.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Command {
-    /// Apply pending migrations: all, or the first `steps`.
-    Up { steps: Option<u32> },
+    /// Apply pending migrations: all, or the first `steps`. Refused when an applied
+    /// migration changed since it was applied ([`validate`]), unless `allow_changed`,
+    /// which applies them anyway and records the changed checksums as the new ones.
+    Up {
+        steps: Option<u32>,
+        allow_changed: bool,
+    },
     /// Roll back the last `steps` applied migrations.
     Down { steps: u32 },
     /// Only report each migration's status.
@@ -66,6 +71,170 @@ pub enum MigrateError {
         path: PathBuf,
         source: std::io::Error,
     },
+    #[error(
+        "applied migrations changed since they were applied: {}. Restore their source, or \
+         if the change is intended (and harmless to databases that ran the old one), run \
+         `up --allow-changed` to record the new checksums",
+        .0.join(", ")
+    )]
+    Changed(Vec<String>),
+}
+
+/// A migrator whose steps' sources are known, so that the ledger can hold a checksum of
+/// each applied one and [`validate`] can tell a step edited after it was applied.
+pub trait History: MigratorTrait {
+    /// Each step's name and source text, in order. None by default: no checksums.
+    fn sources() -> Vec<(&'static str, &'static str)> {
+        Vec::new()
+    }
+}
+
+/// The checksum of a step's source: the SHA-256, in hex, of its text with line ends
+/// normalized (a checkout with CRLF line ends gives the same checksums).
+pub fn checksum(source: &str) -> String {
+    use sha2::{Digest, Sha256};
+    use std::fmt::Write as _;
+    let digest = Sha256::digest(source.replace("\r\n", "\n").as_bytes());
+    digest.iter().fold(String::with_capacity(64), |mut out, b| {
+        let _ = write!(out, "{b:02x}");
+        out
+    })
+}
+
+/// What [`validate`] finds in a database's ledger against the migrator's steps.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Validation {
+    /// Applied, and the step's source has changed since.
+    pub changed: Vec<String>,
+    /// Applied, and the migrator has no such step (renamed, or removed).
+    pub missing: Vec<String>,
+    /// Not applied yet.
+    pub pending: Vec<String>,
+    /// Applied before checksums were recorded: the next `up` records them as they are.
+    pub unrecorded: Vec<String>,
+}
+
+impl Validation {
+    /// Whether the database's history is the migrator's, all applied.
+    pub fn is_clean(&self) -> bool {
+        self.changed.is_empty() && self.missing.is_empty() && self.pending.is_empty()
+    }
+}
+
+/// The ledger's name (sea-orm-migration's).
+const LEDGER: &str = "seaql_migrations";
+
+/// Whether the ledger exists, and whether it has the `checksum` column.
+async fn ledger_shape(db: &DatabaseConnection) -> Result<(bool, bool), DbErr> {
+    let columns = match db.get_database_backend() {
+        DbBackend::Postgres => {
+            "SELECT column_name::text FROM information_schema.columns \
+             WHERE table_schema = current_schema() AND table_name = 'seaql_migrations'"
+        }
+        _ => "SELECT name FROM pragma_table_info('seaql_migrations')",
+    };
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), columns))
+        .await?;
+    let names: Vec<String> = rows
+        .iter()
+        .map(|row| row.try_get_by_index::<String>(0))
+        .collect::<Result<_, _>>()?;
+    Ok((!names.is_empty(), names.iter().any(|n| n == "checksum")))
+}
+
+/// The ledger's rows: each applied step's name and recorded checksum (none before
+/// checksums were recorded).
+async fn ledger_rows(db: &DatabaseConnection) -> Result<Vec<(String, Option<String>)>, DbErr> {
+    let (exists, with_checksum) = ledger_shape(db).await?;
+    if !exists {
+        return Ok(Vec::new());
+    }
+    let sql = if with_checksum {
+        format!("SELECT version, checksum FROM {LEDGER} ORDER BY version")
+    } else {
+        format!("SELECT version, NULL FROM {LEDGER} ORDER BY version")
+    };
+    let rows = db
+        .query_all_raw(Statement::from_string(db.get_database_backend(), sql))
+        .await?;
+    rows.iter()
+        .map(|row| Ok((row.try_get_by_index(0)?, row.try_get_by_index(1)?)))
+        .collect()
+}
+
+/// Compares the ledger of `db` with the steps of `M`, without writing anything.
+pub async fn validate<M: History>(db: &DatabaseConnection) -> Result<Validation, MigrateError> {
+    let sources = M::sources();
+    let applied = ledger_rows(db).await?;
+    let mut report = Validation::default();
+    for (name, recorded) in &applied {
+        match sources.iter().find(|(step, _)| step == name) {
+            None => report.missing.push(name.clone()),
+            Some((_, source)) => match recorded {
+                None => report.unrecorded.push(name.clone()),
+                Some(sum) if *sum != checksum(source) => report.changed.push(name.clone()),
+                Some(_) => {}
+            },
+        }
+    }
+    for migration in M::migrations() {
+        let name = migration.name();
+        if !applied.iter().any(|(step, _)| step == name) {
+            report.pending.push(name.to_owned());
+        }
+    }
+    Ok(report)
+}
+
+/// Creates the ledger if missing, with its `checksum` column (added to a ledger made
+/// before checksums: an expand-style change, every old row's checksum unset until the
+/// next `up` records it).
+pub async fn install<M: History>(db: &DatabaseConnection) -> Result<(), MigrateError> {
+    M::install(db).await?;
+    ensure_checksum_column(db).await?;
+    Ok(())
+}
+
+async fn ensure_checksum_column(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let (exists, with_checksum) = ledger_shape(db).await?;
+    if exists && !with_checksum {
+        db.execute_unprepared(&format!(
+            "ALTER TABLE {LEDGER} ADD COLUMN checksum VARCHAR(64)"
+        ))
+        .await?;
+    }
+    Ok(())
+}
+
+/// Records the checksum of every applied step of `M` that has none (new, or applied
+/// before checksums) — and, with `replace_changed`, of those whose source changed.
+async fn record<M: History>(db: &DatabaseConnection, replace_changed: bool) -> Result<(), DbErr> {
+    ensure_checksum_column(db).await?;
+    let sources = M::sources();
+    for (name, recorded) in ledger_rows(db).await? {
+        let Some((_, source)) = sources.iter().find(|(step, _)| *step == name) else {
+            continue;
+        };
+        let sum = checksum(source);
+        let stale = match &recorded {
+            None => true,
+            Some(old) => replace_changed && *old != sum,
+        };
+        if stale {
+            let backend = db.get_database_backend();
+            let update = sea_orm::sea_query::Query::update()
+                .table(LEDGER)
+                .value("checksum", sum)
+                .and_where(sea_orm::sea_query::ExprTrait::eq(
+                    sea_orm::sea_query::Expr::col("version"),
+                    name,
+                ))
+                .to_owned();
+            db.execute_raw(backend.build(&update)).await?;
+        }
+    }
+    Ok(())
 }
 
 /// One migration and whether the database has it.
@@ -95,8 +264,10 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, MigrateError> {
 }
 
 /// Runs `command` with migrator `M` under the migration lock, waiting at most
-/// `lock_timeout` for it, and returns every migration's state afterwards.
-pub async fn run<M: MigratorTrait>(
+/// `lock_timeout` for it, and returns every migration's state afterwards. `up` first
+/// checks the history ([`validate`]); every command that succeeds records the checksums
+/// of the steps it leaves applied.
+pub async fn run<M: History>(
     db: &DatabaseConnection,
     command: Command,
     lock_timeout: Duration,
@@ -113,19 +284,41 @@ pub async fn run<M: MigratorTrait>(
 
 /// Runs `command` while `lock` is held: on a SQLite file on a connection of its own (see
 /// [`own_sqlite_connection`]), elsewhere on `db`.
-async fn execute_locked<M: MigratorTrait>(
+async fn execute_locked<M: History>(
     db: &DatabaseConnection,
     lock: &MigrationLock,
     command: Command,
 ) -> Result<(), MigrateError> {
     if !matches!(lock.inner, LockInner::File(_)) {
-        return Ok(execute::<M>(db, command).await?);
+        return checked::<M>(db, command).await;
     }
     let own = own_sqlite_connection(db).await?;
-    let outcome = execute::<M>(&own, command).await;
+    let outcome = checked::<M>(&own, command).await;
     let closed = own.close().await;
     outcome?;
     Ok(closed?)
+}
+
+/// `command` between the checks of the history: `up` refuses a changed history (unless
+/// told to allow it); a command that succeeds records the checksums of what it applied.
+async fn checked<M: History>(
+    db: &DatabaseConnection,
+    command: Command,
+) -> Result<(), MigrateError> {
+    let mut replace_changed = false;
+    if let Command::Up { allow_changed, .. } = command {
+        let report = validate::<M>(db).await?;
+        if !report.changed.is_empty() && !allow_changed {
+            return Err(MigrateError::Changed(report.changed));
+        }
+        replace_changed = allow_changed;
+    }
+    execute::<M>(db, command).await?;
+    // `reset` drops the ledger: nothing to record then.
+    if command != Command::Reset {
+        record::<M>(db, replace_changed).await?;
+    }
+    Ok(())
 }
 
 /// A pool of exactly one new connection to the SQLite database of `db`, with `db`'s
@@ -171,7 +364,7 @@ pub async fn status<M: MigratorTrait>(
 
 async fn execute<M: MigratorTrait>(db: &DatabaseConnection, command: Command) -> Result<(), DbErr> {
     match command {
-        Command::Up { steps } => M::up(db, steps).await,
+        Command::Up { steps, .. } => M::up(db, steps).await,
         Command::Down { steps } => M::down(db, Some(steps)).await,
         Command::Status => Ok(()),
         // sea-orm-migration's `fresh` turns SQLite's foreign keys off with a PRAGMA on one

@@ -93,7 +93,10 @@ pub async fn run(scale: Scale, reset: bool, seed: u64) -> Result<()> {
         .with_context(|| format!("connecting to {shown}"))?;
     runner::run::<Migrator>(
         &migrating,
-        Command::Up { steps: None },
+        Command::Up {
+            steps: None,
+            allow_changed: false,
+        },
         Duration::from_secs(60),
     )
     .await

@@ -109,7 +109,10 @@ async fn main() -> Result<()> {
         .with_context(|| format!("connecting to {}", runner::redact(&config.database_url)))?;
     runner::run::<Migrator>(
         &migrating,
-        Command::Up { steps: None },
+        Command::Up {
+            steps: None,
+            allow_changed: false,
+        },
         Duration::from_secs(60),
     )
     .await

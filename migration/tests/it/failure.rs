@@ -26,6 +26,8 @@ impl MigratorTrait for WithFailingStep {
     }
 }
 
+impl runner::History for WithFailingStep {}
+
 #[derive(DeriveMigrationName)]
 struct FailsHalfWay;
 
@@ -85,10 +87,16 @@ async fn a_migration_failing_half_way_changes_nothing(backend: Backend) {
     let ledger_before = ledger(conn).await;
     assert_eq!(ledger_before.len(), Migrator::migrations().len());
 
-    let err =
-        runner::run::<WithFailingStep>(conn, Command::Up { steps: None }, Duration::from_secs(10))
-            .await
-            .expect_err("the failing step fails");
+    let err = runner::run::<WithFailingStep>(
+        conn,
+        Command::Up {
+            steps: None,
+            allow_changed: false,
+        },
+        Duration::from_secs(10),
+    )
+    .await
+    .expect_err("the failing step fails");
     assert!(err.to_string().contains("no_such_table"), "{err}");
 
     assert_same_schema(
@@ -101,7 +109,10 @@ async fn a_migration_failing_half_way_changes_nothing(backend: Backend) {
     // The lock was given back: the next run goes through at once.
     let states = runner::run::<Migrator>(
         conn,
-        Command::Up { steps: None },
+        Command::Up {
+            steps: None,
+            allow_changed: false,
+        },
         Duration::from_millis(500),
     )
     .await
@@ -118,7 +129,10 @@ async fn a_migrator_gives_up_when_the_lock_is_held(backend: Backend) {
 
     let err = runner::run::<Migrator>(
         db.conn(),
-        Command::Up { steps: None },
+        Command::Up {
+            steps: None,
+            allow_changed: false,
+        },
         Duration::from_millis(300),
     )
     .await
@@ -133,7 +147,10 @@ async fn a_migrator_gives_up_when_the_lock_is_held(backend: Backend) {
     lock.release().await.expect("releasing the lock");
     runner::run::<Migrator>(
         db.conn(),
-        Command::Up { steps: None },
+        Command::Up {
+            steps: None,
+            allow_changed: false,
+        },
         Duration::from_secs(5),
     )
     .await

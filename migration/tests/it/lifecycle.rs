@@ -16,9 +16,16 @@ async fn fresh_refresh_and_reset_leave_nothing_behind(backend: Backend) {
     let timeout = Duration::from_secs(10);
     let empty = snapshot(conn).await;
 
-    runner::run::<Migrator>(conn, Command::Up { steps: None }, timeout)
-        .await
-        .expect("up");
+    runner::run::<Migrator>(
+        conn,
+        Command::Up {
+            steps: None,
+            allow_changed: false,
+        },
+        timeout,
+    )
+    .await
+    .expect("up");
     let migrated = snapshot(conn).await;
     assert_ne!(empty, migrated);
 

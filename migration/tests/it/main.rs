@@ -3,6 +3,7 @@
 
 mod support;
 
+mod checksums;
 mod cli;
 mod concurrency;
 mod constraints;
