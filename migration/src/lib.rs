@@ -56,4 +56,5 @@ migrations!(
     m20261204_000001_create_idempotency_keys,
     m20261204_000002_notifications_for_their_recipient,
     m20261205_000001_authentication_reads_memberships,
+    m20261205_000002_create_sign_in_failures,
 );

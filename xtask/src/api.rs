@@ -111,7 +111,12 @@ pub const HIDDEN: [&str; 1] = ["users.password_hash"];
 pub const PRIVATE: [&str; 1] = ["users.email"];
 
 /// Tables with an entity but no GraphQL type: what only the server itself reads.
-pub const INTERNAL: [&str; 3] = ["seaql_migrations", "user_sessions", "idempotency_keys"];
+pub const INTERNAL: [&str; 4] = [
+    "seaql_migrations",
+    "user_sessions",
+    "idempotency_keys",
+    "sign_in_failures",
+];
 
 /// Descriptions of fields, by `table.column`.
 pub const DOCS: [(&str, &str); 17] = [

@@ -42,7 +42,6 @@ pub type BdufSchema = Schema<Query, Mutation, EmptySubscription>;
 /// Builds the schema with `limits`.
 pub fn schema(limits: Limits) -> BdufSchema {
     let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .data(std::sync::Arc::new(auth::Throttle::default()))
         .extension(limits::Guard(limits))
         .limit_recursive_depth(64);
     if !limits.introspection {

@@ -12,13 +12,13 @@
 //! - Sign-in answers an unknown email and a wrong password alike, after the same work (a
 //!   password is checked against a dummy hash when there is no account), and refuses
 //!   further attempts for a while after [`MAX_FAILURES`] failures for one email or
-//!   [`MAX_FAILURES_PER_IP`] from one address ([`Throttle`]).
+//!   [`MAX_FAILURES_PER_IP`] from one address, counted in the database
+//!   (`sign_in_failures`), so every server counts alike and a restart forgets nothing.
 
-use std::collections::HashMap;
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::sync::{LazyLock, Mutex};
-use std::time::{Duration, Instant};
+use std::sync::LazyLock;
+use std::time::Duration;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
 use argon2::password_hash::{PasswordHash, PasswordHasher, PasswordVerifier, SaltString};
@@ -29,8 +29,8 @@ use bduf_core::write::as_owner;
 use bduf_core::{Error, RequestTxn, Result, Tx, Viewer, check, now, utc};
 use chrono::{DateTime, FixedOffset, Utc};
 use entity::sea_orm_active_enums::CollaborationRole;
-use entity::{organization_members, user_sessions, users};
-use sea_orm::sea_query::{Expr, ExprTrait, Func, LockBehavior, LockType, Order, Query};
+use entity::{organization_members, sign_in_failures, user_sessions, users};
+use sea_orm::sea_query::{Expr, ExprTrait, Func, LockBehavior, LockType, OnConflict, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait,
     QueryFilter,
@@ -474,67 +474,111 @@ pub async fn sign_up(
     })
     .await
 }
-/// Remembers failed sign-ins per email and per address.
-#[derive(Debug, Default)]
-pub struct Throttle {
-    failures: Mutex<HashMap<String, (u32, Instant)>>,
+/// The keys a sign-in counts against: its email, with [`MAX_FAILURES`], and its
+/// client's address, with [`MAX_FAILURES_PER_IP`].
+fn throttle_keys(email: &str, ip: Option<IpAddr>) -> Vec<(String, u32)> {
+    let mut keys = vec![(format!("email:{email}"), MAX_FAILURES)];
+    if let Some(ip) = ip {
+        keys.push((format!("ip:{ip}"), MAX_FAILURES_PER_IP));
+    }
+    keys
 }
 
-impl Throttle {
-    fn keys(email: &str, ip: Option<IpAddr>) -> Vec<(String, u32)> {
-        let mut keys = vec![(format!("email:{email}"), MAX_FAILURES)];
-        if let Some(ip) = ip {
-            keys.push((format!("ip:{ip}"), MAX_FAILURES_PER_IP));
+/// `THROTTLED`, with the seconds to wait, when a key of this sign-in has failed too often
+/// within [`THROTTLE_WINDOW`] (counted in `sign_in_failures`, so every server of the
+/// database counts alike, and a restart forgets nothing).
+async fn throttled(conn: &DatabaseTransaction, email: &str, ip: Option<IpAddr>) -> Result<()> {
+    use sign_in_failures as failures;
+    let keys = throttle_keys(email, ip);
+    let since = ago(THROTTLE_WINDOW);
+    let rows = failures::Entity::find()
+        .filter(failures::Column::Key.is_in(keys.iter().map(|(key, _)| key.clone())))
+        .filter(failures::Column::FirstFailedAt.gt(since))
+        .all(conn)
+        .await?;
+    for row in rows {
+        let max = keys
+            .iter()
+            .find(|(key, _)| *key == row.key)
+            .map_or(u32::MAX, |(_, max)| *max);
+        if u32::try_from(row.failures).unwrap_or(0) >= max {
+            let wait = (row.first_failed_at - since).num_seconds();
+            return Err(Error::Throttled(std::cmp::max(
+                u64::try_from(wait).unwrap_or(0),
+                1,
+            )));
         }
-        keys
     }
+    Ok(())
+}
 
-    /// `THROTTLED` with the seconds to wait when a key has failed too often.
-    fn check(&self, email: &str, ip: Option<IpAddr>) -> Result<()> {
-        let Ok(mut failures) = self.failures.lock() else {
-            return Ok(());
+/// Counts a failed sign-in against its keys: one statement per key, a window older than
+/// [`THROTTLE_WINDOW`] starting afresh.
+async fn failed(conn: &DatabaseTransaction, email: &str, ip: Option<IpAddr>) -> Result<()> {
+    use sign_in_failures as failures;
+    let now = now();
+    let stale = failures::Column::FirstFailedAt
+        .into_expr()
+        .lte(ago(THROTTLE_WINDOW));
+    for (key, _) in throttle_keys(email, ip) {
+        let row = failures::ActiveModel {
+            key: Set(key),
+            failures: Set(1),
+            first_failed_at: Set(now),
+            last_failed_at: Set(now),
         };
-        failures.retain(|_, (_, since)| since.elapsed() < THROTTLE_WINDOW);
-        for (key, max) in Self::keys(email, ip) {
-            if let Some((n, since)) = failures.get(&key)
-                && *n >= max
-            {
-                let wait = THROTTLE_WINDOW.saturating_sub(since.elapsed());
-                return Err(Error::Throttled(std::cmp::max(wait.as_secs(), 1)));
-            }
-        }
-        Ok(())
+        let on_conflict = OnConflict::column(failures::Column::Key)
+            .value(
+                failures::Column::Failures,
+                Expr::case(stale.clone(), 1).finally(failures::Column::Failures.into_expr().add(1)),
+            )
+            .value(
+                failures::Column::FirstFailedAt,
+                Expr::case(stale.clone(), Expr::val(now))
+                    .finally(failures::Column::FirstFailedAt.into_expr()),
+            )
+            .value(failures::Column::LastFailedAt, Expr::val(now))
+            .to_owned();
+        failures::Entity::insert(row)
+            .on_conflict(on_conflict)
+            .exec_without_returning(conn)
+            .await?;
     }
+    Ok(())
+}
 
-    fn failed(&self, email: &str, ip: Option<IpAddr>) {
-        if let Ok(mut failures) = self.failures.lock() {
-            for (key, _) in Self::keys(email, ip) {
-                let entry = failures.entry(key).or_insert((0, Instant::now()));
-                entry.0 += 1;
-            }
-        }
-    }
+/// How a sign-in came out: a session, or refused (wrong email or password, or an
+/// inactive account) — which is not an error of the statement that records it, so the
+/// failure is kept when the request ends.
+#[derive(Debug)]
+pub enum SignIn {
+    Session(Box<NewSession>),
+    Refused,
+}
 
-    fn succeeded(&self, email: &str) {
-        if let Ok(mut failures) = self.failures.lock() {
-            failures.remove(&format!("email:{email}"));
+impl SignIn {
+    /// The session, or the one answer to every failed sign-in.
+    pub fn session(self) -> Result<NewSession> {
+        match self {
+            SignIn::Session(session) => Ok(*session),
+            SignIn::Refused => Err(Error::Unauthenticated(WRONG)),
         }
     }
 }
 
 /// Signs in with an email and a password, in `conn` (a savepoint of the request). Every
-/// failure is the same `UNAUTHENTICATED` answer after the same work; too many are
-/// `THROTTLED`.
+/// failure is the same answer after the same work ([`SignIn::session`] makes it the one
+/// `UNAUTHENTICATED` error), counted against the email and the client's address; too
+/// many within [`THROTTLE_WINDOW`] are `THROTTLED`; a success forgives the email.
 pub async fn sign_in(
     conn: &DatabaseTransaction,
-    throttle: &Throttle,
     email: &str,
     password: String,
     client: &Client,
-) -> Result<NewSession> {
+) -> Result<SignIn> {
     let email = normalize_email(email);
-    throttle.check(&email, client.ip)?;
     as_owner(conn, || async move {
+        throttled(conn, &email, client.ip).await?;
         let user = users::Entity::find()
             .filter(users::Column::Email.eq(email.as_str()))
             .one(conn)
@@ -544,12 +588,15 @@ pub async fn sign_in(
         let matches = verify_password(hash, password).await;
         match user {
             Some(user) if matches && active => {
-                throttle.succeeded(&email);
-                start_session(conn, user, client).await
+                sign_in_failures::Entity::delete_by_id(format!("email:{email}"))
+                    .exec(conn)
+                    .await?;
+                let session = start_session(conn, user, client).await?;
+                Ok(SignIn::Session(Box::new(session)))
             }
             _ => {
-                throttle.failed(&email, client.ip);
-                Err(Error::Unauthenticated(WRONG))
+                failed(conn, &email, client.ip).await?;
+                Ok(SignIn::Refused)
             }
         }
     })
@@ -572,9 +619,7 @@ pub async fn sign_out(tx: &Tx<'_>, everywhere: bool) -> Result<u64> {
 
 #[cfg(test)]
 mod tests {
-    use std::net::{IpAddr, Ipv4Addr};
-
-    use super::{MAX_FAILURES, Throttle, check_email, check_password, check_username};
+    use super::{check_email, check_password, check_username};
 
     #[test]
     fn accounts_need_an_address_a_name_and_a_long_enough_password() {
@@ -596,20 +641,5 @@ mod tests {
                 Some("password")
             );
         }
-    }
-
-    #[test]
-    fn repeated_failures_throttle_the_email_and_success_forgives_it() {
-        let throttle = Throttle::default();
-        let ip = Some(IpAddr::V4(Ipv4Addr::LOCALHOST));
-        for _ in 0..MAX_FAILURES {
-            assert!(throttle.check("ada@x.io", ip).is_ok());
-            throttle.failed("ada@x.io", ip);
-        }
-        let err = throttle.check("ada@x.io", ip).expect_err("throttled");
-        assert_eq!(err.code(), "THROTTLED");
-        assert!(throttle.check("grace@x.io", ip).is_ok(), "another email");
-        throttle.succeeded("ada@x.io");
-        assert!(throttle.check("ada@x.io", ip).is_ok());
     }
 }

@@ -5,7 +5,7 @@
 use crate::rule::{Constraint, Kind, Length, Range};
 
 /// Every named constraint, by name.
-pub const CONSTRAINTS: [Constraint; 74] = [
+pub const CONSTRAINTS: [Constraint; 75] = [
     Constraint {
         name: "analyses_completeness_score_check",
         table: "analyses",
@@ -427,6 +427,13 @@ pub const CONSTRAINTS: [Constraint; 74] = [
         definition: "FOREIGN KEY (user_id) REFERENCES users(id) ON DELETE CASCADE",
     },
     Constraint {
+        name: "sign_in_failures_pkey",
+        table: "sign_in_failures",
+        kind: Kind::PrimaryKey,
+        columns: &["key"],
+        definition: "PRIMARY KEY (key)",
+    },
+    Constraint {
         name: "tasks_assigned_to_fkey",
         table: "tasks",
         kind: Kind::ForeignKey,
@@ -527,7 +534,7 @@ pub const CONSTRAINTS: [Constraint; 74] = [
 ];
 
 /// The `n` of every `VARCHAR(n)` column, by table and column.
-pub const LENGTHS: [Length; 45] = [
+pub const LENGTHS: [Length; 46] = [
     Length {
         table: "analyses",
         column: "ai_model_used",
@@ -697,6 +704,11 @@ pub const LENGTHS: [Length; 45] = [
         table: "requirements",
         column: "title",
         max: 255,
+    },
+    Length {
+        table: "sign_in_failures",
+        column: "key",
+        max: 300,
     },
     Length {
         table: "tasks",

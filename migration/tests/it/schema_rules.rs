@@ -7,7 +7,7 @@ use crate::support::strings;
 
 /// The tables of seed 000, `user_sessions` (sibling seeds 001 and 004) and
 /// `idempotency_keys` (step 13).
-const SEED_TABLES: [&str; 17] = [
+const SEED_TABLES: [&str; 18] = [
     "analyses",
     "approval_participants",
     "approvals",
@@ -22,6 +22,7 @@ const SEED_TABLES: [&str; 17] = [
     "projects",
     "requirements",
     "session_participants",
+    "sign_in_failures",
     "tasks",
     "user_sessions",
     "users",

@@ -1,18 +1,16 @@
 //! Accounts, sessions, organizations and memberships: delegations to
 //! `bduf_identity::{auth, commands}`.
 
-use std::sync::Arc;
-
 use async_graphql::{Context, Object, Result};
 use bduf_identity::CollaborationRole as Role;
-use bduf_identity::auth::{self, Client, SignUpInput, Throttle};
+use bduf_identity::auth::{self, Client, SignUpInput};
 use bduf_identity::commands::{
     self as identity, CreateOrganizationInput, ProfileInput, UpdateOrganizationInput,
 };
 use futures_util::FutureExt as _;
 use uuid::Uuid;
 
-use crate::context::{client, command, data, txn};
+use crate::context::{client, command, txn};
 use crate::error::OrGql as _;
 use crate::generated::{Organization, OrganizationMember, User};
 use crate::types::identity::SignedIn;
@@ -50,14 +48,13 @@ impl IdentityMutation {
         email: String,
         password: String,
     ) -> Result<SignedIn> {
-        let throttle = Arc::clone(data::<Arc<Throttle>>(ctx, "the sign-in throttle")?);
         let client = who(ctx)?;
         txn(ctx)?
             .savepoint(move |conn| {
-                async move { auth::sign_in(conn, &throttle, &email, password, &client).await }
-                    .boxed()
+                async move { auth::sign_in(conn, &email, password, &client).await }.boxed()
             })
             .await
+            .and_then(auth::SignIn::session)
             .map(SignedIn::from)
             .or_gql()
     }

@@ -7,7 +7,7 @@
 use bduf_core::{Access, Db, Error, RequestTxn};
 use bduf_fixture::act::{act, member};
 use bduf_fixture::{CollaborationRole as Role, Fixture};
-use bduf_identity::auth::{self, Client, SignUpInput};
+use bduf_identity::auth::{self, Client, MAX_FAILURES, SignIn, SignUpInput};
 use bduf_identity::commands::{self as identity, CreateOrganizationInput};
 use bduf_testkit::{Backend, TestDb, on_both_backends};
 use entity::organization_members;
@@ -18,6 +18,7 @@ use uuid::Uuid;
 on_both_backends!(
     a_session_authenticates_in_the_requests_transaction,
     members_follow_their_roles,
+    sign_in_throttling_is_shared_by_every_server_and_survives_restarts,
 );
 
 /// Signs `email` up in a request of its own; returns the new session.
@@ -211,4 +212,101 @@ async fn members_follow_their_roles(backend: Backend) {
     .await
     .expect_err("another organization");
     assert_eq!(not_active.code(), "NOT_FOUND");
+}
+
+/// Signs in as `email` in a request of its own on `core`, from `ip`.
+async fn sign_in(core: &Db, email: &str, password: &str, ip: [u8; 4]) -> Result<SignIn, Error> {
+    let txn = RequestTxn::begin(core, Access::Write).await?;
+    txn.enter(None).await?;
+    let (email, password) = (email.to_owned(), password.to_owned());
+    let client = Client {
+        user_agent: None,
+        ip: Some(std::net::IpAddr::from(ip)),
+    };
+    let outcome = txn
+        .savepoint(move |conn| {
+            Box::pin(async move { auth::sign_in(conn, &email, password, &client).await })
+        })
+        .await;
+    txn.commit().await?;
+    outcome
+}
+
+async fn sign_in_throttling_is_shared_by_every_server_and_survives_restarts(backend: Backend) {
+    let db = TestDb::migrated::<Migrator>(backend).await;
+    // Two servers of one database.
+    let [one, two] = [
+        Db::counting(db.connect_again().await),
+        Db::counting(db.connect_again().await),
+    ];
+    sign_up(&one, "ada@northwind.example").await;
+    // Failures on either server count together.
+    for i in 0..MAX_FAILURES {
+        let server = if i % 2 == 0 { &one } else { &two };
+        let answer = sign_in(
+            server,
+            "ada@northwind.example",
+            "wrong password",
+            [10, 0, 0, 1],
+        )
+        .await
+        .expect("a refusal, not an error");
+        assert!(matches!(answer, SignIn::Refused));
+    }
+    // Now even the right password is refused, on both, and on a server started afresh.
+    let restarted = Db::counting(db.connect_again().await);
+    for server in [&one, &two, &restarted] {
+        let err = sign_in(
+            server,
+            "Ada@Northwind.example",
+            "correct horse",
+            [10, 0, 0, 2],
+        )
+        .await
+        .expect_err("throttled");
+        assert_eq!(err.code(), "THROTTLED", "{err}");
+    }
+    // Another email from the same address is not throttled yet (the address's limit is
+    // higher), and its success forgives only itself.
+    let grace = sign_up(&one, "grace@northwind.example").await;
+    let signed = sign_in(
+        &two,
+        "grace@northwind.example",
+        "correct horse",
+        [10, 0, 0, 1],
+    )
+    .await
+    .expect("a sign-in")
+    .session()
+    .expect("a session");
+    assert_eq!(signed.user.id, grace.user.id);
+    // The window passes: the email may try again, and its success forgives it.
+    let rewind = match backend {
+        Backend::Postgres => {
+            "UPDATE sign_in_failures SET first_failed_at = first_failed_at - interval '16 minutes'"
+        }
+        Backend::Sqlite => {
+            "UPDATE sign_in_failures SET first_failed_at = '2020-01-01T00:00:00+00:00'"
+        }
+    };
+    sea_orm::ConnectionTrait::execute_unprepared(db.conn(), rewind)
+        .await
+        .expect("the window passes");
+    let signed = sign_in(
+        &restarted,
+        "ada@northwind.example",
+        "correct horse",
+        [10, 0, 0, 3],
+    )
+    .await
+    .expect("a sign-in")
+    .session()
+    .expect("a session after the window");
+    assert_eq!(signed.user.email, "ada@northwind.example");
+    let left = entity::sign_in_failures::Entity::find()
+        .filter(entity::sign_in_failures::Column::Key.eq("email:ada@northwind.example"))
+        .count(db.conn())
+        .await
+        .expect("a count");
+    assert_eq!(left, 0, "a success forgives the email");
 }
