@@ -54,7 +54,7 @@ where
 /// `owner` column is one of `ids` and that match `condition`: counts per label (an enum
 /// column is read as its text label), every id present.
 pub async fn count_by_label<M: crate::Record>(
-    reader: &crate::RequestTxn,
+    txn: &crate::RequestTxn,
     owner: crate::record::Column<M>,
     label: crate::record::Column<M>,
     ids: &[Uuid],
@@ -65,7 +65,7 @@ pub async fn count_by_label<M: crate::Record>(
 
     use crate::window::{any_of, col};
 
-    let backend = reader.backend();
+    let backend = txn.backend();
     let mut select = Query::select();
     select
         .from(M::E::default())
@@ -74,16 +74,16 @@ pub async fn count_by_label<M: crate::Record>(
         .expr_as(Expr::cust("COUNT(*)"), "n")
         .and_where(any_of(backend, col::<M>(owner), ids))
         .cond_where(condition)
-        .cond_where(reader.visible::<M>())
+        .cond_where(txn.visible::<M>())
         .add_group_by([col::<M>(owner), col::<M>(label)]);
-    let rows = reader.query(backend.build(&select)).await?;
+    let rows = txn.query(backend.build(&select)).await?;
     Ok(grouped_counts(ids, |id| id, &rows)?)
 }
 
 /// `SELECT owner, COUNT(*) … GROUP BY owner` over the rows of `M` whose `owner` column is
 /// one of `ids` and that match `condition`, every id present.
 pub async fn count_by<M: crate::Record>(
-    reader: &crate::RequestTxn,
+    txn: &crate::RequestTxn,
     owner: crate::record::Column<M>,
     ids: &[Uuid],
     condition: sea_orm::Condition,
@@ -93,7 +93,7 @@ pub async fn count_by<M: crate::Record>(
         scope: Some(condition),
         ids,
     };
-    crate::window::count::<M>(reader, Some(&parents), &sea_orm::Condition::all()).await
+    crate::window::count::<M>(txn, Some(&parents), &sea_orm::Condition::all()).await
 }
 
 /// SQL helpers that render alike on both backends (custom SQL with `$1` placeholders does

@@ -442,13 +442,13 @@ where
 /// its smallest depth, filter, and number each start's nodes by `(depth, id)` in scan
 /// direction, keeping the first `n + 1`.
 async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
-    reader: &RequestTxn,
+    txn: &RequestTxn,
     window: &TreeWindow<F>,
     ids: &[Uuid],
 ) -> Result<HashMap<Uuid, Page<M>>> {
-    let backend = reader.backend();
+    let backend = txn.backend();
     let id = col::<M>(M::id_column());
-    let walk = tree::down::<M>(backend, reader.visible::<M>(), ids, Some(window.max_depth));
+    let walk = tree::down::<M>(backend, txn.visible::<M>(), ids, Some(window.max_depth));
 
     // Each node once per start, at its smallest depth (a cycle revisits nodes).
     let mut nearest = Query::select();
@@ -502,9 +502,7 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
         .order_by_expr(Expr::col((alias("_w"), alias("_parent"))), SqlOrder::Asc)
         .order_by_expr(rank(), SqlOrder::Asc);
     let rows = if window.rows {
-        reader
-            .query(backend.build(&outer.with(walk.clone())))
-            .await?
+        txn.query(backend.build(&outer.with(walk.clone()))).await?
     } else {
         Vec::new()
     };
@@ -541,7 +539,7 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
             )
             .cond_where(window.filter.condition(backend)?)
             .group_by_col((alias("_d"), alias("_start")));
-        let rows = reader.query(backend.build(&count.with(walk))).await?;
+        let rows = txn.query(backend.build(&count.with(walk))).await?;
         Some(window::counts(&rows, ids)?)
     } else {
         None
@@ -578,9 +576,9 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
 /// A helper for aggregate keys: `SELECT … FROM M WHERE column IN (ids)` built by the
 /// caller, run as one statement.
 pub async fn grouped(
-    reader: &RequestTxn,
+    txn: &RequestTxn,
     select: &SelectStatement,
 ) -> Result<Vec<sea_orm::QueryResult>> {
-    let backend = reader.backend();
-    Ok(reader.query(backend.build(select)).await?)
+    let backend = txn.backend();
+    Ok(txn.query(backend.build(select)).await?)
 }

@@ -84,8 +84,8 @@ pub fn select_from<M: Record>(columns: Columns) -> SelectStatement {
 }
 
 /// Runs `select` and reads the rows as models.
-pub async fn models<M: Record>(reader: &RequestTxn, statement: Statement) -> Result<Vec<M>> {
-    let rows = reader.query(statement).await?;
+pub async fn models<M: Record>(txn: &RequestTxn, statement: Statement) -> Result<Vec<M>> {
+    let rows = txn.query(statement).await?;
     Ok(rows
         .iter()
         .map(|row| M::from_query_result(row, ""))
@@ -309,27 +309,27 @@ fn page_select<M: Record>(
 /// Runs a page request: of the whole table (`parents` none; the page comes back under
 /// `Uuid::nil()`) or of each parent's rows. Every parent gets a page, empty or not.
 pub async fn pages<M>(
-    reader: &RequestTxn,
+    txn: &RequestTxn,
     parents: Option<Parents<'_, M>>,
     spec: &PageSpec<'_, M>,
 ) -> Result<HashMap<Uuid, Page<M>>>
 where
     M: Record + ModelTrait<Entity = <M as Record>::E>,
 {
-    let backend = reader.backend();
+    let backend = txn.backend();
     let mut base = select_from::<M>(read_columns(spec));
     base.cond_where(spec.condition.clone())
-        .cond_where(reader.visible::<M>());
+        .cond_where(txn.visible::<M>());
     let cursor = |row: &M| spec.ordering.cursor_of(row);
     let Some(parents) = parents else {
         let rows: Vec<M> = if spec.rows {
-            models(reader, backend.build(&page_select(backend, &base, spec))).await?
+            models(txn, backend.build(&page_select(backend, &base, spec))).await?
         } else {
             Vec::new()
         };
         let mut page = Page::from_scan(rows, spec.args, cursor);
         if spec.total {
-            page.total_count = Some(count::<M>(reader, None, &spec.condition).await?[&Uuid::nil()]);
+            page.total_count = Some(count::<M>(txn, None, &spec.condition).await?[&Uuid::nil()]);
         }
         return Ok(HashMap::from([(Uuid::nil(), page)]));
     };
@@ -341,7 +341,7 @@ where
             DbBackend::Postgres => lateral(&base, &parents, spec),
             _ => partitioned(backend, &base, &parents, spec),
         };
-        reader.query(statement).await?
+        txn.query(statement).await?
     } else {
         Vec::new()
     };
@@ -354,7 +354,7 @@ where
             .push(M::from_query_result(row, "")?);
     }
     let totals = if spec.total {
-        Some(count(reader, Some(&parents), &spec.condition).await?)
+        Some(count(txn, Some(&parents), &spec.condition).await?)
     } else {
         None
     };
@@ -433,19 +433,19 @@ fn partitioned<M: Record>(
 /// Counts the rows matching `condition`, per parent (every parent present) or in all
 /// (under `Uuid::nil()`).
 pub async fn count<M: Record>(
-    reader: &RequestTxn,
+    txn: &RequestTxn,
     parents: Option<&Parents<'_, M>>,
     condition: &Condition,
 ) -> Result<HashMap<Uuid, i64>> {
-    let backend = reader.backend();
+    let backend = txn.backend();
     let mut select = Query::select();
     select
         .from(M::E::default())
         .expr_as(Expr::cust("COUNT(*)"), "_n")
         .cond_where(condition.clone())
-        .cond_where(reader.visible::<M>());
+        .cond_where(txn.visible::<M>());
     let Some(parents) = parents else {
-        let rows = reader.query(backend.build(&select)).await?;
+        let rows = txn.query(backend.build(&select)).await?;
         let n: i64 = rows.first().map_or(Ok(0), |r| r.try_get("", "_n"))?;
         return Ok(HashMap::from([(Uuid::nil(), n)]));
     };
@@ -457,7 +457,7 @@ pub async fn count<M: Record>(
         .expr_as(link.clone(), "_parent")
         .and_where(any_of(backend, link.clone(), parents.ids))
         .add_group_by([link]);
-    let rows = reader.query(backend.build(&select)).await?;
+    let rows = txn.query(backend.build(&select)).await?;
     let mut out: HashMap<Uuid, i64> = parents.ids.iter().map(|id| (*id, 0)).collect();
     for row in rows {
         out.insert(row.try_get("", "_parent")?, row.try_get("", "_n")?);

@@ -278,10 +278,10 @@ impl Fetch<TaskRollupOf> for RequestTxn {
 /// sub-task) that is not cancelled, its weight (estimated hours, 1 when unestimated) and
 /// progress (100 when done), grouped by project and status.
 async fn rollup(
-    reader: &RequestTxn,
+    txn: &RequestTxn,
     ids: &[Uuid],
 ) -> Result<(LabelCounts<Uuid>, HashMap<Uuid, TaskProgress>)> {
-    let backend = reader.backend();
+    let backend = txn.backend();
     let task = |c: tasks::Column| col::<tasks::Model>(c);
     let child = "child";
     let is_leaf = Condition::all()
@@ -331,7 +331,7 @@ async fn rollup(
             "p",
         )
         .and_where(any_of(backend, task(tasks::Column::ProjectId), ids))
-        .cond_where(reader.visible::<tasks::Model>());
+        .cond_where(txn.visible::<tasks::Model>());
     let t = |name: &'static str| Expr::col(("t", name));
     let mut select = Query::select();
     select
@@ -344,7 +344,7 @@ async fn rollup(
         .expr_as(sql::sum(t("leaf")), "leaves")
         .expr_as(sql::sum(t("leaf").mul(t("hours"))), "hours")
         .add_group_by([t("owner"), t("label")]);
-    let rows = reader.query(backend.build(&select)).await?;
+    let rows = txn.query(backend.build(&select)).await?;
     let counts = grouped_counts(ids, |id| id, &rows)?;
     // Per project: weighted progress, weight, leaves, hours, summed over its statuses.
     let mut sums: HashMap<Uuid, [i64; 4]> = HashMap::new();
