@@ -143,13 +143,15 @@ impl RequestTxn {
     pub async fn enter(&self, viewer: Option<Viewer>) -> Result<()> {
         let scope = viewer.as_ref().map_or(NOBODY, Viewer::scope);
         if self.backend == DbBackend::Postgres {
-            let text = |id: Option<Uuid>| id.map(|id| id.to_string()).unwrap_or_default();
+            let text =
+                |id: Option<Uuid>| Expr::val(id.map(|id| id.to_string()).unwrap_or_default());
+            let mut select = Query::select();
+            select.exprs(acting_for(
+                text(viewer.as_ref().map(|v| v.user)),
+                text(scope.organization),
+            ));
             self.transaction
-                .execute_raw(set_local(&[
-                    ("role", APP_ROLE.to_owned()),
-                    ("app.user_id", text(viewer.as_ref().map(|v| v.user))),
-                    ("app.organization_id", text(scope.organization)),
-                ]))
+                .execute_raw(DbBackend::Postgres.build(&select))
                 .await?;
         }
         *self.who() = Who { viewer, scope };

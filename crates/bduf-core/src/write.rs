@@ -189,7 +189,8 @@ async fn one_in_org<M: Record>(
     let mut select = M::E::find()
         .filter(M::id_column().eq(id))
         .filter(M::in_organization(tx.organization()));
-    if lock && tx.txn.get_database_backend() == DbBackend::Postgres {
+    if lock {
+        // SQLite's builder writes no lock clause: its one writer needs none.
         select = select.lock_exclusive();
     }
     select
@@ -240,15 +241,22 @@ pub async fn delete<M: Record + serde::Serialize>(tx: &Tx<'_>, old: &M) -> Resul
     Ok(old.id())
 }
 
-/// The role of `user` in the active organization, if a member.
-pub async fn role_of(tx: &Tx<'_>, user: Uuid) -> Result<Option<CollaborationRole>> {
+/// `user`'s membership of the active organization, if a member.
+pub async fn membership(
+    tx: &Tx<'_>,
+    user: Uuid,
+) -> Result<Option<entity::organization_members::Model>> {
     use entity::organization_members as members;
     Ok(members::Entity::find()
         .filter(members::Column::OrganizationId.eq(tx.organization()))
         .filter(members::Column::UserId.eq(user))
         .one(tx.txn)
-        .await?
-        .map(|m| m.role))
+        .await?)
+}
+
+/// The role of `user` in the active organization, if a member.
+pub async fn role_of(tx: &Tx<'_>, user: Uuid) -> Result<Option<CollaborationRole>> {
+    Ok(membership(tx, user).await?.map(|m| m.role))
 }
 
 /// The role of `user` in the active organization, or a `VALIDATION` error on `field`

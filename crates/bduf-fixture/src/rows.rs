@@ -80,6 +80,20 @@ impl<C: ConnectionTrait> Fixture<'_, C> {
         self.queue(Some(organization), row)
     }
 
+    /// A user per role of `roles`, each a member of `organization` with it; their ids in
+    /// the same order.
+    pub fn members<const N: usize>(
+        &mut self,
+        organization: Uuid,
+        roles: [CollaborationRole; N],
+    ) -> [Uuid; N] {
+        roles.map(|role| {
+            let user = self.user(|_| {});
+            self.member(organization, user, role, |_| {});
+            user
+        })
+    }
+
     /// A draft project of `organization`, created by `creator`.
     pub fn project(
         &mut self,

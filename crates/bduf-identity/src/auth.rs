@@ -400,6 +400,12 @@ fn check_email(email: &str) -> Result<()> {
     Ok(())
 }
 
+/// A person's first and last name fit their columns.
+pub(crate) fn check_names(first: Option<&str>, last: Option<&str>) -> Result<()> {
+    check::text("firstName", users::Column::FirstName, first)?;
+    check::text("lastName", users::Column::LastName, last)
+}
+
 fn check_username(username: &str) -> Result<()> {
     let n = username.chars().count();
     let max = check::max_len(users::Column::Username).unwrap_or(100);
@@ -432,16 +438,7 @@ pub async fn sign_up(
     check_email(&email)?;
     check_username(&input.username)?;
     check_password(&input.password)?;
-    check::text(
-        "firstName",
-        users::Column::FirstName,
-        input.first_name.as_deref(),
-    )?;
-    check::text(
-        "lastName",
-        users::Column::LastName,
-        input.last_name.as_deref(),
-    )?;
+    check_names(input.first_name.as_deref(), input.last_name.as_deref())?;
     let hash = hash_password(input.password).await?;
     as_owner(conn, || async move {
         for (field, column, value) in [

@@ -80,10 +80,7 @@ async fn owners(tx: &Tx<'_>) -> Result<u64> {
 }
 
 async fn membership(tx: &Tx<'_>, user: Uuid) -> Result<members::Model> {
-    members::Entity::find()
-        .filter(members::Column::OrganizationId.eq(tx.organization()))
-        .filter(members::Column::UserId.eq(user))
-        .one(tx.txn)
+    bduf_core::write::membership(tx, user)
         .await?
         .ok_or_else(|| Error::not_found("member", user))
 }
@@ -205,12 +202,7 @@ pub async fn add_member(tx: &Tx<'_>, email: &str, role: Role) -> Result<members:
         })
         .await?
         .ok_or_else(|| Error::not_found("user", &email))?;
-    let exists = members::Entity::find()
-        .filter(members::Column::OrganizationId.eq(tx.organization()))
-        .filter(members::Column::UserId.eq(user.id))
-        .count(tx.txn)
-        .await?;
-    if exists > 0 {
+    if bduf_core::write::membership(tx, user.id).await?.is_some() {
         return Err(Error::conflict(
             "email",
             "is already a member of the organization",
@@ -259,16 +251,7 @@ pub async fn remove_member(tx: &Tx<'_>, user: Uuid) -> Result<Uuid> {
 
 /// Updates the viewer's own profile.
 pub async fn update_me(tx: &Tx<'_>, input: ProfileInput) -> Result<users::Model> {
-    check::text(
-        "firstName",
-        users::Column::FirstName,
-        input.first_name.as_deref(),
-    )?;
-    check::text(
-        "lastName",
-        users::Column::LastName,
-        input.last_name.as_deref(),
-    )?;
+    crate::auth::check_names(input.first_name.as_deref(), input.last_name.as_deref())?;
     check::text(
         "timezone",
         users::Column::Timezone,

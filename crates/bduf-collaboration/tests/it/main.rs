@@ -36,17 +36,15 @@ impl World {
         let core = Db::counting(db.connect_again().await);
         let mut f = Fixture::new(db.conn());
         let org = f.organization(|_| {});
-        let users = [
-            Role::Owner,
-            Role::Admin,
-            Role::Contributor,
-            Role::Contributor,
-        ]
-        .map(|role| {
-            let user = f.user(|_| {});
-            f.member(org, user, role, |_| {});
-            user
-        });
+        let users = f.members(
+            org,
+            [
+                Role::Owner,
+                Role::Admin,
+                Role::Contributor,
+                Role::Contributor,
+            ],
+        );
         let project = f.project(org, users[0], "Plan", |_| {});
         let requirement = f.requirement(project, None, "Offline mode", |_| {});
         let other = f.organization(|_| {});

@@ -43,17 +43,15 @@ async fn approvals_are_requested_and_decided_by_their_rules(backend: Backend) {
     let core = Db::counting(db.connect_again().await);
     let mut f = Fixture::new(db.conn());
     let org = f.organization(|_| {});
-    let [admin, ann, bob, carl] = [
-        Role::Admin,
-        Role::Contributor,
-        Role::Contributor,
-        Role::Viewer,
-    ]
-    .map(|role| {
-        let user = f.user(|_| {});
-        f.member(org, user, role, |_| {});
-        user
-    });
+    let [admin, ann, bob, carl] = f.members(
+        org,
+        [
+            Role::Admin,
+            Role::Contributor,
+            Role::Contributor,
+            Role::Viewer,
+        ],
+    );
     let outsider = f.user(|_| {});
     let project = f.project(org, admin, "Plan", |_| {});
     let other_project = f.project(org, admin, "Other", |_| {});

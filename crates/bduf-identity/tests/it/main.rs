@@ -131,11 +131,7 @@ async fn members_follow_their_roles(backend: Backend) {
     let core = Db::counting(db.connect_again().await);
     let mut f = Fixture::new(db.conn());
     let org = f.organization(|_| {});
-    let [owner, admin, contributor] = [Role::Owner, Role::Admin, Role::Contributor].map(|role| {
-        let user = f.user(|_| {});
-        f.member(org, user, role, |_| {});
-        user
-    });
+    let [owner, admin, contributor] = f.members(org, [Role::Owner, Role::Admin, Role::Contributor]);
     // Someone outside the organization, and another organization of theirs.
     let outsider = f.user(|row| row.email = sea_orm::Set("vera@example.com".to_owned()));
     let theirs = f.organization(|_| {});

@@ -44,11 +44,10 @@ impl World {
         let core = Db::counting(db.connect_again().await);
         let mut f = Fixture::new(db.conn());
         let org = f.organization(|_| {});
-        let users = [Role::Owner, Role::Admin, Role::Contributor, Role::Viewer].map(|role| {
-            let user = f.user(|_| {});
-            f.member(org, user, role, |_| {});
-            user
-        });
+        let users = f.members(
+            org,
+            [Role::Owner, Role::Admin, Role::Contributor, Role::Viewer],
+        );
         let project = f.project(org, users[0], "Plan", |_| {});
         let other = f.organization(|_| {});
         let stranger = f.user(|_| {});

@@ -19,11 +19,7 @@ async fn tasks_keep_to_their_rules(backend: Backend) {
     let core = Db::counting(db.connect_again().await);
     let mut f = Fixture::new(db.conn());
     let org = f.organization(|_| {});
-    let [owner, ann] = [Role::Owner, Role::Contributor].map(|role| {
-        let user = f.user(|_| {});
-        f.member(org, user, role, |_| {});
-        user
-    });
+    let [owner, ann] = f.members(org, [Role::Owner, Role::Contributor]);
     let outsider = f.user(|_| {});
     let project = f.project(org, owner, "Plan", |_| {});
     let other_project = f.project(org, owner, "Other", |_| {});
