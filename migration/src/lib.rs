@@ -8,6 +8,7 @@ mod columns;
 pub mod runner;
 
 pub use m20261203_000002_add_tenant_keys::TENANT_TABLES;
+pub use m20261206_000001_audit_by_trigger::{AUDITED, Column, columns, sqlite_triggers};
 pub use runner::{Command, MigrateError, connect};
 
 /// The database every command uses when `DATABASE_URL` is unset: a SQLite file under
@@ -57,4 +58,5 @@ migrations!(
     m20261204_000002_notifications_for_their_recipient,
     m20261205_000001_authentication_reads_memberships,
     m20261205_000002_create_sign_in_failures,
+    m20261206_000001_audit_by_trigger,
 );

@@ -111,15 +111,16 @@ pub const HIDDEN: [&str; 1] = ["users.password_hash"];
 pub const PRIVATE: [&str; 1] = ["users.email"];
 
 /// Tables with an entity but no GraphQL type: what only the server itself reads.
-pub const INTERNAL: [&str; 4] = [
+pub const INTERNAL: [&str; 5] = [
     "seaql_migrations",
+    "audit_feed",
     "user_sessions",
     "idempotency_keys",
     "sign_in_failures",
 ];
 
 /// Descriptions of fields, by `table.column`.
-pub const DOCS: [(&str, &str); 17] = [
+pub const DOCS: [(&str, &str); 22] = [
     ("requirements.priority", "1 (highest) to 5."),
     ("requirements.complexity_score", "1 to 10."),
     ("projects.complexity_score", "1 to 10."),
@@ -148,6 +149,26 @@ pub const DOCS: [(&str, &str); 17] = [
         "The approver's answer; null until they respond.",
     ),
     ("audit_log.operation", "INSERT, UPDATE or DELETE."),
+    (
+        "audit_log.seq",
+        "The organization's change number: 1, 2, 3… without gaps, in commit order.",
+    ),
+    (
+        "audit_log.source",
+        "`api` for a request; `sql:<role>` (SQLite: `sql`) for SQL run outside one.",
+    ),
+    (
+        "audit_log.request_id",
+        "The request that made the change; null outside one.",
+    ),
+    (
+        "audit_log.old_values",
+        "The row before: all of it for DELETE, the changed fields for UPDATE.",
+    ),
+    (
+        "audit_log.new_values",
+        "The row after: all of it for INSERT, the changed fields for UPDATE.",
+    ),
     (
         "audit_log.client_ip",
         "The client's address, as PostgreSQL prints an `inet`.",

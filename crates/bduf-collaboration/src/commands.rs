@@ -14,8 +14,7 @@
 
 use async_graphql::{InputObject, Json, MaybeUndefined};
 use bduf_core::write::{
-    audit_updates, delete, find, find_for_update, insert, member_role, patch, set, target_project,
-    update,
+    delete, find, find_for_update, insert, member_role, patch, set, target_project, update,
 };
 use bduf_core::{Error, Result, TargetType, Tx, check, now, rank};
 use bduf_identity::CollaborationRole as RoleInput;
@@ -93,8 +92,7 @@ pub async fn update_comment(tx: &Tx<'_>, id: Uuid, content: String) -> Result<co
     }
     let mut row: comments::ActiveModel = old.clone().into();
     row.content = Set(content);
-    row.updated_at = Set(Some(now()));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Resolves (or reopens) a comment thread (contributors).
@@ -105,8 +103,7 @@ pub async fn resolve_comment(tx: &Tx<'_>, id: Uuid, resolved: bool) -> Result<co
     row.is_resolved = Set(Some(resolved));
     row.resolved_by = Set(resolved.then_some(tx.user()));
     row.resolved_at = Set(resolved.then(now));
-    row.updated_at = Set(Some(now()));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Deletes a comment and its replies (its author, or admins). Returns its id.
@@ -417,8 +414,7 @@ pub async fn update_session(
         &mut row.requires_approval,
         input.requires_approval.map(Some),
     );
-    row.updated_at = Set(Some(now()));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Ends an active session (its creator, an editing participant, or admins): its status
@@ -428,36 +424,19 @@ pub async fn end_session(tx: &Tx<'_>, id: Uuid) -> Result<sessions::Model> {
     let old: sessions::Model = find_for_update(tx, id, "id", "collaboration session").await?;
     still_open(&old)?;
     require_editor(tx, &old).await?;
-    // Every active participant leaves: one statement to find them, one to change them
-    // and one per 500 to record it, however many there are.
-    let active = participants::Entity::find()
-        .filter(participants::Column::SessionId.eq(id))
-        .filter(participants::Column::IsActive.eq(true))
-        .all(tx.txn)
-        .await?;
+    // Every active participant leaves: one statement, however many there are (the
+    // database records each change).
     participants::Entity::update_many()
         .col_expr(participants::Column::IsActive, Expr::value(false))
         .filter(participants::Column::SessionId.eq(id))
         .filter(participants::Column::IsActive.eq(true))
         .exec(tx.txn)
         .await?;
-    let changes: Vec<(participants::Model, participants::Model)> = active
-        .into_iter()
-        .map(|p| {
-            let left = participants::Model {
-                is_active: Some(false),
-                ..p.clone()
-            };
-            (p, left)
-        })
-        .collect();
-    audit_updates(tx, &changes).await?;
     let now = now();
     let mut row: sessions::ActiveModel = old.clone().into();
     row.status = Set(Some("ended".to_owned()));
     row.ended_at = Set(Some(now));
-    row.updated_at = Set(Some(now));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Deletes a session and its participants (its creator, or admins). Returns its id.
@@ -485,7 +464,7 @@ pub async fn join_session(tx: &Tx<'_>, id: Uuid) -> Result<participants::Model> 
         let mut row: participants::ActiveModel = p.clone().into();
         row.is_active = Set(Some(true));
         row.last_active_at = Set(Some(now()));
-        return update(tx, &p, row).await;
+        return update(tx, row).await;
     }
     let (role, can_edit) = if tx.role() == Some(Role::Viewer) {
         (Role::Viewer, false)
@@ -509,7 +488,7 @@ pub async fn leave_session(tx: &Tx<'_>, id: Uuid) -> Result<participants::Model>
     let mut row: participants::ActiveModel = p.clone().into();
     row.is_active = Set(Some(false));
     row.last_active_at = Set(Some(now()));
-    update(tx, &p, row).await
+    update(tx, row).await
 }
 
 /// Adds a member of the organization to an active session with room (the session's
@@ -589,7 +568,7 @@ pub async fn update_participant(
     row.can_edit = Set(Some(can_edit));
     set(&mut row.can_approve, input.can_approve.map(Some));
     set(&mut row.is_active, input.is_active.map(Some));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Removes a participant (the session's creator, or admins). Returns its id.

@@ -24,7 +24,7 @@ pub use db::Db;
 pub use error::{Error, Result};
 pub use record::{Columns, Record, Row, Tree};
 pub use scope::{Scope, Tenancy, Viewer, rank};
-pub use txn::{Access, RequestTxn};
+pub use txn::{Access, Client, RequestTxn};
 pub use write::Tx;
 
 use chrono::{DateTime, FixedOffset, Utc};

@@ -20,7 +20,7 @@
 //! - a subtree is a flat list of nodes ([`NodeSpec`]), each with a client `key` and an
 //!   optional `parentKey` naming another node of the list (none: under the call's
 //!   parent, or a root); at most [`MAX_TREE_NODES`], inserted parents first, [`BATCH`]
-//!   rows a statement, audited the same way.
+//!   rows a statement (the database records each row).
 
 use std::collections::{HashMap, HashSet};
 
@@ -30,14 +30,14 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    IdenStatic, IntoActiveModel, Iterable, QueryFilter,
+    IntoActiveModel, QueryFilter,
 };
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::record::{Column, Record, Tree};
+use crate::record::{Record, Tree};
 use crate::window::{any_of, col};
-use crate::write::{self, BATCH, Tx, audit_inserts, missing};
+use crate::write::{self, BATCH, Tx, missing};
 
 /// The name of the walk every tree statement selects from.
 pub const WALK: &str = "_walk";
@@ -364,11 +364,6 @@ async fn parent_in<K: TreeKind>(
     Ok(())
 }
 
-/// The column named `name` of `M`, if it has one.
-fn column<M: Record>(name: &str) -> Option<Column<M>> {
-    Column::<M>::iter().find(|c| c.as_str() == name)
-}
-
 /// Creates a node of project `project` (a row of `P`) under `parent`, or a root.
 pub async fn create<K: TreeKind, P: Record>(
     tx: &Tx<'_>,
@@ -394,23 +389,29 @@ pub async fn update<K: TreeKind>(tx: &Tx<'_>, id: Uuid, input: K::Input) -> Resu
     let old = find::<K>(tx, id, "id").await?;
     let mut row = old.clone().into_active_model();
     K::apply(input, &mut row);
-    write::update(tx, &old, row).await
+    write::update(tx, row).await
 }
 
 /// Deletes node `id` and its subtree. Returns its id.
 pub async fn delete<K: TreeKind>(tx: &Tx<'_>, id: Uuid) -> Result<Uuid> {
     type M<K> = <K as TreeKind>::Model;
-    let old = find::<K>(tx, id, "id").await?;
-    // The subtree is detached and then deleted in one statement per 10,000 nodes, not
-    // left to the cascade: SQLite runs each level of a cascade as a nested trigger and
-    // stops at 1,000 levels, and trees may be deeper.
-    let ids = subtree::<M<K>>(tx, id).await?;
-    for chunk in ids.chunks(10_000) {
-        <M<K> as Record>::E::update_many()
-            .col_expr(M::<K>::parent_column(), Expr::value(Option::<Uuid>::None))
-            .filter(M::<K>::id_column().is_in(chunk.iter().copied()))
-            .exec(tx.txn)
-            .await?;
+    find::<K>(tx, id, "id").await?;
+    // The subtree is deleted in one statement per 10,000 nodes, deepest first (the walk
+    // lists them by level), not left to the cascade, which would nest one level of
+    // cascade per level of the tree: on PostgreSQL a statement's cascades run after it,
+    // and find every child already gone. SQLite runs a cascade at once, as a nested
+    // trigger, and stops at 1,000 levels, so there the subtree is detached first (its
+    // audit trail shows each node's `parent_id` set to NULL, then the node deleted).
+    let mut ids = subtree::<M<K>>(tx, id).await?;
+    ids.reverse();
+    if tx.txn.get_database_backend() == DbBackend::Sqlite {
+        for chunk in ids.chunks(10_000) {
+            <M<K> as Record>::E::update_many()
+                .col_expr(M::<K>::parent_column(), Expr::value(Option::<Uuid>::None))
+                .filter(M::<K>::id_column().is_in(chunk.iter().copied()))
+                .exec(tx.txn)
+                .await?;
+        }
     }
     for chunk in ids.chunks(10_000) {
         <M<K> as Record>::E::delete_many()
@@ -419,7 +420,6 @@ pub async fn delete<K: TreeKind>(tx: &Tx<'_>, id: Uuid) -> Result<Uuid> {
             .exec(tx.txn)
             .await?;
     }
-    write::audit(tx, M::<K>::TABLE, id, "DELETE", Some(&old), None).await?;
     Ok(id)
 }
 
@@ -447,10 +447,7 @@ pub async fn move_to<K: TreeKind, P: Record>(
     }
     let mut row = old.clone().into_active_model();
     row.set(K::Model::parent_column(), parent.into());
-    if let Some(updated) = column::<K::Model>("updated_at") {
-        row.set(updated, Some(crate::now()).into());
-    }
-    write::update(tx, &old, row).await
+    write::update(tx, row).await
 }
 
 /// Creates a whole subtree of `project` under `parent` (or as roots) in one call, all or
@@ -517,7 +514,6 @@ pub async fn create_subtree<K: TreeKind, P: Record>(
                 .await?,
         );
     }
-    audit_inserts(tx, &models).await?;
     // In the order of the call's nodes.
     let position: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     models.sort_by_key(|m| position.get(&m.id()).copied().unwrap_or(usize::MAX));

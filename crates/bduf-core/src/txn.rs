@@ -11,6 +11,7 @@
 //! ([`crate::batch`]), commands through [`RequestTxn::command`], each in a savepoint of
 //! its own; [`RequestTxn::commit`] ends it.
 
+use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
 use entity::sea_orm_active_enums::CollaborationRole;
@@ -45,8 +46,36 @@ pub enum Access {
 #[derive(Clone)]
 pub struct RequestTxn {
     backend: DbBackend,
+    access: Access,
     transaction: Arc<DatabaseTransaction>,
     who: Arc<Mutex<Who>>,
+    client: Arc<Client>,
+    /// Whether the database has been told [`Client`] (the first change does it).
+    told: Arc<AtomicBool>,
+}
+
+/// Who sent a request, as the audit trail records it: the request's id, and the
+/// client's address and `User-Agent`. The database's audit triggers read it, with the
+/// user, from what the request's first change tells the transaction
+/// ([`RequestTxn::command`]; migration step 17).
+#[derive(Debug, Clone)]
+pub struct Client {
+    /// This request's id (UUIDv7), in every audit row it causes.
+    pub request_id: Uuid,
+    /// The client's address.
+    pub ip: Option<std::net::IpAddr>,
+    /// The client's `User-Agent`.
+    pub user_agent: Option<String>,
+}
+
+impl Default for Client {
+    fn default() -> Self {
+        Self {
+            request_id: Uuid::now_v7(),
+            ip: None,
+            user_agent: None,
+        }
+    }
 }
 
 /// Who a request acts for: nobody before sign-in.
@@ -127,12 +156,63 @@ impl RequestTxn {
         let transaction = db.conn().begin_with_options(options).await?;
         Ok(Self {
             backend: db.backend(),
+            access,
             transaction: Arc::new(transaction),
             who: Arc::new(Mutex::new(Who {
                 viewer: None,
                 scope: NOBODY,
             })),
+            client: Arc::new(Client::default()),
+            told: Arc::new(AtomicBool::new(false)),
         })
+    }
+
+    /// The request comes from `client` (before the transaction is cloned: the clones
+    /// made earlier keep the anonymous client [`RequestTxn::begin`] gave).
+    pub fn from_client(mut self, client: Client) -> Self {
+        self.client = Arc::new(client);
+        self
+    }
+
+    /// This request's id.
+    pub fn request_id(&self) -> Uuid {
+        self.client.request_id
+    }
+
+    /// Tells the database, once per request and before its first change, who is
+    /// changing things, for the audit triggers: on PostgreSQL the transaction-local
+    /// settings `app.request_id`, `app.client_ip` and `app.user_agent` (the user is
+    /// `app.user_id`, set by authentication); on SQLite the one row of `audit_context`,
+    /// which [`RequestTxn::commit`] deletes again, so committed it is always empty.
+    async fn tell_audit(&self) -> Result<()> {
+        if self.access != Access::Write || self.told.swap(true, Ordering::SeqCst) {
+            return Ok(());
+        }
+        let client = &*self.client;
+        let ip = client.ip.map(|ip| ip.to_string());
+        let statement = match self.backend {
+            DbBackend::Postgres => set_local(&[
+                ("app.request_id", client.request_id.to_string()),
+                ("app.client_ip", ip.unwrap_or_default()),
+                (
+                    "app.user_agent",
+                    client.user_agent.clone().unwrap_or_default(),
+                ),
+            ]),
+            _ => Statement::from_sql_and_values(
+                DbBackend::Sqlite,
+                "INSERT OR REPLACE INTO audit_context \
+                 (id, user_id, request_id, client_ip, user_agent) VALUES (1, ?, ?, ?, ?)",
+                [
+                    self.with_viewer(|v| v.user).into(),
+                    client.request_id.into(),
+                    ip.into(),
+                    client.user_agent.clone().into(),
+                ],
+            ),
+        };
+        self.transaction.execute_raw(statement).await?;
+        Ok(())
     }
 
     /// Acts for `viewer` (none: nobody) from now on. On PostgreSQL the transaction
@@ -219,6 +299,7 @@ impl RequestTxn {
     where
         F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Result<T>>,
     {
+        self.tell_audit().await?;
         let savepoint = self.transaction.begin().await?;
         let outcome = work(&savepoint).await;
         close(savepoint, outcome).await
@@ -233,6 +314,7 @@ impl RequestTxn {
         F: for<'a> FnOnce(&'a Tx<'a>) -> BoxFuture<'a, Result<T>>,
     {
         let viewer = self.viewer()?;
+        self.tell_audit().await?;
         let savepoint = self.transaction.begin().await?;
         let tx = Tx::new(&savepoint, &viewer);
         let outcome = work(&tx).await;
@@ -259,6 +341,11 @@ impl RequestTxn {
     /// Ends the transaction, keeping what it wrote. Every clone (the batcher's) must be
     /// gone by then.
     pub async fn commit(self) -> Result<()> {
+        if self.backend == DbBackend::Sqlite && self.told.load(Ordering::SeqCst) {
+            self.transaction
+                .execute_unprepared("DELETE FROM audit_context")
+                .await?;
+        }
         if let Ok(transaction) = Arc::try_unwrap(self.transaction) {
             transaction.commit().await?;
         }

@@ -1,7 +1,10 @@
 //! The write kernel every context's commands build on: [`Tx`], what a command runs in,
 //! and the statements commands share — [`find`] a row of the active organization (or
-//! lock it with [`find_for_update`]), [`insert`], [`update`] and [`delete`] it, each
-//! recorded in `audit_log` ([`audit`], [`audit_inserts`] for many rows at once).
+//! lock it with [`find_for_update`]), [`insert`], [`update`] and [`delete`] it.
+//!
+//! Commands write no audit rows, `updated_at` or `version`: the database's triggers do,
+//! for every change whoever makes it (migration step 17), from what
+//! [`crate::RequestTxn`] tells the transaction about the request.
 //!
 //! Rules every command follows:
 //! - the organization is the request's active one (`X-Organization-Id`, or the viewer's
@@ -11,7 +14,7 @@
 //!   command's own, and `VALIDATION` on its field when the input refers to it — whether
 //!   it exists in another organization is never told;
 //! - a command runs in a savepoint ([`crate::RequestTxn::command`]): a failed one changes
-//!   nothing, its audit rows included.
+//!   nothing, the audit rows its changes caused included.
 
 use std::sync::Mutex;
 
@@ -23,11 +26,11 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use crate::TargetType;
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::scope::Viewer;
 use crate::txn::{APP_ROLE, set_local};
-use crate::{TargetType, now};
 
 /// What a command runs in: its savepoint of the request's transaction, the viewer, and
 /// the organization it acts in.
@@ -208,36 +211,40 @@ pub fn missing(field: &str, kind: &'static str, id: Uuid) -> Error {
     }
 }
 
-/// Inserts `row` and records it in `audit_log`.
+/// Inserts `row` and returns it as written.
 pub async fn insert<M, A>(tx: &Tx<'_>, row: A) -> Result<M>
 where
-    M: Record + serde::Serialize + IntoActiveModel<A>,
+    M: Record + IntoActiveModel<A>,
     A: ActiveModelTrait<Entity = M::E> + ActiveModelBehavior + Send,
 {
-    let new: M = row.insert(tx.txn).await?;
-    audit(tx, M::TABLE, new.id(), "INSERT", None, Some(&new)).await?;
-    Ok(new)
+    Ok(row.insert(tx.txn).await?)
 }
 
-/// Writes the changed fields of `row`, recording `old` and the result in `audit_log`.
-pub async fn update<M, A>(tx: &Tx<'_>, old: &M, row: A) -> Result<M>
+/// Writes the changed fields of `row` and returns the row as written (with the
+/// `updated_at` and `version` the database gave it). On SQLite those are written by an
+/// AFTER trigger, which the UPDATE's own result does not show: the row is read again.
+pub async fn update<M, A>(tx: &Tx<'_>, row: A) -> Result<M>
 where
-    M: Record + serde::Serialize + IntoActiveModel<A>,
+    M: Record + IntoActiveModel<A>,
     A: ActiveModelTrait<Entity = M::E> + ActiveModelBehavior + Send,
 {
-    let new: M = row.update(tx.txn).await?;
-    audit(tx, M::TABLE, new.id(), "UPDATE", Some(old), Some(&new)).await?;
-    Ok(new)
+    let written: M = row.update(tx.txn).await?;
+    if tx.txn.get_database_backend() != DbBackend::Sqlite {
+        return Ok(written);
+    }
+    M::E::find()
+        .filter(M::id_column().eq(written.id()))
+        .one(tx.txn)
+        .await?
+        .ok_or_else(|| Error::Internal("a row just updated is gone"))
 }
 
-/// Deletes `old` (and, by the schema's cascades, what hangs off it), recording it in
-/// `audit_log`. Returns its id.
-pub async fn delete<M: Record + serde::Serialize>(tx: &Tx<'_>, old: &M) -> Result<Uuid> {
+/// Deletes `old` (and, by the schema's cascades, what hangs off it). Returns its id.
+pub async fn delete<M: Record>(tx: &Tx<'_>, old: &M) -> Result<Uuid> {
     M::E::delete_many()
         .filter(M::id_column().eq(old.id()))
         .exec(tx.txn)
         .await?;
-    audit(tx, M::TABLE, old.id(), "DELETE", Some(old), None).await?;
     Ok(old.id())
 }
 
@@ -295,108 +302,8 @@ pub async fn target_project(tx: &Tx<'_>, target: TargetType, id: Uuid) -> Result
     })
 }
 
-/// An `audit_log` row of the command.
-fn audit_row(
-    tx: &Tx<'_>,
-    table: &str,
-    id: Uuid,
-    operation: &str,
-    old: Option<serde_json::Value>,
-    new: Option<serde_json::Value>,
-) -> entity::audit_log::ActiveModel {
-    let changed = match (&old, &new) {
-        (Some(serde_json::Value::Object(a)), Some(serde_json::Value::Object(b))) => {
-            Some(serde_json::Value::from(
-                b.iter()
-                    .filter(|(k, v)| a.get(*k) != Some(*v))
-                    .map(|(k, _)| k.clone())
-                    .collect::<Vec<_>>(),
-            ))
-        }
-        _ => None,
-    };
-    entity::audit_log::ActiveModel {
-        id: Set(Uuid::now_v7()),
-        table_name: Set(table.to_owned()),
-        record_id: Set(id),
-        operation: Set(operation.to_owned()),
-        user_id: Set(Some(tx.user())),
-        session_id: Set(None),
-        old_values: Set(old),
-        new_values: Set(new),
-        changed_fields: Set(changed),
-        change_reason: Set(None),
-        client_ip: Set(None),
-        user_agent: Set(None),
-        created_at: Set(Some(now())),
-        organization_id: Set(tx.organization()),
-    }
-}
-
-/// Records a change of `table` row `id` in `audit_log`, with the row before and after
-/// (as JSON) and the fields that changed.
-pub async fn audit<M: serde::Serialize>(
-    tx: &Tx<'_>,
-    table: &str,
-    id: Uuid,
-    operation: &str,
-    old: Option<&M>,
-    new: Option<&M>,
-) -> Result<()> {
-    let json = |m: Option<&M>| m.and_then(|m| serde_json::to_value(m).ok());
-    audit_row(tx, table, id, operation, json(old), json(new))
-        .insert(tx.txn)
-        .await?;
-    Ok(())
-}
-
 /// Rows per multi-row INSERT of a command writing many rows at once.
 pub const BATCH: usize = 500;
-
-/// Records the creation of `rows` of `M`'s table in `audit_log`, [`BATCH`] entries a
-/// statement.
-pub async fn audit_inserts<M: Record + serde::Serialize>(tx: &Tx<'_>, rows: &[M]) -> Result<()> {
-    for chunk in rows.chunks(BATCH) {
-        let entries = chunk.iter().map(|row| {
-            audit_row(
-                tx,
-                M::TABLE,
-                row.id(),
-                "INSERT",
-                None,
-                serde_json::to_value(row).ok(),
-            )
-        });
-        entity::audit_log::Entity::insert_many(entries)
-            .exec(tx.txn)
-            .await?;
-    }
-    Ok(())
-}
-
-/// Records the changes of many rows of `M`'s table, each `(before, after)`, in
-/// `audit_log`, [`BATCH`] entries a statement.
-pub async fn audit_updates<M: Record + serde::Serialize>(
-    tx: &Tx<'_>,
-    changes: &[(M, M)],
-) -> Result<()> {
-    for chunk in changes.chunks(BATCH) {
-        let entries = chunk.iter().map(|(old, new)| {
-            audit_row(
-                tx,
-                M::TABLE,
-                new.id(),
-                "UPDATE",
-                serde_json::to_value(old).ok(),
-                serde_json::to_value(new).ok(),
-            )
-        });
-        entity::audit_log::Entity::insert_many(entries)
-            .exec(tx.txn)
-            .await?;
-    }
-    Ok(())
-}
 
 /// Applies a nullable field of an update input: left out keeps the value, `null`
 /// clears it, a value sets it.

@@ -1,6 +1,6 @@
 //! Rows of a plan — users, organizations and their members, projects with requirement,
 //! component and task trees, analyses, collaboration sessions, approvals, comments,
-//! notifications and audit entries — made with one builder, [`Fixture`], for the demo data
+//! notifications (the database records each in its audit log) — made with one builder, [`Fixture`], for the demo data
 //! and the tests; and [`act`], which runs a context's command as a member in a request of
 //! its own, for the contexts' own tests.
 //!

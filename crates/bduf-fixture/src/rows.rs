@@ -6,9 +6,9 @@ use entity::sea_orm_active_enums::{
     AnalysisType, ApprovalStatus, CollaborationRole, ProjectStatus, TaskStatus,
 };
 use entity::{
-    analyses, approval_participants, approvals, architectural_components, audit_log,
-    collaboration_sessions, comments, notifications, organization_members, organizations, projects,
-    requirements, session_participants, tasks, users,
+    analyses, approval_participants, approvals, architectural_components, collaboration_sessions,
+    comments, notifications, organization_members, organizations, projects, requirements,
+    session_participants, tasks, users,
 };
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::ConnectionTrait;
@@ -500,36 +500,6 @@ impl<C: ConnectionTrait> Fixture<'_, C> {
             delivery_method: Set(Some("in-app".to_owned())),
             scheduled_for: NotSet,
             delivered_at: Set(None),
-            created_at: NotSet,
-            organization_id: Set(organization),
-        };
-        edit(&mut row);
-        self.queue(Some(organization), row)
-    }
-
-    /// An entry of `organization`'s audit log: `operation` (`INSERT`, `UPDATE`, `DELETE`)
-    /// on the row `record` of `table`, by nobody in particular.
-    pub fn audit(
-        &mut self,
-        organization: Uuid,
-        table: &str,
-        record: Uuid,
-        operation: &str,
-        edit: impl FnOnce(&mut audit_log::ActiveModel),
-    ) -> Uuid {
-        let mut row = audit_log::ActiveModel {
-            id: Set((self.ids)()),
-            table_name: Set(table.to_owned()),
-            record_id: Set(record),
-            operation: Set(operation.to_owned()),
-            user_id: Set(None),
-            session_id: Set(None),
-            old_values: Set(None),
-            new_values: Set(None),
-            changed_fields: Set(None),
-            change_reason: Set(None),
-            client_ip: Set(None),
-            user_agent: Set(None),
             created_at: NotSet,
             organization_id: Set(organization),
         };

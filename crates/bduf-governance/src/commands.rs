@@ -12,7 +12,7 @@ use std::collections::HashSet;
 
 use async_graphql::{Enum, InputObject, Json, MaybeUndefined};
 use bduf_core::write::{
-    BATCH, audit_inserts, delete, find, find_for_update, insert, patch, set, target_project, update,
+    BATCH, delete, find, find_for_update, insert, patch, set, target_project, update,
 };
 use bduf_core::{Error, Result, TargetType, Tx, check, now};
 use entity::sea_orm_active_enums::{ApprovalStatus, CollaborationRole as Role};
@@ -235,7 +235,6 @@ async fn add_approvers(
         .exec_without_returning(tx.txn)
         .await?;
     }
-    audit_inserts(tx, &added).await?;
     Ok(added)
 }
 
@@ -346,8 +345,7 @@ pub async fn update_approval(
         &mut row.required_approver_count,
         input.required_approver_count.map(Some),
     );
-    row.updated_at = Set(Some(now()));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Cancels a pending approval (admins), with an optional rationale.
@@ -371,8 +369,7 @@ pub async fn cancel_approval(
         row.decision_rationale = Set(rationale);
     }
     row.resolved_at = Set(Some(now));
-    row.updated_at = Set(Some(now));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Deletes an approval and its approvers (admins). Returns its id.
@@ -413,7 +410,7 @@ pub async fn update_approver(
     let mut row: approvers::ActiveModel = old.clone().into();
     set(&mut row.is_required, input.is_required.map(Some));
     set(&mut row.weight, input.weight.map(Some));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Removes an approver from a pending approval (admins). Returns its id.
@@ -457,7 +454,7 @@ pub async fn respond(
     row.response = Set(Some(status));
     row.response_notes = Set(notes);
     row.responded_at = Set(Some(now()));
-    *mine = update(tx, &before, row).await?;
+    *mine = update(tx, row).await?;
     let votes: Vec<Vote> = all
         .iter()
         .map(|p| Vote {
@@ -484,8 +481,7 @@ pub async fn respond(
         row.rejected_by = Set(Some(tx.user()));
     }
     row.resolved_at = Set(Some(now));
-    row.updated_at = Set(Some(now));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 #[cfg(test)]

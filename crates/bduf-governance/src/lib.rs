@@ -170,6 +170,12 @@ pub struct AuditLogFilter {
     pub from: Option<DateTime<Utc>>,
     /// Entries before this instant.
     pub to: Option<DateTime<Utc>>,
+    /// Entries numbered after this `seq`: the change feed. With `orderBy: {field: SEQ}`,
+    /// pass the last `seq` read to get everything committed since, nothing twice and
+    /// nothing skipped.
+    pub after_seq: Option<i64>,
+    /// The entries one request caused.
+    pub request_id: Option<Uuid>,
 }
 
 impl Filter for AuditLogFilter {
@@ -219,6 +225,12 @@ impl Filter for AuditLogFilter {
         if let Some(v) = self.to {
             c = c.add(audit_log::Column::CreatedAt.lt(v.fixed_offset()));
         }
+        if let Some(v) = self.after_seq {
+            c = c.add(audit_log::Column::Seq.gt(v));
+        }
+        if let Some(v) = self.request_id {
+            c = c.add(audit_log::Column::RequestId.eq(v));
+        }
         Ok(c)
     }
 }
@@ -227,6 +239,7 @@ ordering!(
     /// How to order audit-log entries.
     AuditLogOrder, AuditLogOrderField, audit_log::Model {
         CreatedAt => audit_log::Column::CreatedAt,
+        Seq => audit_log::Column::Seq,
     }
 );
 

@@ -26,7 +26,7 @@ use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
 use async_graphql::{EmptySubscription, Schema};
-use bduf_core::{Access, Batcher, Db, Error, RequestContext, RequestTxn};
+use bduf_core::{Access, Batcher, Client, Db, Error, RequestContext, RequestTxn};
 use bduf_identity::idempotency::{self, Claim};
 
 pub use bduf_identity::auth;
@@ -150,8 +150,13 @@ pub async fn execute(
     } else {
         Access::Read
     };
+    let client = Client {
+        request_id: uuid::Uuid::now_v7(),
+        ip: context.ip,
+        user_agent: context.user_agent.clone(),
+    };
     let txn = match RequestTxn::begin(db, access).await {
-        Ok(txn) => txn,
+        Ok(txn) => txn.from_client(client),
         Err(Error::Busy) => {
             return Answer {
                 response: refusal(Error::Busy),

@@ -169,8 +169,7 @@ pub async fn update_organization(
     if input.description.is_some() {
         row.description = Set(input.description);
     }
-    row.updated_at = Set(Some(now()));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Deletes the active organization and everything in it (owners). Returns its id.
@@ -226,7 +225,7 @@ pub async fn update_member_role(tx: &Tx<'_>, user: Uuid, role: Role) -> Result<m
     }
     let mut row: members::ActiveModel = old.clone().into();
     row.role = Set(role);
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Removes a member from the active organization (admins, or anyone leaving; the last

@@ -6,7 +6,7 @@
 
 use async_graphql::{InputObject, Json, MaybeUndefined};
 use bduf_core::tree::TreeKind;
-use bduf_core::write::{delete, find, insert, patch, set, update};
+use bduf_core::write::{delete, find, find_for_update, insert, patch, set, update};
 use bduf_core::{Error, Result, Tx, check, now};
 use entity::sea_orm_active_enums::CollaborationRole as Role;
 use entity::{analyses, architectural_components as components, projects, requirements};
@@ -46,6 +46,9 @@ pub struct UpdateProjectInput {
     pub estimated_budget: MaybeUndefined<Decimal>,
     pub currency: Option<String>,
     pub technology_stack: Option<Json<serde_json::Value>>,
+    /// The `version` the change was made against: when the project has moved on since,
+    /// the answer is `CONFLICT` naming its current version, and nothing changes.
+    pub expected_version: Option<i32>,
 }
 
 /// The largest `DECIMAL(15, 2)`: 13 digits before the point.
@@ -131,7 +134,10 @@ pub async fn create_project(tx: &Tx<'_>, input: CreateProjectInput) -> Result<pr
     .await
 }
 
-/// Changes a project (contributors); its `version` goes up by one.
+/// Changes a project (contributors); the database moves its `version` up by one. With
+/// `expectedVersion`, only if the project is still at that version (the row is locked
+/// from the check to the change, so two writers that read the same version cannot both
+/// pass).
 pub async fn update_project(
     tx: &Tx<'_>,
     id: Uuid,
@@ -139,7 +145,23 @@ pub async fn update_project(
 ) -> Result<projects::Model> {
     tx.require(Role::Contributor, "updateProject")?;
     check_project(&input)?;
-    let old: projects::Model = find(tx, id, "id", "project").await?;
+    let old: projects::Model = if input.expected_version.is_some() {
+        find_for_update(tx, id, "id", "project").await?
+    } else {
+        find(tx, id, "id", "project").await?
+    };
+    if let Some(expected) = input.expected_version {
+        let current = old.version.unwrap_or(1);
+        if current != expected {
+            return Err(Error::conflict(
+                "input.expectedVersion",
+                format!(
+                    "the project is at version {current}, not {expected}: \
+                     read it again and redo the change"
+                ),
+            ));
+        }
+    }
     let mut row: projects::ActiveModel = old.clone().into();
     set(&mut row.name, input.name);
     patch(&mut row.description, input.description);
@@ -157,9 +179,7 @@ pub async fn update_project(
         &mut row.technology_stack,
         input.technology_stack.map(|j| Some(j.0)),
     );
-    row.version = Set(Some(old.version.unwrap_or(1) + 1));
-    row.updated_at = Set(Some(now()));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Archives (or, with `archived: false`, restores) a project (contributors).
@@ -169,8 +189,7 @@ pub async fn archive_project(tx: &Tx<'_>, id: Uuid, archived: bool) -> Result<pr
     let mut row: projects::ActiveModel = old.clone().into();
     row.is_archived = Set(Some(archived));
     row.archived_at = Set(archived.then(now));
-    row.updated_at = Set(Some(now()));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Deletes a project and its whole plan (admins). Returns its id.
@@ -335,8 +354,7 @@ pub async fn update_analysis(
         set(slot, value.map(|j| Some(j.0)));
     }
     set(&mut row.status, input.status.map(Some));
-    row.updated_at = Set(Some(now()));
-    update(tx, &old, row).await
+    update(tx, row).await
 }
 
 /// Deletes an analysis (contributors). Returns its id.
@@ -465,7 +483,6 @@ impl TreeKind for Requirements {
         patch(&mut row.effort_estimate_hours, i.effort_estimate_hours);
         set(&mut row.is_validated, i.is_validated.map(Some));
         patch(&mut row.validation_notes, i.validation_notes);
-        row.updated_at = Set(Some(now()));
     }
 }
 
@@ -548,7 +565,6 @@ impl TreeKind for Components {
             &mut row.implementation_status,
             i.implementation_status.map(Some),
         );
-        row.updated_at = Set(Some(now()));
     }
 }
 

@@ -1,7 +1,7 @@
 //! `--demo`: a small, realistic organization — three projects with three- and four-level
 //! requirement, component and task trees, analyses, approvals, a review session, a comment
-//! thread, notifications and audit entries — so a newcomer's first query returns
-//! something meaningful. Built with `bduf_fixture` (every column the demo does not set
+//! thread, notifications, and the audit log the database wrote of them — so a newcomer's
+//! first query returns something meaningful. Built with `bduf_fixture` (every column the demo does not set
 //! has the API's default) and loaded in one transaction, only into a database without
 //! organizations.
 
@@ -460,17 +460,6 @@ async fn seed(txn: &DatabaseTransaction) -> Result<()> {
         },
     );
 
-    let client_ip = "192.0.2.10".parse()?;
-    f.audit(org, "approvals", approved, "UPDATE", |a| {
-        a.user_id = Set(Some(grace));
-        a.session_id = Set(Some(session));
-        a.old_values = Set(Some(json!({"status": "pending"})));
-        a.new_values = Set(Some(json!({"status": "approved"})));
-        a.changed_fields = Set(Some(json!(["status"])));
-        a.change_reason = Set(Some("design review passed".to_owned()));
-        a.client_ip = Set(Some(client_ip));
-        a.user_agent = Set(Some("bduf-demo".to_owned()));
-    });
     f.insert().await?;
     Ok(())
 }

@@ -157,7 +157,6 @@ impl TreeKind for Tasks {
         );
         patch(&mut row.planned_start_date, i.planned_start_date);
         patch(&mut row.planned_end_date, i.planned_end_date);
-        row.updated_at = Set(Some(now()));
     }
 }
 

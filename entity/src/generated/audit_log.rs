@@ -26,7 +26,12 @@ pub struct Model {
     #[sea_orm(column_type = "Text", nullable)]
     pub user_agent: Option<String>,
     pub created_at: Option<DateTimeWithTimeZone>,
+    #[sea_orm(unique_key = "idx_audit_log_feed")]
     pub organization_id: Uuid,
+    #[sea_orm(unique_key = "idx_audit_log_feed")]
+    pub seq: i64,
+    pub request_id: Option<Uuid>,
+    pub source: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

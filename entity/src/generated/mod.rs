@@ -8,6 +8,7 @@ pub mod analyses;
 pub mod approval_participants;
 pub mod approvals;
 pub mod architectural_components;
+pub mod audit_feed;
 pub mod audit_log;
 pub mod collaboration_sessions;
 pub mod comments;

@@ -24,6 +24,8 @@ pub struct Model {
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
 pub enum Relation {
+    #[sea_orm(has_one = "super::audit_feed::Entity")]
+    AuditFeed,
     #[sea_orm(has_many = "super::audit_log::Entity")]
     AuditLog,
     #[sea_orm(has_many = "super::comments::Entity")]
@@ -36,6 +38,12 @@ pub enum Relation {
     OrganizationMembers,
     #[sea_orm(has_many = "super::projects::Entity")]
     Projects,
+}
+
+impl Related<super::audit_feed::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::AuditFeed.def()
+    }
 }
 
 impl Related<super::audit_log::Entity> for Entity {

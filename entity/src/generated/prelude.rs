@@ -6,6 +6,7 @@ pub use super::analyses::Entity as Analyses;
 pub use super::approval_participants::Entity as ApprovalParticipants;
 pub use super::approvals::Entity as Approvals;
 pub use super::architectural_components::Entity as ArchitecturalComponents;
+pub use super::audit_feed::Entity as AuditFeed;
 pub use super::audit_log::Entity as AuditLog;
 pub use super::collaboration_sessions::Entity as CollaborationSessions;
 pub use super::comments::Entity as Comments;

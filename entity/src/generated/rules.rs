@@ -5,7 +5,7 @@
 use crate::rule::{Constraint, Kind, Length, Range};
 
 /// Every named constraint, by name.
-pub const CONSTRAINTS: [Constraint; 75] = [
+pub const CONSTRAINTS: [Constraint; 77] = [
     Constraint {
         name: "analyses_completeness_score_check",
         table: "analyses",
@@ -131,6 +131,20 @@ pub const CONSTRAINTS: [Constraint; 75] = [
         kind: Kind::ForeignKey,
         columns: &["project_id", "organization_id"],
         definition: "FOREIGN KEY (project_id, organization_id) REFERENCES projects(id, organization_id) ON DELETE CASCADE",
+    },
+    Constraint {
+        name: "audit_feed_organization_id_fkey",
+        table: "audit_feed",
+        kind: Kind::ForeignKey,
+        columns: &["organization_id"],
+        definition: "FOREIGN KEY (organization_id) REFERENCES organizations(id) ON DELETE CASCADE",
+    },
+    Constraint {
+        name: "audit_feed_pkey",
+        table: "audit_feed",
+        kind: Kind::PrimaryKey,
+        columns: &["organization_id"],
+        definition: "PRIMARY KEY (organization_id)",
     },
     Constraint {
         name: "audit_log_organization_id_fkey",
@@ -534,7 +548,7 @@ pub const CONSTRAINTS: [Constraint; 75] = [
 ];
 
 /// The `n` of every `VARCHAR(n)` column, by table and column.
-pub const LENGTHS: [Length; 46] = [
+pub const LENGTHS: [Length; 47] = [
     Length {
         table: "analyses",
         column: "ai_model_used",
@@ -599,6 +613,11 @@ pub const LENGTHS: [Length; 46] = [
         table: "audit_log",
         column: "operation",
         max: 10,
+    },
+    Length {
+        table: "audit_log",
+        column: "source",
+        max: 100,
     },
     Length {
         table: "audit_log",

@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audit;
 mod checksums;
 mod cli;
 mod concurrency;

@@ -5,13 +5,14 @@ use migration::Migrator;
 
 use crate::support::strings;
 
-/// The tables of seed 000, `user_sessions` (sibling seeds 001 and 004) and
-/// `idempotency_keys` (step 13).
-const SEED_TABLES: [&str; 18] = [
+/// The tables of seed 000, `user_sessions` (sibling seeds 001 and 004),
+/// `idempotency_keys` (step 13), `sign_in_failures` (step 16) and `audit_feed` (step 17).
+const SEED_TABLES: [&str; 19] = [
     "analyses",
     "approval_participants",
     "approvals",
     "architectural_components",
+    "audit_feed",
     "audit_log",
     "collaboration_sessions",
     "comments",
@@ -39,7 +40,7 @@ async fn every_foreign_key_column_is_indexed() {
     )
     .await
     .expect("listing foreign keys");
-    assert_eq!(foreign_keys.len(), 34, "foreign keys: {foreign_keys:#?}");
+    assert_eq!(foreign_keys.len(), 35, "foreign keys: {foreign_keys:#?}");
     // An index covers a foreign key when the key's column leads it.
     let unindexed = strings(
         db.conn(),

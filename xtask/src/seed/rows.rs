@@ -181,7 +181,7 @@ pub const AUDIT_LOG: Table = Table {
         "id", "table_name", "record_id", "operation", "user_id", "session_id", "old_values",
         "new_values", "changed_fields", "change_reason", "client_ip", "user_agent",
         "created_at",
-        "organization_id",
+        "organization_id", "seq", "request_id", "source",
     ],
 };
 
@@ -1288,6 +1288,8 @@ fn audit_log(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
         "bduf-cli/0.4.2",
     ];
     let sessions = plan.sessions.per_project;
+    // Each organization's change numbers, 1, 2, 3… in the order the entries are written.
+    let mut numbers: std::collections::HashMap<Uuid, i64> = std::collections::HashMap::new();
     for &project in &plan.audit_entries {
         let kind = weighted(
             rng,
@@ -1337,8 +1339,14 @@ fn audit_log(plan: &Plan, rng: &mut ChaCha8Rng, out: &mut Copy) -> Result<()> {
                 format!("2001:db8::{:x}", rng.random_range(1..=0xffff))
             })
             .text(pick(rng, AGENTS))
-            .ts(created)
-            .uuid(org_id(plan, project))
+            .ts(created);
+        let org = org_id(plan, project);
+        let seq = numbers.entry(org).or_insert(0);
+        *seq += 1;
+        out.uuid(org)
+            .int(*seq)
+            .uuid(v7(created, rng))
+            .text("api")
             .end()?;
     }
     Ok(())

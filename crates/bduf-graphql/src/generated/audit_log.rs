@@ -29,7 +29,7 @@ impl Node for AuditLogEntry {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11011000111111);
+        let mut columns = Columns(0b11111011000111111);
         for look in looks {
             if look.field("oldValues").exists() {
                 columns = columns.with(6);
@@ -73,9 +73,11 @@ impl AuditLogEntryFields {
     async fn session_id(&self) -> Option<uuid::Uuid> {
         self.0.session_id
     }
+    /// The row before: all of it for DELETE, the changed fields for UPDATE.
     async fn old_values(&self) -> Option<async_graphql::Json<&serde_json::Value>> {
         self.0.old_values.as_ref().map(async_graphql::Json)
     }
+    /// The row after: all of it for INSERT, the changed fields for UPDATE.
     async fn new_values(&self) -> Option<async_graphql::Json<&serde_json::Value>> {
         self.0.new_values.as_ref().map(async_graphql::Json)
     }
@@ -97,5 +99,17 @@ impl AuditLogEntryFields {
     }
     async fn organization_id(&self) -> uuid::Uuid {
         self.0.organization_id
+    }
+    /// The organization's change number: 1, 2, 3… without gaps, in commit order.
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+    /// The request that made the change; null outside one.
+    async fn request_id(&self) -> Option<uuid::Uuid> {
+        self.0.request_id
+    }
+    /// `api` for a request; `sql:<role>` (SQLite: `sql`) for SQL run outside one.
+    async fn source(&self) -> &str {
+        &self.0.source
     }
 }

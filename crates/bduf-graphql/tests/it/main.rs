@@ -3,6 +3,7 @@
 
 mod support;
 
+mod audit;
 mod checks;
 mod errors;
 mod idempotency;

@@ -289,6 +289,12 @@ async fn every_connection_walks_alike_on_both_backends() {
     }
     assert_eq!(walks[0].len(), walks[1].len());
     for (key, ids) in &walks[0] {
+        // Audit rows are written by each database's triggers, with ids of its own
+        // (`gen_random_uuid()`, `randomblob(16)`): their walks are checked on each backend
+        // (complete, in order, backward as forward) but their ids cannot agree.
+        if key.starts_with("auditLog ") {
+            continue;
+        }
         assert_eq!(
             Some(ids),
             walks[1].get(key),
