@@ -59,4 +59,6 @@ migrations!(
     m20261205_000001_authentication_reads_memberships,
     m20261205_000002_create_sign_in_failures,
     m20261206_000001_audit_by_trigger,
+    m20261206_000002_integrity_in_the_database,
+    m20261206_000003_create_task_dependencies,
 );

@@ -80,6 +80,8 @@ const VERSIONED: [&str; 1] = ["projects"];
 /// PostgreSQL: the columns, the feed, the touch functions and the privileges (the audit
 /// function is [`pg_audit_function`]).
 const PG_UP: &str = r#"
+SET LOCAL lock_timeout = '5s';
+SET LOCAL statement_timeout = '300s';
 ALTER TABLE audit_log
     ADD COLUMN seq BIGINT,
     ADD COLUMN request_id UUID,

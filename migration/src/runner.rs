@@ -381,8 +381,24 @@ async fn execute<M: MigratorTrait>(db: &DatabaseConnection, command: Command) ->
     }
 }
 
-/// Drops every table of a SQLite database, each only once no other table references it.
+/// Drops every table of a SQLite database, each only once no other table references it,
+/// after every trigger: with foreign keys on, `DROP TABLE` deletes the table's rows first,
+/// which would fire triggers that name tables already dropped.
 async fn drop_all_sqlite_tables(db: &DatabaseConnection) -> Result<(), DbErr> {
+    let triggers = db
+        .query_all_raw(Statement::from_string(
+            DbBackend::Sqlite,
+            "SELECT name FROM sqlite_schema WHERE type = 'trigger'",
+        ))
+        .await?;
+    for row in triggers {
+        let trigger: String = row.try_get_by_index(0)?;
+        db.execute_unprepared(&format!(
+            "DROP TRIGGER \"{}\"",
+            trigger.replace('"', "\"\"")
+        ))
+        .await?;
+    }
     const UNREFERENCED: &str = "SELECT m.name FROM sqlite_schema m \
         WHERE m.type = 'table' AND m.name NOT LIKE 'sqlite_%' AND NOT EXISTS ( \
             SELECT 1 FROM sqlite_schema o, pragma_foreign_key_list(o.name) f \

@@ -15,7 +15,7 @@ use crate::codegen::BANNER;
 use crate::{rustfmt, workspace_root};
 
 /// Each table's object type: (table, type name, module of its edges, description).
-pub const TYPES: [(&str, &str, &str, &str); 15] = [
+pub const TYPES: [(&str, &str, &str, &str); 16] = [
     ("users", "User", "identity", "A person who signs in."),
     (
         "organizations",
@@ -58,6 +58,12 @@ pub const TYPES: [(&str, &str, &str, &str); 15] = [
         "Task",
         "work",
         "A unit of work, in a tree under its project.",
+    ),
+    (
+        "task_dependencies",
+        "TaskDependency",
+        "work",
+        "A task waiting for another of its project.",
     ),
     (
         "collaboration_sessions",
@@ -120,7 +126,7 @@ pub const INTERNAL: [&str; 5] = [
 ];
 
 /// Descriptions of fields, by `table.column`.
-pub const DOCS: [(&str, &str); 22] = [
+pub const DOCS: [(&str, &str); 25] = [
     ("requirements.priority", "1 (highest) to 5."),
     ("requirements.complexity_score", "1 to 10."),
     ("projects.complexity_score", "1 to 10."),
@@ -149,6 +155,15 @@ pub const DOCS: [(&str, &str); 22] = [
         "The approver's answer; null until they respond.",
     ),
     ("audit_log.operation", "INSERT, UPDATE or DELETE."),
+    ("task_dependencies.task_id", "The task that waits."),
+    (
+        "task_dependencies.depends_on_task_id",
+        "The task it waits for.",
+    ),
+    (
+        "task_dependencies.lag_hours",
+        "Hours between the end of the task waited for and the start of the one waiting (0 to 8,760).",
+    ),
     (
         "audit_log.seq",
         "The organization's change number: 1, 2, 3… without gaps, in commit order.",
@@ -176,10 +191,11 @@ pub const DOCS: [(&str, &str); 22] = [
 ];
 
 /// The GraphQL enum of each database enum type.
-pub const ENUMS: [(&str, &str); 5] = [
+pub const ENUMS: [(&str, &str); 6] = [
     ("project_status", "bduf_planning::ProjectStatus"),
     ("analysis_type", "bduf_planning::AnalysisType"),
     ("task_status", "bduf_work::TaskStatus"),
+    ("dependency_type", "bduf_work::DependencyType"),
     ("collaboration_role", "bduf_identity::CollaborationRole"),
     ("approval_status", "bduf_governance::ApprovalStatus"),
 ];

@@ -138,6 +138,7 @@ records!(
     projects: Column,
     requirements: Column,
     session_participants: Column,
+    task_dependencies: Column,
     tasks: Column,
     users: User,
 );

@@ -3,12 +3,12 @@
 //! closure, queued.
 
 use entity::sea_orm_active_enums::{
-    AnalysisType, ApprovalStatus, CollaborationRole, ProjectStatus, TaskStatus,
+    AnalysisType, ApprovalStatus, CollaborationRole, DependencyType, ProjectStatus, TaskStatus,
 };
 use entity::{
     analyses, approval_participants, approvals, architectural_components, collaboration_sessions,
     comments, notifications, organization_members, organizations, projects, requirements,
-    session_participants, tasks, users,
+    session_participants, task_dependencies, tasks, users,
 };
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::ConnectionTrait;
@@ -261,6 +261,31 @@ impl<C: ConnectionTrait> Fixture<'_, C> {
             created_at: NotSet,
             updated_at: NotSet,
             organization_id: Set(organization),
+        };
+        edit(&mut row);
+        self.queue(Some(organization), row)
+    }
+
+    /// `task` waiting for `on` (both of `project`, made by this fixture): `blocks`, no
+    /// lag, by nobody in particular.
+    pub fn dependency(
+        &mut self,
+        project: Uuid,
+        task: Uuid,
+        on: Uuid,
+        edit: impl FnOnce(&mut task_dependencies::ActiveModel),
+    ) -> Uuid {
+        let organization = self.owner("the dependency's project", project);
+        let mut row = task_dependencies::ActiveModel {
+            id: Set((self.ids)()),
+            organization_id: Set(organization),
+            project_id: Set(project),
+            task_id: Set(task),
+            depends_on_task_id: Set(on),
+            dependency_type: Set(DependencyType::Blocks),
+            lag_hours: Set(0),
+            created_by: Set(None),
+            created_at: NotSet,
         };
         edit(&mut row);
         self.queue(Some(organization), row)

@@ -19,14 +19,16 @@ use bduf_planning::{
     AnalysesOf, AnalysisFilter, AnalysisOrder, ComponentFilter, ComponentOrder, ComponentsOf,
     ProjectFilter, ProjectOrder, ProjectsOf, RequirementFilter, RequirementOrder, RequirementsOf,
 };
-use bduf_work::{TaskFilter, TaskOrder, TasksOf};
+use bduf_work::{
+    TaskDependenciesOf, TaskDependencyFilter, TaskDependencyOrder, TaskFilter, TaskOrder, TasksOf,
+};
 use uuid::Uuid;
 
 use crate::context::viewer;
 use crate::generated::{
     Analysis, Approval, ApprovalParticipant, ArchitecturalComponent, AuditLogEntry,
     CollaborationSession, Comment, Notification, Organization, OrganizationMember, Project,
-    Requirement, SessionParticipant, Task, User,
+    Requirement, SessionParticipant, Task, TaskDependency, User,
 };
 use crate::support::{Conn, Paging, connection, one, page_cost, value};
 use crate::types::identity::SessionInfo;
@@ -142,6 +144,7 @@ root_fields!(PlanningQuery {
 
 root_fields!(WorkQuery {
     task / tasks => Task, TasksOf, TaskFilter, TaskOrder;
+    task_dependency / task_dependencies => TaskDependency, TaskDependenciesOf, TaskDependencyFilter, TaskDependencyOrder;
 });
 
 root_fields!(CollaborationQuery {

@@ -262,6 +262,28 @@ macro_rules! edges {
         ] $($rest)*);
     };
     (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+        $(#[$doc:meta])* connection $name:ident: $node:ty = $link:expr, $order:ty, where $filter:expr;
+        $($rest:tt)*) => {
+        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty [$($done)*
+            $(#[$doc])*
+            #[graphql(complexity = $page)]
+            #[allow(clippy::too_many_arguments)]
+            async fn $name(
+                &self,
+                ctx: &async_graphql::Context<'_>,
+                order_by: Option<$order>,
+                after: Option<String>,
+                before: Option<String>,
+                $first: Option<i32>,
+                $last: Option<i32>,
+            ) -> async_graphql::Result<$crate::support::Conn<$node>> {
+                let paging = $crate::support::Paging { after, before, first: $first, last: $last };
+                $crate::support::connection(ctx, Some(($link, self.0.id)), Some($filter), order_by, paging)
+                    .await
+            }
+        ] $($rest)*);
+    };
+    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
         $(#[$doc:meta])* ancestors: $node:ty;
         $($rest:tt)*) => {
         $crate::support::edges!(@fields $object ($page $walk $first $last) $ty [$($done)*

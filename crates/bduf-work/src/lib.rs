@@ -3,6 +3,12 @@
 //! aggregates of the dashboards.
 
 pub mod commands;
+pub mod dependencies;
+
+pub use dependencies::{
+    CriticalPath, CriticalPathOf, DependencyType, ScheduledTask, TaskDependenciesOf,
+    TaskDependencyFilter, TaskDependencyOrder,
+};
 
 use std::collections::HashMap;
 
@@ -49,6 +55,9 @@ pub struct TaskFilter {
     pub planned_start_from: Option<NaiveDate>,
     /// Planned to start on or before this date.
     pub planned_start_to: Option<NaiveDate>,
+    /// Only tasks that can start now (`true`): not done or cancelled, and every task they
+    /// depend on with `BLOCKS` done or cancelled; `false`: the others.
+    pub ready: Option<bool>,
 }
 
 impl Filter for TaskFilter {
@@ -105,6 +114,9 @@ impl Filter for TaskFilter {
         }
         if let Some(v) = self.planned_start_to {
             c = c.add(tasks::Column::PlannedStartDate.lte(v));
+        }
+        if let Some(v) = self.ready {
+            c = c.add(dependencies::ready(v));
         }
         Ok(c)
     }

@@ -21,6 +21,7 @@ pub mod requirements;
 pub mod sea_orm_active_enums;
 pub mod session_participants;
 pub mod sign_in_failures;
+pub mod task_dependencies;
 pub mod tasks;
 pub mod user_sessions;
 pub mod users;

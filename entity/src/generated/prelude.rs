@@ -18,6 +18,7 @@ pub use super::projects::Entity as Projects;
 pub use super::requirements::Entity as Requirements;
 pub use super::session_participants::Entity as SessionParticipants;
 pub use super::sign_in_failures::Entity as SignInFailures;
+pub use super::task_dependencies::Entity as TaskDependencies;
 pub use super::tasks::Entity as Tasks;
 pub use super::user_sessions::Entity as UserSessions;
 pub use super::users::Entity as Users;

@@ -62,6 +62,8 @@ pub enum Relation {
     Organizations,
     #[sea_orm(has_many = "super::requirements::Entity")]
     Requirements,
+    #[sea_orm(has_many = "super::task_dependencies::Entity")]
+    TaskDependencies,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
     #[sea_orm(
@@ -107,6 +109,12 @@ impl Related<super::organizations::Entity> for Entity {
 impl Related<super::requirements::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::Requirements.def()
+    }
+}
+
+impl Related<super::task_dependencies::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TaskDependencies.def()
     }
 }
 

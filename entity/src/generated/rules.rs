@@ -5,7 +5,7 @@
 use crate::rule::{Constraint, Kind, Length, Range};
 
 /// Every named constraint, by name.
-pub const CONSTRAINTS: [Constraint; 77] = [
+pub const CONSTRAINTS: [Constraint; 86] = [
     Constraint {
         name: "analyses_completeness_score_check",
         table: "analyses",
@@ -448,6 +448,62 @@ pub const CONSTRAINTS: [Constraint; 77] = [
         definition: "PRIMARY KEY (key)",
     },
     Constraint {
+        name: "task_dependencies_created_by_fkey",
+        table: "task_dependencies",
+        kind: Kind::ForeignKey,
+        columns: &["created_by"],
+        definition: "FOREIGN KEY (created_by) REFERENCES users(id)",
+    },
+    Constraint {
+        name: "task_dependencies_depends_on_task_id_fkey",
+        table: "task_dependencies",
+        kind: Kind::ForeignKey,
+        columns: &["depends_on_task_id", "project_id"],
+        definition: "FOREIGN KEY (depends_on_task_id, project_id) REFERENCES tasks(id, project_id) ON DELETE CASCADE",
+    },
+    Constraint {
+        name: "task_dependencies_lag_hours_check",
+        table: "task_dependencies",
+        kind: Kind::Check,
+        columns: &["lag_hours"],
+        definition: "CHECK (((lag_hours >= 0) AND (lag_hours <= 8760)))",
+    },
+    Constraint {
+        name: "task_dependencies_not_self",
+        table: "task_dependencies",
+        kind: Kind::Check,
+        columns: &["task_id", "depends_on_task_id"],
+        definition: "CHECK ((task_id <> depends_on_task_id))",
+    },
+    Constraint {
+        name: "task_dependencies_pkey",
+        table: "task_dependencies",
+        kind: Kind::PrimaryKey,
+        columns: &["id"],
+        definition: "PRIMARY KEY (id)",
+    },
+    Constraint {
+        name: "task_dependencies_project_id_fkey",
+        table: "task_dependencies",
+        kind: Kind::ForeignKey,
+        columns: &["project_id", "organization_id"],
+        definition: "FOREIGN KEY (project_id, organization_id) REFERENCES projects(id, organization_id) ON DELETE CASCADE",
+    },
+    Constraint {
+        name: "task_dependencies_task_id_depends_on_task_id_key",
+        table: "task_dependencies",
+        kind: Kind::Unique,
+        columns: &["task_id", "depends_on_task_id"],
+        definition: "UNIQUE (task_id, depends_on_task_id)",
+    },
+    Constraint {
+        name: "task_dependencies_task_id_fkey",
+        table: "task_dependencies",
+        kind: Kind::ForeignKey,
+        columns: &["task_id", "project_id"],
+        definition: "FOREIGN KEY (task_id, project_id) REFERENCES tasks(id, project_id) ON DELETE CASCADE",
+    },
+    Constraint {
         name: "tasks_assigned_to_fkey",
         table: "tasks",
         kind: Kind::ForeignKey,
@@ -467,6 +523,13 @@ pub const CONSTRAINTS: [Constraint; 77] = [
         kind: Kind::Unique,
         columns: &["id", "organization_id"],
         definition: "UNIQUE (id, organization_id)",
+    },
+    Constraint {
+        name: "tasks_id_project_id_key",
+        table: "tasks",
+        kind: Kind::Unique,
+        columns: &["id", "project_id"],
+        definition: "UNIQUE (id, project_id)",
     },
     Constraint {
         name: "tasks_parent_id_fkey",
@@ -787,7 +850,7 @@ pub const LENGTHS: [Length; 47] = [
 ];
 
 /// The bounds of every integer CHECK `column BETWEEN low AND high`, by table and column.
-pub const RANGES: [Range; 6] = [
+pub const RANGES: [Range; 7] = [
     Range {
         table: "projects",
         column: "complexity_score",
@@ -805,6 +868,12 @@ pub const RANGES: [Range; 6] = [
         column: "priority",
         low: 1,
         high: 5,
+    },
+    Range {
+        table: "task_dependencies",
+        column: "lag_hours",
+        low: 0,
+        high: 8760,
     },
     Range {
         table: "tasks",

@@ -44,6 +44,16 @@ pub enum CollaborationRole {
     Viewer,
 }
 #[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, Serialize, Deserialize)]
+#[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "dependency_type")]
+pub enum DependencyType {
+    #[sea_orm(string_value = "blocks")]
+    Blocks,
+    #[sea_orm(string_value = "relates_to")]
+    RelatesTo,
+    #[sea_orm(string_value = "duplicates")]
+    Duplicates,
+}
+#[derive(Debug, Clone, PartialEq, Eq, EnumIter, DeriveActiveEnum, Copy, Serialize, Deserialize)]
 #[sea_orm(rs_type = "Enum", db_type = "Enum", enum_name = "project_status")]
 pub enum ProjectStatus {
     #[sea_orm(string_value = "draft")]

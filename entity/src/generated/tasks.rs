@@ -12,9 +12,10 @@ pub struct Model {
     #[sea_orm(
         primary_key,
         auto_increment = false,
-        unique_key = "tasks_id_organization_id_key"
+        unique_key = "tasks_id_project_id_key"
     )]
     pub id: Uuid,
+    #[sea_orm(unique_key = "tasks_id_project_id_key")]
     pub project_id: Uuid,
     pub parent_id: Option<Uuid>,
     pub title: String,

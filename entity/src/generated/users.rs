@@ -46,6 +46,8 @@ pub enum Relation {
     Projects,
     #[sea_orm(has_many = "super::session_participants::Entity")]
     SessionParticipants,
+    #[sea_orm(has_many = "super::task_dependencies::Entity")]
+    TaskDependencies,
     #[sea_orm(has_many = "super::tasks::Entity")]
     Tasks,
     #[sea_orm(has_many = "super::user_sessions::Entity")]
@@ -97,6 +99,12 @@ impl Related<super::projects::Entity> for Entity {
 impl Related<super::session_participants::Entity> for Entity {
     fn to() -> RelationDef {
         Relation::SessionParticipants.def()
+    }
+}
+
+impl Related<super::task_dependencies::Entity> for Entity {
+    fn to() -> RelationDef {
+        Relation::TaskDependencies.def()
     }
 }
 

@@ -9,6 +9,7 @@ mod cli;
 mod concurrency;
 mod constraints;
 mod failure;
+mod integrity;
 mod lifecycle;
 mod rls;
 mod roundtrip;

@@ -6,8 +6,9 @@ use migration::Migrator;
 use crate::support::strings;
 
 /// The tables of seed 000, `user_sessions` (sibling seeds 001 and 004),
-/// `idempotency_keys` (step 13), `sign_in_failures` (step 16) and `audit_feed` (step 17).
-const SEED_TABLES: [&str; 19] = [
+/// `idempotency_keys` (step 13), `sign_in_failures` (step 16), `audit_feed` (step 17) and
+/// `task_dependencies` (step 19; seeds 001 and 004).
+const SEED_TABLES: [&str; 20] = [
     "analyses",
     "approval_participants",
     "approvals",
@@ -24,6 +25,7 @@ const SEED_TABLES: [&str; 19] = [
     "requirements",
     "session_participants",
     "sign_in_failures",
+    "task_dependencies",
     "tasks",
     "user_sessions",
     "users",
@@ -40,7 +42,7 @@ async fn every_foreign_key_column_is_indexed() {
     )
     .await
     .expect("listing foreign keys");
-    assert_eq!(foreign_keys.len(), 35, "foreign keys: {foreign_keys:#?}");
+    assert_eq!(foreign_keys.len(), 39, "foreign keys: {foreign_keys:#?}");
     // An index covers a foreign key when the key's column leads it.
     let unindexed = strings(
         db.conn(),
@@ -82,6 +84,7 @@ async fn schema_has_the_seed_tables_and_enum_types() {
             "analysis_type: requirements,architecture,technology,risk,quality",
             "approval_status: pending,approved,rejected,cancelled",
             "collaboration_role: owner,admin,contributor,viewer",
+            "dependency_type: blocks,relates_to,duplicates",
             "project_status: draft,active,completed,archived,cancelled",
             "task_status: pending,in_progress,review,done,cancelled,deferred",
         ]

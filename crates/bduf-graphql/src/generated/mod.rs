@@ -16,6 +16,7 @@ mod organizations;
 mod projects;
 mod requirements;
 mod session_participants;
+mod task_dependencies;
 mod tasks;
 mod users;
 
@@ -32,5 +33,6 @@ pub use organizations::{Organization, OrganizationFields};
 pub use projects::{Project, ProjectFields};
 pub use requirements::{Requirement, RequirementFields};
 pub use session_participants::{SessionParticipant, SessionParticipantFields};
+pub use task_dependencies::{TaskDependency, TaskDependencyFields};
 pub use tasks::{Task, TaskFields};
 pub use users::{User, UserFields};

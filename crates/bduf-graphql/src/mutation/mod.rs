@@ -9,6 +9,7 @@ mod governance;
 mod identity;
 mod planning;
 mod trees;
+mod work;
 
 use async_graphql::MergedObject;
 
@@ -17,6 +18,7 @@ pub use governance::GovernanceMutation;
 pub use identity::IdentityMutation;
 pub use planning::PlanningMutation;
 pub use trees::TreesMutation;
+pub use work::WorkMutation;
 
 /// The root mutation type.
 #[derive(MergedObject, Default, Debug)]
@@ -24,6 +26,7 @@ pub struct Mutation(
     IdentityMutation,
     PlanningMutation,
     TreesMutation,
+    WorkMutation,
     CollaborationMutation,
     GovernanceMutation,
 );

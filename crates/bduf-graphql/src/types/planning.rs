@@ -12,16 +12,20 @@ use bduf_planning::{
     ComponentsOf, LabelCount, LatestAnalysesOf, RequirementCounts, RequirementCountsOf,
     RequirementFilter, RequirementOrder, RequirementsOf,
 };
-use bduf_work::{TaskFilter, TaskOrder, TaskProgress, TaskRollupOf, TaskStatusCount, TasksOf};
+use bduf_work::{
+    CriticalPathOf, TaskDependenciesOf, TaskDependencyFilter, TaskDependencyOrder, TaskFilter,
+    TaskOrder, TaskProgress, TaskRollupOf, TaskStatusCount, TasksOf,
+};
 use entity::{analyses, architectural_components, projects, requirements};
 use uuid::Uuid;
 
 use crate::generated::{
     Analysis, Approval, ArchitecturalComponent, CollaborationSession, Comment, Organization,
-    Project, Requirement, Task, User,
+    Project, Requirement, Task, TaskDependency, User,
 };
 use crate::limits::LATEST_ANALYSES_WEIGHT;
-use crate::support::{depth, edges, one, selected, value};
+use crate::support::{depth, edges, load, one, selected, value};
+use crate::types::work::Schedule;
 
 edges! {
     /// The edges of `Project`.
@@ -38,6 +42,17 @@ edges! {
         connection components: ArchitecturalComponent = ComponentsOf::Project, ComponentFilter, ComponentOrder;
         /// The project's tasks.
         connection tasks: Task = TasksOf::Project, TaskFilter, TaskOrder;
+        /// The dependencies between the project's tasks.
+        connection task_dependencies: TaskDependency = TaskDependenciesOf::Project, TaskDependencyFilter, TaskDependencyOrder;
+        /// The tasks that can start now: not done or cancelled, and everything they wait
+        /// for with `BLOCKS` done or cancelled (`tasks` with `filter: {ready: true}`).
+        connection ready_tasks: Task = TasksOf::Project, TaskOrder,
+            where TaskFilter { ready: Some(true), ..TaskFilter::default() };
+        /// The project's schedule over its `BLOCKS` dependencies: the critical path and
+        /// each unfinished task's slack.
+        async fn critical_path(&self, ctx: &Context<'_>) -> Result<Schedule> {
+            Ok(Schedule(load(ctx, CriticalPathOf(self.0.id)).await?.unwrap_or_default()))
+        }
         /// The project's analyses.
         connection analyses: Analysis = AnalysesOf::Project, AnalysisFilter, AnalysisOrder;
         /// The project's approvals, whatever they are about.

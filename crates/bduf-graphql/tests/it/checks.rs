@@ -17,8 +17,16 @@ fn mirrors(
     project: &str,
     requirement: &str,
     task: &str,
+    dependency: &str,
 ) -> Vec<(&'static str, &'static str, String)> {
     vec![
+        (
+            "task_dependencies.lag_hours",
+            "input.lagHours",
+            format!(
+                r#"mutation {{ updateTaskDependency(id: "{dependency}", input: {{ lagHours: {{}} }}) {{ id }} }}"#
+            ),
+        ),
         (
             "projects.complexity_score",
             "input.complexityScore",
@@ -97,6 +105,15 @@ async fn every_check_constraint_is_mirrored_by_the_mutations() {
     let app = TestApp::new(Backend::Postgres).await;
     let plan = Plan::build(app.conn(), plan_shape()).await;
     app.act_as(plan.users[2], plan.organization).await;
+    let dependency = app
+        .data(&format!(
+            r#"mutation {{ addTaskDependency(input: {{ taskId: "{}", dependsOnTaskId: "{}" }}) {{ id }} }}"#,
+            plan.tasks[3], plan.tasks[2]
+        ))
+        .await["addTaskDependency"]["id"]
+        .as_str()
+        .unwrap_or_default()
+        .to_owned();
     let rows = app
         .conn()
         .query_all_raw(Statement::from_string(
@@ -124,6 +141,7 @@ async fn every_check_constraint_is_mirrored_by_the_mutations() {
         &plan.projects[0].to_string(),
         &plan.roots[0][0].to_string(),
         &plan.tasks[0].to_string(),
+        &dependency,
     );
     let in_catalog: BTreeSet<&str> = checks.iter().map(|(c, _, _)| c.as_str()).collect();
     let in_mirrors: BTreeSet<&str> = mirrored.iter().map(|(c, _, _)| *c).collect();

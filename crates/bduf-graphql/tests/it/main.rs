@@ -5,6 +5,7 @@ mod support;
 
 mod audit;
 mod checks;
+mod dependencies;
 mod errors;
 mod idempotency;
 mod paging;

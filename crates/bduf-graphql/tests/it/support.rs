@@ -635,6 +635,14 @@ impl Catalog {
             });
             tasks.push(task);
         }
+        // Six dependencies, each task on the one before; two share a time.
+        for i in 1..7 {
+            f.dependency(project, tasks[i], tasks[i - 1], |d| {
+                if let Some(at) = time(i % 5) {
+                    d.created_at = Set(at);
+                }
+            });
+        }
         let sessions: Vec<Uuid> = (0..5)
             .map(|i| {
                 f.session(project, users[i % 2], &format!("S{i}"), |s| {
