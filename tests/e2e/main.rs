@@ -1,6 +1,6 @@
 //! End-to-end: the real `bduf` binary, started on a free port with `--demo` against
 //! PostgreSQL and against SQLite, answering the README's example queries over HTTP, and
-//! its operational endpoints.
+//! its operational endpoints; `bduf backup` and `bduf restore` (`backup.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -9,6 +9,8 @@ use std::time::Duration;
 
 use bduf_testkit::{Backend, TestDb};
 use serde_json::{Value, json};
+
+mod backup;
 
 /// The README's example queries, by file under `docs/queries/`.
 const QUERIES: [&str; 3] = [

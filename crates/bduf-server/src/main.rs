@@ -1,7 +1,10 @@
 //! `bduf`: serves the GraphQL API. With no configuration it serves the embedded SQLite
 //! default on <http://127.0.0.1:8000/graphql>, applying migrations at start.
+//! `bduf backup --to FILE` and `bduf restore --from FILE [--force]` back its database up
+//! and restore it (`src/backup.rs`).
 
 mod admission;
+mod backup;
 mod demo;
 mod http;
 
@@ -26,7 +29,7 @@ struct Config {
 
     /// The database: `postgres://…` or `sqlite://…`. Unset, the embedded SQLite file
     /// `data/bduf.sqlite3` (created if missing).
-    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL)]
+    #[arg(long, env = "DATABASE_URL", default_value = DEFAULT_DATABASE_URL, global = true)]
     database_url: String,
 
     /// Load the demo organization first (only into a database without organizations).
@@ -84,6 +87,10 @@ struct Config {
     /// Log format.
     #[arg(long, env = "BDUF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+
+    /// Without a subcommand, `bduf` serves.
+    #[command(subcommand)]
+    command: Option<backup::Cmd>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -101,6 +108,13 @@ async fn main() -> Result<()> {
     match config.log_format {
         LogFormat::Json => logs.json().init(),
         LogFormat::Text => logs.init(),
+    }
+    if let Some(command) = config.command {
+        if let Err(err) = backup::run(command, &config.database_url).await {
+            eprintln!("bduf: {err:#}");
+            std::process::exit(1);
+        }
+        return Ok(());
     }
 
     // Migrations take the migration lock on a connection of their own.
