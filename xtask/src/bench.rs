@@ -10,6 +10,7 @@
 mod explain;
 mod measure;
 mod suite;
+mod writes;
 
 use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
@@ -38,6 +39,8 @@ pub struct Options {
     pub load: bool,
     /// Only these queries (`Q1`, …); all when empty. The page is not written then.
     pub only: &'static [String],
+    /// Only the write benchmarks (`writes`), on a scratch database.
+    pub writes: bool,
 }
 
 /// One query's figures.
@@ -183,6 +186,23 @@ fn bench_url(server: &postgres::Server) -> String {
 
 /// Runs the suite, and the overload test with `--load`; writes `docs/benchmarks.md`.
 pub async fn run(options: Options) -> Result<()> {
+    if options.writes {
+        let server = scratch::server_url()?;
+        let pool = PgPoolOptions::new()
+            .max_connections(1)
+            .connect(&server)
+            .await
+            .with_context(|| format!("connecting to {}", migration::runner::redact(&server)))?;
+        let machine = machine(&pool).await?;
+        pool.close().await;
+        eprintln!("xtask: measuring writes on a scratch database");
+        let text = writes::run(&machine).await?;
+        let page = workspace_root().join("docs/benchmarks.md");
+        write_between(&page, "writes", &text)?;
+        println!("{text}");
+        eprintln!("xtask: wrote {}", page.display());
+        return Ok(());
+    }
     let server = postgres::for_database_url()?;
     let url = bench_url(&server);
     let shown = migration::runner::redact(&url);

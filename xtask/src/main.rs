@@ -1,6 +1,8 @@
 //! `cargo xtask`: the project's build tool. `test` is the test command the README and CI
 //! run; `codegen` and `erd` regenerate committed files from the live schema, and with
-//! `--check` fail when those files are stale; `seed` fills a database with benchmark data.
+//! `--check` fail when those files are stale; `seed` fills a database with benchmark data,
+//! `bench` measures the server on it (`--writes`: the triggers, on a scratch database);
+//! `migration-lint` checks the SQL of every migration step with squawk.
 //!
 //! Every command that needs PostgreSQL uses the server its variable names
 //! (`BDUF_TEST_DATABASE_URL` for `test`, `DATABASE_URL` for the others) or, when that is
@@ -14,6 +16,7 @@ mod codegen;
 mod erd;
 #[cfg(test)]
 mod layers;
+mod lint;
 mod postgres;
 mod rules;
 mod scratch;
@@ -96,6 +99,18 @@ enum Cmd {
         /// Run only these queries (Q1, Q2, …) and print, without writing the page.
         #[arg(long, value_delimiter = ',')]
         only: Vec<String>,
+        /// Only measure writes — the triggers' overhead, the dependency cycle check, the
+        /// critical path — on a scratch database, and write that section of the page.
+        #[arg(long)]
+        writes: bool,
+    },
+    /// Lints the PostgreSQL statements of every migration step (rendered on a scratch
+    /// database: DATABASE_URL, else the managed cluster) with squawk and the project's own
+    /// rules; findings not justified in migration/lint-allow.txt fail it.
+    MigrationLint {
+        /// Lint only the steps whose files were added since this git tag or ref.
+        #[arg(long)]
+        since: Option<String>,
     },
 }
 
@@ -147,15 +162,18 @@ async fn main() -> Result<()> {
             clients,
             load,
             only,
+            writes,
         } => {
             bench::run(bench::Options {
                 seconds,
                 clients,
                 load,
                 only: Vec::leak(only),
+                writes,
             })
             .await
         }
+        Cmd::MigrationLint { since } => lint::run(since.as_deref()).await,
     }
 }
 
