@@ -132,18 +132,8 @@ async fn validate(url: &str) -> ExitCode {
     match outcome {
         Ok(report) => {
             println!("{}", runner::redact(url));
-            for (what, names) in [
-                ("changed since applied", &report.changed),
-                ("applied but missing", &report.missing),
-                ("pending", &report.pending),
-                (
-                    "applied before checksums (recorded by the next up)",
-                    &report.unrecorded,
-                ),
-            ] {
-                for name in names {
-                    println!("  {what}: {name}");
-                }
+            for (what, name) in report.findings() {
+                println!("  {what}: {name}");
             }
             if report.is_clean() {
                 println!("  valid: every migration applied, none changed");

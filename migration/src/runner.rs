@@ -119,6 +119,22 @@ impl Validation {
     pub fn is_clean(&self) -> bool {
         self.changed.is_empty() && self.missing.is_empty() && self.pending.is_empty()
     }
+
+    /// Every step the report names, with what is said of it, for printing.
+    pub fn findings(&self) -> Vec<(&'static str, &str)> {
+        [
+            ("changed since applied", &self.changed),
+            ("applied but missing", &self.missing),
+            ("pending", &self.pending),
+            (
+                "applied before checksums (recorded by the next up)",
+                &self.unrecorded,
+            ),
+        ]
+        .into_iter()
+        .flat_map(|(what, names)| names.iter().map(move |name| (what, name.as_str())))
+        .collect()
+    }
 }
 
 /// The ledger's name (sea-orm-migration's).

@@ -19,14 +19,14 @@ use std::process::Command;
 use std::str::FromStr as _;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::{Duration, SystemTime, UNIX_EPOCH};
+use std::time::Duration;
 
 use anyhow::{Context, Result, anyhow, bail};
 use indicatif::{ProgressBar, ProgressStyle};
 use migration::runner::{self, Command as MigrateCommand};
 use migration::{Migrator, MigratorTrait};
 use sea_orm::sqlx::postgres::{PgConnectOptions, PgSslMode};
-use sea_orm::{ConnectOptions, ConnectionTrait, Database, DatabaseConnection};
+use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::{postgres, scratch, workspace_root};
 
@@ -710,50 +710,29 @@ async fn render(steps: &[String]) -> Result<Vec<Vec<String>>> {
         );
     }
     let relay = Relay::start(upstream.get_host(), upstream.get_port())?;
-    let admin = connect(ConnectOptions::new(server_url.clone()))
-        .await
-        .with_context(|| format!("connecting to PostgreSQL at {server_url}"))?;
-    let nanos = SystemTime::now()
-        .duration_since(UNIX_EPOCH)
-        .map_or(0, |d| d.as_nanos());
-    let name = format!("bduf_scratch_lint_{}_{nanos}", std::process::id());
-    admin
-        .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
-        .await
-        .with_context(|| format!("creating the scratch database {name}"))?;
-    let mut options = ConnectOptions::new(scratch::database_url(&server_url, &name));
     let relay_addr = relay.addr;
-    // Every statement is prepared anew (no statement cache), so a text a step sends
-    // twice is recorded twice; TLS is off so the relay can read the messages.
-    options.map_sqlx_postgres_opts(move |o| {
-        o.host(&relay_addr.ip().to_string())
-            .port(relay_addr.port())
-            .ssl_mode(PgSslMode::Disable)
-            .statement_cache_capacity(0)
-    });
     let recorded = Arc::clone(&relay.recorded);
     let steps = steps.to_vec();
-    let job = tokio::spawn(async move {
+    let rendered = scratch::with_database(&server_url, move |url| async move {
+        let mut options = ConnectOptions::new(url);
+        // Every statement is prepared anew (no statement cache), so a text a step sends
+        // twice is recorded twice; TLS is off so the relay can read the messages.
+        options.map_sqlx_postgres_opts(move |o| {
+            o.host(&relay_addr.ip().to_string())
+                .port(relay_addr.port())
+                .ssl_mode(PgSslMode::Disable)
+                .statement_cache_capacity(0)
+        });
         let db = connect(options)
             .await
             .context("connecting to the scratch database through the relay")?;
         let outcome = apply_recording(&db, &steps, &recorded).await;
         db.close().await.ok();
         outcome
-    });
-    let outcome = tokio::select! {
-        joined = job => joined.unwrap_or_else(|e| Err(anyhow!("the lint panicked: {e}"))),
-        _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
-    };
-    let dropped = admin
-        .execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"))
-        .await
-        .with_context(|| format!("dropping the scratch database {name}"));
-    admin.close().await.ok();
+    })
+    .await;
     drop(relay);
-    let rendered = outcome?;
-    dropped?;
-    Ok(rendered)
+    rendered
 }
 
 async fn connect(mut options: ConnectOptions) -> Result<DatabaseConnection, sea_orm::DbErr> {

@@ -45,6 +45,28 @@ where
     Fut: Future<Output = Result<T>> + Send,
     T: Send + 'static,
 {
+    with_database(server_url, move |url| async move {
+        let db = connect(&url)
+            .await
+            .context("connecting to the scratch database")?;
+        Migrator::up(&db, None)
+            .await
+            .context("migrating the scratch database")?;
+        let outcome = work(db.clone()).await;
+        db.close().await.ok();
+        outcome
+    })
+    .await
+}
+
+/// Creates a uniquely named, empty database on `server_url`, runs `work` with its URL and
+/// drops it, whatever `work` does (Ctrl-C included).
+pub async fn with_database<T, F, Fut>(server_url: &str, work: F) -> Result<T>
+where
+    F: FnOnce(String) -> Fut + Send + 'static,
+    Fut: Future<Output = Result<T>> + Send + 'static,
+    T: Send + 'static,
+{
     let admin = connect(server_url)
         .await
         .with_context(|| format!("connecting to PostgreSQL at {server_url}"))?;
@@ -60,20 +82,9 @@ where
         .execute_unprepared(&format!("CREATE DATABASE \"{name}\""))
         .await
         .with_context(|| format!("creating the scratch database {name}"))?;
-    let url = database_url(server_url, &name);
-    let job = tokio::spawn(async move {
-        let db = connect(&url)
-            .await
-            .context("connecting to the scratch database")?;
-        Migrator::up(&db, None)
-            .await
-            .context("migrating the scratch database")?;
-        let outcome = work(db.clone()).await;
-        db.close().await.ok();
-        outcome
-    });
+    let job = tokio::spawn(work(database_url(server_url, &name)));
     let outcome = tokio::select! {
-        joined = job => joined.unwrap_or_else(|e| Err(anyhow!("the generator panicked: {e}"))),
+        joined = job => joined.unwrap_or_else(|e| Err(anyhow!("the work on the scratch database panicked: {e}"))),
         _ = tokio::signal::ctrl_c() => Err(anyhow!("interrupted")),
     };
     let dropped = admin

@@ -527,18 +527,8 @@ async fn tables_with_rows(db: &DatabaseConnection) -> Result<Vec<String>> {
 }
 
 fn print_validation(report: &Validation) {
-    for (what, names) in [
-        ("changed since applied", &report.changed),
-        ("applied but missing", &report.missing),
-        ("pending", &report.pending),
-        (
-            "applied before checksums (recorded by the next up)",
-            &report.unrecorded,
-        ),
-    ] {
-        for name in names {
-            println!("bduf: validate: {what}: {name}");
-        }
+    for (what, name) in report.findings() {
+        println!("bduf: validate: {what}: {name}");
     }
     if report.is_clean() {
         println!("bduf: validate: every migration applied, none changed");

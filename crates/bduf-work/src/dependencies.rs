@@ -29,6 +29,13 @@ pub enum DependencyType {
 /// Statuses a task is finished in: its dependents wait for it no longer.
 pub const FINISHED: [DbTaskStatus; 2] = [DbTaskStatus::Done, DbTaskStatus::Cancelled];
 
+/// The condition that a task is not finished: no status yet, or one not in [`FINISHED`].
+fn unfinished() -> Condition {
+    Condition::any()
+        .add(tasks::Column::Status.is_null())
+        .add(tasks::Column::Status.is_not_in(FINISHED))
+}
+
 /// Which dependencies to list.
 #[derive(InputObject, Debug, Clone, Default, PartialEq, Eq, Hash)]
 pub struct TaskDependencyFilter {
@@ -113,17 +120,10 @@ pub fn ready(ready: bool) -> Condition {
                 .equals((deps::Entity, deps::Column::DependsOnTaskId)),
         )
         .and_where(deps::Column::DependencyType.eq(DbDependencyType::Blocks))
-        .cond_where(
-            Condition::any()
-                .add(tasks::Column::Status.is_null())
-                .add(tasks::Column::Status.is_not_in(FINISHED)),
-        )
+        .cond_where(unfinished())
         .to_owned();
-    let open = Condition::any()
-        .add(tasks::Column::Status.is_null())
-        .add(tasks::Column::Status.is_not_in(FINISHED));
     let is_ready = Condition::all()
-        .add(open)
+        .add(unfinished())
         .add(tasks::Column::Id.not_in_subquery(blocked));
     if ready { is_ready } else { is_ready.not() }
 }
@@ -266,9 +266,6 @@ impl Fetch<CriticalPathOf> for RequestTxn {
     ) -> Result<HashMap<CriticalPathOf, CriticalPath>> {
         let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let open = Condition::any()
-            .add(tasks::Column::Status.is_null())
-            .add(tasks::Column::Status.is_not_in(FINISHED));
         let rows: Vec<(Uuid, Uuid, Option<i32>)> = tasks::Entity::find()
             .select_only()
             .column(tasks::Column::ProjectId)
@@ -279,7 +276,7 @@ impl Fetch<CriticalPathOf> for RequestTxn {
                 Expr::col((tasks::Entity, tasks::Column::ProjectId)),
                 &ids,
             ))
-            .filter(open)
+            .filter(unfinished())
             .filter(self.visible::<tasks::Model>())
             .into_tuple()
             .all(self.conn())
