@@ -1,13 +1,15 @@
 //! `cargo xtask bench [--load]`: the dashboard suite (`bench/suite.rs`) against the
-//! release server over HTTP, each query also as one hand-written SQL statement over a
-//! connection pool of the same size, in the same run on the same seeded database
-//! (`cargo xtask seed`). Every GraphQL answer is checked: the first against the SQL
-//! statement's data, every later one byte for byte against the first. Writes the figures
-//! into `docs/benchmarks.md` between its `bench` markers (and `load` markers with
-//! `--load`), leaving the page's prose alone.
+//! release server with its default settings over HTTP, each query also as one
+//! hand-written SQL statement over a pool of a connection per client, in the same run on
+//! the same seeded database (`cargo xtask seed`). Every GraphQL answer is checked: the
+//! first against the SQL statement's data, every later one byte for byte against the
+//! first; a `503` is counted and asked again. Writes the figures into
+//! `docs/benchmarks.md` between its `bench` markers (and `load` markers with `--load`),
+//! leaving the page's prose alone.
 
 #[cfg(test)]
 mod explain;
+mod instructions;
 mod measure;
 mod suite;
 mod writes;
@@ -41,6 +43,8 @@ pub struct Options {
     pub only: &'static [String],
     /// Only the write benchmarks (`writes`), on a scratch database.
     pub writes: bool,
+    /// Only the instructions per request, counted by callgrind (`instructions`).
+    pub instructions: bool,
 }
 
 /// One query's figures.
@@ -49,6 +53,9 @@ struct Outcome {
     case: Case,
     statements: f64,
     graphql: [Run; 2],
+    /// `503`s the server answered in the loaded GraphQL run (each retried after its
+    /// `Retry-After`, the wait counted in the request's latency).
+    refused: u64,
     sql: Option<[Run; 2]>,
     rss_kib: u64,
 }
@@ -67,11 +74,28 @@ impl Drop for Server {
 }
 
 impl Server {
-    /// Starts `target/release/bduf` on a free port against `url` with `flags`.
+    /// Starts `target/release/bduf` (or `BDUF_BENCH_BINARY`, to measure another build)
+    /// on a free port against `url` with `flags`.
     fn start(url: &str, flags: &[String], log: &Path) -> Result<Self> {
-        let binary = workspace_root().join("target/release/bduf");
+        Self::start_under(&[], url, flags, log)
+    }
+
+    /// [`Server::start`] run by the program and arguments of `wrapper` (`valgrind …`).
+    fn start_under(wrapper: &[String], url: &str, flags: &[String], log: &Path) -> Result<Self> {
+        let binary = std::env::var_os("BDUF_BENCH_BINARY").map_or_else(
+            || workspace_root().join("target/release/bduf"),
+            PathBuf::from,
+        );
         let log = std::fs::File::create(log).context("creating the server log")?;
-        let mut child = Command::new(&binary)
+        let mut command = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut command = Command::new(program);
+                command.args(args).arg(&binary);
+                command
+            }
+            None => Command::new(&binary),
+        };
+        let mut child = command
             .args(["--listen", "127.0.0.1:0"])
             .args(flags)
             .env("DATABASE_URL", url)
@@ -103,6 +127,10 @@ impl Server {
         format!("{}/graphql", self.base)
     }
 
+    fn pid(&self) -> u32 {
+        self.child.id()
+    }
+
     /// The server's resident memory, in KiB.
     fn rss_kib(&self) -> u64 {
         let status = std::fs::read_to_string(format!("/proc/{}/status", self.child.id()))
@@ -115,19 +143,56 @@ impl Server {
             .unwrap_or(0)
     }
 
-    /// `bduf_sql_statements_total` now.
-    async fn statements(&self, http: &reqwest::Client) -> Result<f64> {
-        let text = http
+    /// The server's `/metrics` text.
+    async fn metrics(&self, http: &reqwest::Client) -> Result<String> {
+        Ok(http
             .get(format!("{}/metrics", self.base))
             .send()
             .await?
             .text()
-            .await?;
-        text.lines()
-            .find_map(|l| l.strip_prefix("bduf_sql_statements_total "))
-            .and_then(|n| n.trim().parse().ok())
-            .context("no statement count in /metrics")
+            .await?)
     }
+
+    /// `bduf_sql_statements_total` now.
+    async fn statements(&self, http: &reqwest::Client) -> Result<f64> {
+        metric(&self.metrics(http).await?, "bduf_sql_statements_total")
+    }
+
+    /// The admission settings the server runs with, in words, from its gauges.
+    async fn admission(&self, http: &reqwest::Client) -> Result<String> {
+        let text = self.metrics(http).await?;
+        Ok(format!(
+            "{} queries in flight, the rest queued while their expected wait fits a budget \
+             of {:.0} ms (at most {})",
+            metric(&text, "bduf_http_in_flight_max")?,
+            metric(&text, "bduf_http_queue_wait_budget_seconds")? * 1000.0,
+            metric(&text, "bduf_http_queue_max")?,
+        ))
+    }
+
+    /// `503`s by reason so far: `reason count` pairs, joined.
+    async fn refusals(&self, http: &reqwest::Client) -> Result<String> {
+        let text = self.metrics(http).await?;
+        let reasons: Vec<String> = text
+            .lines()
+            .filter_map(|l| l.strip_prefix("bduf_http_refused_total{reason=\""))
+            .filter_map(|l| l.split_once("\"} "))
+            .map(|(reason, n)| format!("`{reason}` {}", n.trim()))
+            .collect();
+        Ok(if reasons.is_empty() {
+            "none".into()
+        } else {
+            reasons.join(", ")
+        })
+    }
+}
+
+/// The value of the metric `name` (without labels) in a `/metrics` text.
+fn metric(text: &str, name: &str) -> Result<f64> {
+    text.lines()
+        .find_map(|l| l.strip_prefix(name)?.strip_prefix(' '))
+        .and_then(|n| n.trim().parse().ok())
+        .with_context(|| format!("no {name} in /metrics"))
 }
 
 /// The headers every benchmark request carries: the session of the suite's user and the
@@ -221,32 +286,33 @@ pub async fn run(options: Options) -> Result<()> {
     let dataset = dataset(&pool).await?;
     let args = suite::Args::pick(&pool).await?;
     eprintln!("xtask: benchmarking on {shown} ({dataset})");
+    if options.instructions {
+        build_release()?;
+        let logs = workspace_root().join("target/bench");
+        std::fs::create_dir_all(&logs)?;
+        let counts = instructions::run(&url, &args, &logs, options.only).await?;
+        let text = instructions::report(&counts, &machine);
+        println!("{text}");
+        if options.only.is_empty() && std::env::var_os("BDUF_BENCH_BINARY").is_none() {
+            let page = workspace_root().join("docs/benchmarks.md");
+            write_between(&page, "instructions", &text)?;
+            eprintln!("xtask: wrote {}", page.display());
+        }
+        pool.close().await;
+        return Ok(());
+    }
 
-    eprintln!("xtask: building the release server");
-    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
-        .args(["build", "--release", "--quiet", "-p", "bduf-server"])
-        .current_dir(workspace_root())
-        .status()
-        .context("running cargo build")?;
-    ensure!(status.success(), "building the release server failed");
+    build_release()?;
     let logs = workspace_root().join("target/bench");
     std::fs::create_dir_all(&logs)?;
 
-    let connections = (options.clients + 2).to_string();
-    let bduf = Server::start(
-        &url,
-        &[
-            "--max-connections".into(),
-            connections,
-            "--max-queue".into(),
-            "1024".into(),
-        ],
-        &logs.join("server.log"),
-    )?;
+    // The server's default settings: the page shows what they serve.
+    let bduf = Server::start(&url, &[], &logs.join("server.log"))?;
     let http = reqwest::Client::builder()
         .pool_max_idle_per_host(options.clients * 2)
         .default_headers(viewer_headers(&args)?)
         .build()?;
+    let admission = bduf.admission(&http).await?;
     let (_, page) = post(
         &http,
         &bduf.graphql(),
@@ -286,7 +352,7 @@ pub async fn run(options: Options) -> Result<()> {
     } else {
         "cargo xtask bench"
     };
-    let table = report(&outcomes, &machine, &dataset, command, options);
+    let table = report(&outcomes, &machine, &dataset, &admission, command, options);
     if !options.only.is_empty() {
         println!("{table}");
         pool.close().await;
@@ -299,6 +365,21 @@ pub async fn run(options: Options) -> Result<()> {
     println!("{table}");
     eprintln!("xtask: wrote {}", page.display());
     pool.close().await;
+    Ok(())
+}
+
+/// Builds the release server.
+fn build_release() -> Result<()> {
+    if std::env::var_os("BDUF_BENCH_BINARY").is_some() {
+        return Ok(());
+    }
+    eprintln!("xtask: building the release server");
+    let status = Command::new(std::env::var("CARGO").unwrap_or_else(|_| "cargo".into()))
+        .args(["build", "--release", "--quiet", "-p", "bduf-server"])
+        .current_dir(workspace_root())
+        .status()
+        .context("running cargo build")?;
+    ensure!(status.success(), "building the release server failed");
     Ok(())
 }
 
@@ -361,33 +442,46 @@ async fn measure_case(
     let statements = (bduf.statements(http).await? - before) / 20.0;
 
     let expected = Arc::new(expected);
-    let graphql = |n: usize, duration: Duration| {
-        let (http, url, body, expected) = (
+    // A `503` is counted and asked again after its `Retry-After` second, as a client
+    // would; the request's latency includes the wait.
+    let graphql = |n: usize, duration: Duration, refused: &Arc<AtomicU64>| {
+        let (http, url, body, expected, refused) = (
             http.clone(),
             Arc::clone(&url),
             Arc::clone(&body),
             Arc::clone(&expected),
+            Arc::clone(refused),
         );
         measure::run(n, Duration::from_secs(1), duration, move || {
-            let (http, url, body, expected) = (
+            let (http, url, body, expected, refused) = (
                 http.clone(),
                 Arc::clone(&url),
                 Arc::clone(&body),
                 Arc::clone(&expected),
+                Arc::clone(&refused),
             );
             async move {
-                let (status, got) = post(&http, &url, &body).await?;
-                ensure!(
-                    status == 200 && got == *expected,
-                    "a different answer ({status}): {}",
-                    String::from_utf8_lossy(&got)
-                );
-                Ok(())
+                loop {
+                    let (status, got) = post(&http, &url, &body).await?;
+                    if status == 503 {
+                        refused.fetch_add(1, Ordering::Relaxed);
+                        tokio::time::sleep(Duration::from_secs(1)).await;
+                        continue;
+                    }
+                    ensure!(
+                        status == 200 && got == *expected,
+                        "a different answer ({status}): {}",
+                        String::from_utf8_lossy(&got)
+                    );
+                    return Ok(());
+                }
             }
         })
     };
-    let alone = graphql(1, seconds / 2).await?;
-    let loaded = graphql(clients, seconds).await?;
+    let alone = graphql(1, seconds / 2, &Arc::new(AtomicU64::new(0))).await?;
+    let refused = Arc::new(AtomicU64::new(0));
+    let loaded = graphql(clients, seconds, &refused).await?;
+    let refused = refused.load(Ordering::Relaxed);
     let rss_kib = bduf.rss_kib();
 
     let sql = match (&case.sql, sql_answer) {
@@ -416,6 +510,7 @@ async fn measure_case(
         case: case.clone(),
         statements,
         graphql: [alone, loaded],
+        refused,
         sql,
         rss_kib,
     })
@@ -437,6 +532,7 @@ async fn overload(url: &str, case: &Case, args: &suite::Args, logs: &Path) -> Re
         .timeout(Duration::from_secs(30))
         .default_headers(viewer_headers(args)?)
         .build()?;
+    let admission = bduf.admission(&http).await?;
     let body = Arc::new(serde_json::to_vec(&case.body)?);
     let target = Arc::new(bduf.graphql());
     let (_, expected) = post(&http, &target, &body).await?;
@@ -518,11 +614,12 @@ async fn overload(url: &str, case: &Case, args: &suite::Args, logs: &Path) -> Re
     refused.sort_unstable();
     let errors = errors.load(Ordering::Relaxed);
     let rss = bduf.rss_kib();
+    let reasons = bduf.refusals(&http).await?;
     let mut out = String::new();
     out.push_str(&format!(
         "`{}` ({}) from {CLIENTS} concurrent clients for {SECONDS} s against the server's default \
-         admission settings (16 connections: 15 queries in flight, 15 waiting at most 100 ms); a \
-         refused client waits the `Retry-After` second before it asks again.\n\n",
+         admission settings ({admission}); a refused client waits the `Retry-After` second \
+         before it asks again.\n\n",
         case.id, case.name
     ));
     out.push_str("| | requests | per second | p50 ms | p95 ms | p99 ms |\n| --- | ---: | ---: | ---: | ---: | ---: |\n");
@@ -540,7 +637,8 @@ async fn overload(url: &str, case: &Case, args: &suite::Args, logs: &Path) -> Re
         ));
     }
     out.push_str(&format!(
-        "\nOther errors: {errors}{}. Server RSS at the end: {} MiB.\n",
+        "\nRefusals by reason (`bduf_http_refused_total`): {reasons}. Other errors: {errors}{}. \
+         Server RSS at the end: {} MiB.\n",
         first_error
             .lock()
             .await
@@ -618,6 +716,7 @@ fn report(
     outcomes: &[Outcome],
     machine: &str,
     dataset: &str,
+    admission: &str,
     command: &str,
     options: Options,
 ) -> String {
@@ -625,16 +724,16 @@ fn report(
     let mut out = format!(
         "Measured by `{command}` on {}: {machine}. Dataset (`cargo xtask seed --scale M`): {dataset}. \
          Each query runs {} s alone and {} s from {clients} clients, over HTTP against the release \
-         server (pool of {} connections) and as its SQL statement over a pool of {clients} \
-         connections, after a 1 s warm-up. Every answer was checked.\n\n",
+         server with its default settings ({admission}) and as its SQL statement over a pool of \
+         {clients} connections, after a 1 s warm-up. Every answer was checked; a `503` is counted \
+         and asked again after its `Retry-After` second, the wait counted in the latency.\n\n",
         chrono::Utc::now().format("%Y-%m-%d"),
         options.seconds / 2,
         options.seconds,
-        clients + 2,
     );
     out.push_str(&format!(
-        "| query | statements (levels) | GraphQL p50 / p95 / p99 ms, 1 client | SQL p50 ms, 1 client | GraphQL p50 / p95 / p99 ms, {clients} clients | GraphQL req/s | SQL req/s | GraphQL ÷ SQL | server RSS MiB |\n\
-         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
+        "| query | statements (levels) | GraphQL p50 / p95 / p99 ms, 1 client | SQL p50 ms, 1 client | GraphQL p50 / p95 / p99 ms, {clients} clients | 503s, {clients} clients | GraphQL req/s | SQL req/s | GraphQL ÷ SQL | server RSS MiB |\n\
+         | --- | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: | ---: |\n"
     ));
     for o in outcomes {
         let [alone, loaded] = &o.graphql;
@@ -647,7 +746,7 @@ fn report(
             None => ("–".into(), "–".into(), "–".into()),
         };
         out.push_str(&format!(
-            "| {} {} | {:.0} ({}) | {:.2} / {:.2} / {:.2} | {sql_p50} | {:.2} / {:.2} / {:.2} | {:.0} | {sql_rate} | {ratio} | {} |\n",
+            "| {} {} | {:.0} ({}) | {:.2} / {:.2} / {:.2} | {sql_p50} | {:.2} / {:.2} / {:.2} | {} | {:.0} | {sql_rate} | {ratio} | {} |\n",
             o.case.id,
             o.case.name,
             o.statements,
@@ -658,6 +757,7 @@ fn report(
             loaded.quantile_ms(0.5),
             loaded.quantile_ms(0.95),
             loaded.quantile_ms(0.99),
+            o.refused,
             loaded.rate(),
             o.rss_kib / 1024,
         ));

@@ -103,6 +103,11 @@ enum Cmd {
         /// critical path — on a scratch database, and write that section of the page.
         #[arg(long)]
         writes: bool,
+        /// Only count the release server's instructions per request of each query with
+        /// callgrind (valgrind), repeatable where timings are not, and write that section
+        /// of the page (BDUF_BENCH_BINARY: count another build, print only).
+        #[arg(long)]
+        instructions: bool,
     },
     /// Lints the PostgreSQL statements of every migration step (rendered on a scratch
     /// database: DATABASE_URL, else the managed cluster) with squawk and the project's own
@@ -163,6 +168,7 @@ async fn main() -> Result<()> {
             load,
             only,
             writes,
+            instructions,
         } => {
             bench::run(bench::Options {
                 seconds,
@@ -170,6 +176,7 @@ async fn main() -> Result<()> {
                 load,
                 only: Vec::leak(only),
                 writes,
+                instructions,
             })
             .await
         }

@@ -1,14 +1,14 @@
 //! Helpers for aggregate keys: grouped counts read from `GROUP BY` rows, labels of
 //! database enums, and the order of enum labels.
 
-use std::collections::HashMap;
+use crate::Map;
 use std::hash::Hash;
 
 use sea_orm::{ActiveEnum, DbErr, Iterable, QueryResult};
 use uuid::Uuid;
 
 /// Counts per label, for each owner.
-pub type LabelCounts<K> = HashMap<K, Vec<(Option<String>, i64)>>;
+pub type LabelCounts<K> = Map<K, Vec<(Option<String>, i64)>>;
 
 /// Reads `(owner, label, n)` rows — `owner` the grouping id column, `label` a text column
 /// (possibly null), `n` a count — into per-owner lists, every key present, labels in
@@ -87,7 +87,7 @@ pub async fn count_by<M: crate::Record>(
     owner: crate::record::Column<M>,
     ids: &[Uuid],
     condition: sea_orm::Condition,
-) -> crate::Result<HashMap<Uuid, i64>> {
+) -> crate::Result<Map<Uuid, i64>> {
     let parents = crate::window::Parents {
         column: owner,
         scope: Some(condition),

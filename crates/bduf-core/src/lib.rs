@@ -19,7 +19,7 @@ pub mod txn;
 pub mod window;
 pub mod write;
 
-pub use batch::{Batcher, Fetch, drive};
+pub use batch::{Batcher, Fetch, Map, drive};
 pub use db::Db;
 pub use error::{Error, Result};
 pub use record::{Columns, Record, Row, Tree};

@@ -11,7 +11,8 @@
 //! (`TasksOf::Project`, `CommentsOf::Target(TargetType::Task)`, …). Keys carry the
 //! [`Columns`] the client selected, so large columns are read only when asked for.
 
-use std::collections::{HashMap, HashSet};
+use crate::Map;
+use std::collections::HashSet;
 use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
 use std::marker::PhantomData;
@@ -120,13 +121,10 @@ where
 {
     type Value = Page<L::Model>;
 
-    async fn fetch(
-        &self,
-        keys: &[Rows<L, F, O>],
-    ) -> Result<HashMap<Rows<L, F, O>, Page<L::Model>>> {
+    async fn fetch(&self, keys: &[Rows<L, F, O>]) -> Result<Map<Rows<L, F, O>, Page<L::Model>>> {
         // One statement per (link, window): a level's keys share both.
         type Group<'a, L, F, O> = (Option<L>, &'a Arc<Window<F, O>>);
-        let mut groups: HashMap<Group<'_, L, F, O>, Vec<Uuid>> = HashMap::new();
+        let mut groups: Map<Group<'_, L, F, O>, Vec<Uuid>> = Map::default();
         for key in keys {
             let (link, parent) = match key.parent {
                 Some((link, parent)) => (Some(link), parent),
@@ -134,7 +132,7 @@ where
             };
             groups.entry((link, &key.window)).or_default().push(parent);
         }
-        let mut out = HashMap::with_capacity(keys.len());
+        let mut out = Map::with_capacity_and_hasher(keys.len(), Default::default());
         for ((link, window), ids) in groups {
             let spec = PageSpec {
                 condition: window.filter.condition(self.backend())?,
@@ -208,13 +206,13 @@ impl<M> ById<M> {
 impl<M: Record> Fetch<ById<M>> for RequestTxn {
     type Value = M;
 
-    async fn fetch(&self, keys: &[ById<M>]) -> Result<HashMap<ById<M>, M>> {
+    async fn fetch(&self, keys: &[ById<M>]) -> Result<Map<ById<M>, M>> {
         let backend = self.backend();
-        let mut groups: HashMap<Columns, Vec<Uuid>> = HashMap::new();
+        let mut groups: Map<Columns, Vec<Uuid>> = Map::default();
         for key in keys {
             groups.entry(key.columns).or_default().push(key.id);
         }
-        let mut out = HashMap::with_capacity(keys.len());
+        let mut out = Map::with_capacity_and_hasher(keys.len(), Default::default());
         for (columns, ids) in groups {
             let mut select = window::select_from::<M>(columns);
             select
@@ -274,13 +272,13 @@ pub const MAX_ANCESTORS: u32 = 32;
 impl<M: Tree> Fetch<Ancestors<M>> for RequestTxn {
     type Value = Vec<M>;
 
-    async fn fetch(&self, keys: &[Ancestors<M>]) -> Result<HashMap<Ancestors<M>, Vec<M>>> {
+    async fn fetch(&self, keys: &[Ancestors<M>]) -> Result<Map<Ancestors<M>, Vec<M>>> {
         let backend = self.backend();
-        let mut groups: HashMap<Columns, Vec<Uuid>> = HashMap::new();
+        let mut groups: Map<Columns, Vec<Uuid>> = Map::default();
         for key in keys {
             groups.entry(key.columns).or_default().push(key.id);
         }
-        let mut out = HashMap::with_capacity(keys.len());
+        let mut out = Map::with_capacity_and_hasher(keys.len(), Default::default());
         for (columns, ids) in groups {
             let mut select = Query::select();
             select
@@ -295,8 +293,8 @@ impl<M: Tree> Fetch<Ancestors<M>> for RequestTxn {
             let walk = tree::up::<M>(backend, self.visible::<M>(), &ids, Some(MAX_ANCESTORS));
             let rows = self.query(backend.build(&select.with(walk))).await?;
             // Per start: its parent, and every ancestor by id.
-            let mut first: HashMap<Uuid, Uuid> = HashMap::new();
-            let mut found: HashMap<Uuid, HashMap<Uuid, M>> = HashMap::new();
+            let mut first: Map<Uuid, Uuid> = Map::default();
+            let mut found: Map<Uuid, Map<Uuid, M>> = Map::default();
             for row in &rows {
                 let start: Uuid = row.try_get("", "_walk_start")?;
                 let is_first: i32 = row.try_get("", "_walk_first")?;
@@ -325,7 +323,7 @@ impl<M: Tree> Fetch<Ancestors<M>> for RequestTxn {
 impl<M: Tree> Fetch<DepthOf<M>> for RequestTxn {
     type Value = i32;
 
-    async fn fetch(&self, keys: &[DepthOf<M>]) -> Result<HashMap<DepthOf<M>, i32>> {
+    async fn fetch(&self, keys: &[DepthOf<M>]) -> Result<Map<DepthOf<M>, i32>> {
         let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.id).collect();
         let mut select = Query::select();
@@ -414,15 +412,12 @@ where
 {
     type Value = Page<F::Model>;
 
-    async fn fetch(
-        &self,
-        keys: &[Descendants<F>],
-    ) -> Result<HashMap<Descendants<F>, Page<F::Model>>> {
-        let mut groups: HashMap<&Arc<TreeWindow<F>>, Vec<Uuid>> = HashMap::new();
+    async fn fetch(&self, keys: &[Descendants<F>]) -> Result<Map<Descendants<F>, Page<F::Model>>> {
+        let mut groups: Map<&Arc<TreeWindow<F>>, Vec<Uuid>> = Map::default();
         for key in keys {
             groups.entry(&key.window).or_default().push(key.id);
         }
-        let mut out = HashMap::with_capacity(keys.len());
+        let mut out = Map::with_capacity_and_hasher(keys.len(), Default::default());
         for (window, ids) in groups {
             for (id, page) in descendant_pages(self, window, &ids).await? {
                 out.insert(
@@ -445,7 +440,7 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
     txn: &RequestTxn,
     window: &TreeWindow<F>,
     ids: &[Uuid],
-) -> Result<HashMap<Uuid, Page<M>>> {
+) -> Result<Map<Uuid, Page<M>>> {
     let backend = txn.backend();
     let id = col::<M>(M::id_column());
     let walk = tree::down::<M>(backend, txn.visible::<M>(), ids, Some(window.max_depth));
@@ -506,7 +501,7 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
     } else {
         Vec::new()
     };
-    let mut by_start: HashMap<Uuid, Vec<(i64, M)>> = HashMap::new();
+    let mut by_start: Map<Uuid, Vec<(i64, M)>> = Map::default();
     for row in &rows {
         let start: Uuid = row.try_get("", "_parent")?;
         let depth: i64 = row.try_get("", "_depth")?;

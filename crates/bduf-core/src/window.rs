@@ -15,8 +15,7 @@
 //!
 //! Both give the same rows in the same order; the tests compare them.
 
-use std::collections::HashMap;
-
+use crate::Map;
 use sea_orm::sea_query::{
     Alias, Asterisk, ColumnType, Condition, Expr, ExprTrait, Func, JoinType, NullOrdering, Order,
     OverStatement, PgFunc, Query, SelectStatement, UnionType, Value, WindowStatement,
@@ -312,7 +311,7 @@ pub async fn pages<M>(
     txn: &RequestTxn,
     parents: Option<Parents<'_, M>>,
     spec: &PageSpec<'_, M>,
-) -> Result<HashMap<Uuid, Page<M>>>
+) -> Result<Map<Uuid, Page<M>>>
 where
     M: Record + ModelTrait<Entity = <M as Record>::E>,
 {
@@ -331,7 +330,7 @@ where
         if spec.total {
             page.total_count = Some(count::<M>(txn, None, &spec.condition).await?[&Uuid::nil()]);
         }
-        return Ok(HashMap::from([(Uuid::nil(), page)]));
+        return Ok(Map::from_iter([(Uuid::nil(), page)]));
     };
     if let Some(scope) = &parents.scope {
         base.cond_where(scope.clone());
@@ -345,7 +344,7 @@ where
     } else {
         Vec::new()
     };
-    let mut by_parent: HashMap<Uuid, Vec<M>> = HashMap::new();
+    let mut by_parent: Map<Uuid, Vec<M>> = Map::default();
     for row in &rows {
         let parent: Uuid = row.try_get("", "_parent")?;
         by_parent
@@ -436,7 +435,7 @@ pub async fn count<M: Record>(
     txn: &RequestTxn,
     parents: Option<&Parents<'_, M>>,
     condition: &Condition,
-) -> Result<HashMap<Uuid, i64>> {
+) -> Result<Map<Uuid, i64>> {
     let backend = txn.backend();
     let mut select = Query::select();
     select
@@ -447,7 +446,7 @@ pub async fn count<M: Record>(
     let Some(parents) = parents else {
         let rows = txn.query(backend.build(&select)).await?;
         let n: i64 = rows.first().map_or(Ok(0), |r| r.try_get("", "_n"))?;
-        return Ok(HashMap::from([(Uuid::nil(), n)]));
+        return Ok(Map::from_iter([(Uuid::nil(), n)]));
     };
     let link = col::<M>(parents.column);
     if let Some(scope) = &parents.scope {
@@ -458,7 +457,7 @@ pub async fn count<M: Record>(
         .and_where(any_of(backend, link.clone(), parents.ids))
         .add_group_by([link]);
     let rows = txn.query(backend.build(&select)).await?;
-    let mut out: HashMap<Uuid, i64> = parents.ids.iter().map(|id| (*id, 0)).collect();
+    let mut out: Map<Uuid, i64> = parents.ids.iter().map(|id| (*id, 0)).collect();
     for row in rows {
         out.insert(row.try_get("", "_parent")?, row.try_get("", "_n")?);
     }
@@ -466,8 +465,8 @@ pub async fn count<M: Record>(
 }
 
 /// Reads `(owner, n)` rows of a grouped count.
-pub fn counts(rows: &[QueryResult], keys: &[Uuid]) -> Result<HashMap<Uuid, i64>, DbErr> {
-    let mut out: HashMap<Uuid, i64> = keys.iter().map(|id| (*id, 0)).collect();
+pub fn counts(rows: &[QueryResult], keys: &[Uuid]) -> Result<Map<Uuid, i64>, DbErr> {
+    let mut out: Map<Uuid, i64> = keys.iter().map(|id| (*id, 0)).collect();
     for row in rows {
         out.insert(row.try_get("", "owner")?, row.try_get("", "n")?);
     }

@@ -5,9 +5,8 @@
 
 pub mod commands;
 
-use std::collections::HashMap;
-
 use async_graphql::{Enum, InputObject};
+use bduf_core::Map;
 use bduf_core::aggregate::count_by;
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col, counts};
@@ -269,7 +268,7 @@ pub struct OrganizationOpenApprovalsOf(pub Uuid);
 impl Fetch<OpenApprovalsOf> for RequestTxn {
     type Value = i64;
 
-    async fn fetch(&self, keys: &[OpenApprovalsOf]) -> Result<HashMap<OpenApprovalsOf, i64>> {
+    async fn fetch(&self, keys: &[OpenApprovalsOf]) -> Result<Map<OpenApprovalsOf, i64>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let counts = count_by::<approvals::Model>(
             self,
@@ -291,7 +290,7 @@ impl Fetch<OrganizationOpenApprovalsOf> for RequestTxn {
     async fn fetch(
         &self,
         keys: &[OrganizationOpenApprovalsOf],
-    ) -> Result<HashMap<OrganizationOpenApprovalsOf, i64>> {
+    ) -> Result<Map<OrganizationOpenApprovalsOf, i64>> {
         let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let organization = col::<projects::Model>(projects::Column::OrganizationId);

@@ -13,6 +13,7 @@
 
 mod arguments;
 pub mod context;
+mod documents;
 pub mod error;
 pub mod generated;
 mod limits;
@@ -25,7 +26,9 @@ pub mod types;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, OperationType, Selection,
 };
-use async_graphql::{EmptySubscription, Schema};
+use std::sync::{Arc, OnceLock};
+
+use async_graphql::{EmptySubscription, Schema, SchemaEnv, ValidationMode};
 use bduf_core::{Access, Batcher, Client, Db, Error, RequestContext, RequestTxn};
 use bduf_identity::idempotency::{self, Claim};
 
@@ -36,18 +39,108 @@ pub use mutation::Mutation;
 pub use query::Query;
 pub use support::{Totals, page_cost};
 
-/// The schema type the server executes.
-pub type BdufSchema = Schema<Query, Mutation, EmptySubscription>;
+pub use documents::{CAPACITY as DOCUMENT_CACHE_CAPACITY, DocumentStats};
+
+/// The schema the server executes, with the documents its requests sent
+/// ([`documents`]: parsed and validated once, and known by hash to automatic persisted
+/// queries). Clones share both.
+#[derive(Clone)]
+pub struct BdufSchema {
+    /// Validates in full and enforces the limits in an extension ([`limits::Guard`]).
+    strict: Schema<Query, Mutation, EmptySubscription>,
+    /// Runs operations that passed validation before: no extension, only the validation
+    /// execution needs; the limits are judged before it runs.
+    fast: Schema<Query, Mutation, EmptySubscription>,
+    limits: Limits,
+    /// The schemas' environment (their registry), kept by the guard on the first request.
+    env: Arc<OnceLock<SchemaEnv>>,
+    documents: Arc<documents::Documents>,
+}
+
+impl std::fmt::Debug for BdufSchema {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("BdufSchema")
+            .field("limits", &self.limits)
+            .field("documents", &self.documents.stats())
+            .finish_non_exhaustive()
+    }
+}
+
+impl BdufSchema {
+    /// The schema in SDL.
+    pub fn sdl(&self) -> String {
+        self.strict.sdl()
+    }
+
+    /// What the document cache holds and has done.
+    pub fn document_stats(&self) -> DocumentStats {
+        self.documents.stats()
+    }
+
+    /// Runs `request` for `document`: on the fast schema when its operation passed
+    /// validation before and its variables' values fit their types (the limits judged
+    /// here), else on the strict one.
+    async fn run(
+        &self,
+        request: async_graphql::Request,
+        document: Option<&Arc<documents::Document>>,
+        batcher: &Batcher,
+    ) -> async_graphql::Response {
+        let operation = request.operation_name.clone();
+        let known = document.and_then(|document| {
+            let env = self.env.get()?;
+            let validated = document.validated(operation.as_deref())?;
+            let op = documents::operation(&document.parsed, operation.as_deref())?;
+            documents::variables_valid(&env.registry, op, &request.variables)
+                .then_some((env, validated))
+        });
+        let Some((env, validated)) = known else {
+            return bduf_core::drive(batcher, self.strict.execute(request)).await;
+        };
+        let document = document.map(|d| &d.parsed);
+        let cost = document.map_or_else(Default::default, |document| {
+            limits::cost(
+                &env.registry,
+                document,
+                operation.as_deref(),
+                &request.variables,
+            )
+        });
+        if let Err(refused) = self.limits.judge(validated.depth, cost) {
+            return async_graphql::Response::from_errors(vec![refused]);
+        }
+        let response = bduf_core::drive(batcher, self.fast.execute(request)).await;
+        self.limits.report(response, cost)
+    }
+}
 
 /// Builds the schema with `limits`.
 pub fn schema(limits: Limits) -> BdufSchema {
-    let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
-        .extension(limits::Guard(limits))
-        .limit_recursive_depth(64);
-    if !limits.introspection {
-        builder = builder.disable_introspection().disable_suggestions();
+    let env = Arc::new(OnceLock::new());
+    let build = |mode: ValidationMode| {
+        let mut builder = Schema::build(Query::default(), Mutation::default(), EmptySubscription)
+            .validation_mode(mode)
+            .limit_recursive_depth(64);
+        if !limits.introspection {
+            builder = builder.disable_introspection().disable_suggestions();
+        }
+        builder
+    };
+    let strict = build(ValidationMode::Strict)
+        .extension(limits::Guard {
+            limits,
+            env: Arc::clone(&env),
+        })
+        // Inside the guard, so it sees async-graphql's validation alone.
+        .extension(documents::Remember)
+        .finish();
+    BdufSchema {
+        strict,
+        fast: build(ValidationMode::Fast).finish(),
+        limits,
+        env,
+        documents: Arc::default(),
     }
-    builder.finish()
 }
 
 /// The schema in SDL, for the snapshot test and for clients.
@@ -129,18 +222,20 @@ impl From<async_graphql::Response> for Answer {
 /// 5. The transaction commits (a query's too: it may have touched the session).
 pub async fn execute(
     schema: &BdufSchema,
-    request: async_graphql::Request,
+    mut request: async_graphql::Request,
     db: &Db,
     context: RequestContext,
 ) -> Answer {
-    let query = request.query.clone();
+    // A document that does not parse is left to async-graphql, which names the error.
+    let document = match schema.documents.document(&mut request) {
+        Ok(document) => document,
+        Err(missing) => return async_graphql::Response::from_errors(vec![missing.error()]).into(),
+    };
     let operation = request.operation_name.clone();
     let variables = request.variables.clone();
-    let document = async_graphql::parser::parse_query(&query).ok();
-    // A document that does not parse is left to async-graphql, which names the error.
     let shape = document
         .as_ref()
-        .and_then(|d| shape(d, operation.as_deref()))
+        .and_then(|d| shape(&d.parsed, operation.as_deref()))
         .unwrap_or(Shape {
             mutation: false,
             anonymous: true,
@@ -193,8 +288,12 @@ pub async fn execute(
     let mut claimed = None;
     if let (true, true, Some(key)) = (shape.mutation, signed_in, &context.idempotency_key) {
         let variables = serde_json::to_value(&variables).unwrap_or_default();
-        let print =
-            idempotency::fingerprint(&query, operation.as_deref(), &variables, organization);
+        let print = idempotency::fingerprint(
+            &request.query,
+            operation.as_deref(),
+            &variables,
+            organization,
+        );
         match idempotency::claim(&txn, key, &print).await {
             Ok(Claim::Run(id)) => claimed = Some(id),
             Ok(Claim::Replay(stored)) => {
@@ -204,14 +303,22 @@ pub async fn execute(
             Err(err) => return refused(txn, err).await,
         }
     }
+    if let Some(document) = &document {
+        request.set_parsed_query(document.parsed.clone());
+        request = request.data(documents::Known {
+            documents: Arc::clone(&schema.documents),
+            document: Arc::clone(document),
+            operation: operation.clone(),
+        });
+    }
     let batcher = Batcher::new(txn.clone());
-    let execution = schema.execute(request.data(batcher.clone()).data(context));
-    let mut response = bduf_core::drive(&batcher, execution).await;
+    let request = request.data(batcher.clone()).data(context);
+    let mut response = schema.run(request, document.as_ref(), &batcher).await;
     drop(batcher);
     error::with_codes(&mut response);
     if let Some(document) = &document {
-        order::in_query_order(&mut response.data, document, operation.as_deref());
-        arguments::name_bad_values(&mut response.errors, document, &variables);
+        order::in_query_order(&mut response.data, &document.parsed, operation.as_deref());
+        arguments::name_bad_values(&mut response.errors, &document.parsed, &variables);
     }
     if let Some(id) = claimed {
         let stored = serde_json::to_value(&response).unwrap_or_default();

@@ -30,7 +30,7 @@ use crate::generated::{
     CollaborationSession, Comment, Notification, Organization, OrganizationMember, Project,
     Requirement, SessionParticipant, Task, TaskDependency, User,
 };
-use crate::support::{Conn, Paging, connection, one, page_cost, value};
+use crate::support::{Conn, Paging, connection, one, value};
 use crate::types::identity::SessionInfo;
 
 /// The root query type.
@@ -109,7 +109,6 @@ macro_rules! root_fields {
                 }
 
                 #[doc = concat!("`", stringify!($node), "` rows matching `filter`, keyset-paged (`first`/`last` at most 100).")]
-                #[graphql(complexity = "page_cost(first, last, child_complexity)")]
                 #[allow(clippy::too_many_arguments)]
                 async fn $many(
                     &self,

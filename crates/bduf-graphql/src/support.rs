@@ -36,13 +36,14 @@ pub struct Totals {
 /// A Relay connection of `N` nodes.
 pub type Conn<N> = Connection<String, N, Totals, EmptyFields>;
 
-/// The cost of a connection field (see `crate::limits`): its page size — `first` or
-/// `last`, the default page size when neither is given — times the cost of one node.
-pub fn page_cost(first: Option<i32>, last: Option<i32>, child_complexity: usize) -> usize {
+/// The nodes a connection field may return, with what they select (see `crate::limits`):
+/// its page size — `first` or `last`, the default page size when neither is given —
+/// times `per_node`, a node and the nodes below it.
+pub fn page_cost(first: Option<i32>, last: Option<i32>, per_node: usize) -> usize {
     let size = first
         .or(last)
         .map_or(DEFAULT_PAGE, |n| usize::try_from(n).unwrap_or(0));
-    size.max(1).saturating_mul(child_complexity)
+    size.max(1).saturating_mul(per_node)
 }
 
 /// The value of `key`, fetched in the request's next wave.
@@ -220,30 +221,20 @@ where
 ///   connection of `Node` rows hanging off this row by `link` (a variant of the table's
 ///   `…Of` enum), with the root connection's `filter`, `orderBy` and cursor arguments;
 /// - `ancestors: Node;` and `descendants: Node, Filter;` — a tree node's walks;
-/// - a hand-written `async fn` field (without a `complexity`: those are the macro's).
-///
-/// The `#[Object]` attribute, every `complexity` expression and the arguments they name
-/// (`first`, `last`) are written in the first arm and handed down: async-graphql
-/// resolves the names of an expression in its own expansion, which must share their
-/// hygiene.
+/// - a hand-written `async fn` field.
 macro_rules! edges {
     ($(#[$meta:meta])* $ty:ident($model:ty) { $($body:tt)* }) => {
         $(#[$meta])*
         #[derive(Debug, Clone)]
         pub struct $ty(pub std::sync::Arc<$model>);
 
-        $crate::support::edges!(@fields
-            { #[async_graphql::Object] }
-            ("crate::support::page_cost(first, last, child_complexity)"
-             "crate::limits::ANCESTORS_WEIGHT * child_complexity" first last)
-            $ty [] $($body)*);
+        $crate::support::edges!(@fields $ty [] $($body)*);
     };
-    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*]
         $(#[$doc:meta])* connection $name:ident: $node:ty = $link:expr, $filter:ty, $order:ty;
         $($rest:tt)*) => {
-        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty [$($done)*
+        $crate::support::edges!(@fields $ty [$($done)*
             $(#[$doc])*
-            #[graphql(complexity = $page)]
             #[allow(clippy::too_many_arguments)]
             async fn $name(
                 &self,
@@ -252,21 +243,20 @@ macro_rules! edges {
                 order_by: Option<$order>,
                 after: Option<String>,
                 before: Option<String>,
-                $first: Option<i32>,
-                $last: Option<i32>,
+                first: Option<i32>,
+                last: Option<i32>,
             ) -> async_graphql::Result<$crate::support::Conn<$node>> {
-                let paging = $crate::support::Paging { after, before, first: $first, last: $last };
+                let paging = $crate::support::Paging { after, before, first, last };
                 $crate::support::connection(ctx, Some(($link, self.0.id)), filter, order_by, paging)
                     .await
             }
         ] $($rest)*);
     };
-    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*]
         $(#[$doc:meta])* connection $name:ident: $node:ty = $link:expr, $order:ty, where $filter:expr;
         $($rest:tt)*) => {
-        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty [$($done)*
+        $crate::support::edges!(@fields $ty [$($done)*
             $(#[$doc])*
-            #[graphql(complexity = $page)]
             #[allow(clippy::too_many_arguments)]
             async fn $name(
                 &self,
@@ -274,21 +264,20 @@ macro_rules! edges {
                 order_by: Option<$order>,
                 after: Option<String>,
                 before: Option<String>,
-                $first: Option<i32>,
-                $last: Option<i32>,
+                first: Option<i32>,
+                last: Option<i32>,
             ) -> async_graphql::Result<$crate::support::Conn<$node>> {
-                let paging = $crate::support::Paging { after, before, first: $first, last: $last };
+                let paging = $crate::support::Paging { after, before, first, last };
                 $crate::support::connection(ctx, Some(($link, self.0.id)), Some($filter), order_by, paging)
                     .await
             }
         ] $($rest)*);
     };
-    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*]
         $(#[$doc:meta])* ancestors: $node:ty;
         $($rest:tt)*) => {
-        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty [$($done)*
+        $crate::support::edges!(@fields $ty [$($done)*
             $(#[$doc])*
-            #[graphql(complexity = $walk)]
             async fn ancestors(
                 &self,
                 ctx: &async_graphql::Context<'_>,
@@ -297,12 +286,11 @@ macro_rules! edges {
             }
         ] $($rest)*);
     };
-    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*]
         $(#[$doc:meta])* descendants: $node:ty, $filter:ty;
         $($rest:tt)*) => {
-        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty [$($done)*
+        $crate::support::edges!(@fields $ty [$($done)*
             $(#[$doc])*
-            #[graphql(complexity = $page)]
             #[allow(clippy::too_many_arguments)]
             async fn descendants(
                 &self,
@@ -311,22 +299,22 @@ macro_rules! edges {
                 filter: Option<$filter>,
                 after: Option<String>,
                 before: Option<String>,
-                $first: Option<i32>,
-                $last: Option<i32>,
+                first: Option<i32>,
+                last: Option<i32>,
             ) -> async_graphql::Result<$crate::support::Conn<$node>> {
-                let paging = $crate::support::Paging { after, before, first: $first, last: $last };
+                let paging = $crate::support::Paging { after, before, first, last };
                 $crate::support::descendants(ctx, self.0.id, max_depth, filter, paging).await
             }
         ] $($rest)*);
     };
-    (@fields $object:tt ($page:literal $walk:literal $first:ident $last:ident) $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*]
         $(#[$attr:meta])* async fn $name:ident $args:tt -> $ret:ty $body:block
         $($rest:tt)*) => {
-        $crate::support::edges!(@fields $object ($page $walk $first $last) $ty
+        $crate::support::edges!(@fields $ty
             [$($done)* $(#[$attr])* async fn $name $args -> $ret $body] $($rest)*);
     };
-    (@fields { $($object:tt)* } $walks:tt $ty:ident [$($done:tt)*]) => {
-        $($object)*
+    (@fields $ty:ident [$($done:tt)*]) => {
+        #[async_graphql::Object]
         impl $ty {
             $($done)*
         }

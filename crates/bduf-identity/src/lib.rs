@@ -8,9 +8,8 @@ pub mod auth;
 pub mod commands;
 pub mod idempotency;
 
-use std::collections::HashMap;
-
 use async_graphql::{Enum, InputObject};
+use bduf_core::Map;
 use bduf_core::aggregate::count_by;
 use bduf_core::read::{Filter, Link};
 use bduf_core::{Fetch, RequestTxn, Result, check, flag, ordering};
@@ -181,7 +180,7 @@ pub struct MemberCount(pub Uuid);
 impl Fetch<MemberCount> for RequestTxn {
     type Value = i64;
 
-    async fn fetch(&self, keys: &[MemberCount]) -> Result<HashMap<MemberCount, i64>> {
+    async fn fetch(&self, keys: &[MemberCount]) -> Result<Map<MemberCount, i64>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let counts = count_by::<organization_members::Model>(
             self,
@@ -208,7 +207,7 @@ impl Fetch<UserSessionsOf> for RequestTxn {
     async fn fetch(
         &self,
         keys: &[UserSessionsOf],
-    ) -> Result<HashMap<UserSessionsOf, Vec<entity::user_sessions::Model>>> {
+    ) -> Result<Map<UserSessionsOf, Vec<entity::user_sessions::Model>>> {
         use entity::user_sessions as sessions;
         use sea_orm::{EntityTrait, QueryFilter, QueryOrder};
         let users: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
@@ -218,7 +217,7 @@ impl Fetch<UserSessionsOf> for RequestTxn {
             .order_by_desc(sessions::Column::Id)
             .all(self.conn())
             .await?;
-        let mut out: HashMap<UserSessionsOf, Vec<sessions::Model>> = HashMap::new();
+        let mut out: Map<UserSessionsOf, Vec<sessions::Model>> = Map::default();
         for row in rows {
             out.entry(UserSessionsOf(row.user_id))
                 .or_default()

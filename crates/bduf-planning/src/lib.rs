@@ -4,9 +4,8 @@
 
 pub mod commands;
 
-use std::collections::HashMap;
-
 use async_graphql::{Enum, InputObject, SimpleObject};
+use bduf_core::Map;
 use bduf_core::aggregate::{count_by_label, label, rank, sql};
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col, select_columns};
@@ -423,7 +422,7 @@ impl Fetch<RequirementCountsOf> for RequestTxn {
     async fn fetch(
         &self,
         keys: &[RequirementCountsOf],
-    ) -> Result<HashMap<RequirementCountsOf, RequirementCounts>> {
+    ) -> Result<Map<RequirementCountsOf, RequirementCounts>> {
         let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let project = col::<requirements::Model>(requirements::Column::ProjectId);
@@ -447,7 +446,7 @@ impl Fetch<RequirementCountsOf> for RequestTxn {
             .cond_where(self.visible::<requirements::Model>())
             .add_group_by([project]);
         let rows = self.query(backend.build(&select)).await?;
-        let mut out: HashMap<_, _> = keys
+        let mut out: Map<_, _> = keys
             .iter()
             .map(|k| (*k, RequirementCounts::default()))
             .collect();
@@ -470,7 +469,7 @@ impl Fetch<ComponentStatusOf> for RequestTxn {
     async fn fetch(
         &self,
         keys: &[ComponentStatusOf],
-    ) -> Result<HashMap<ComponentStatusOf, Vec<LabelCount>>> {
+    ) -> Result<Map<ComponentStatusOf, Vec<LabelCount>>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let counts = count_by_label::<architectural_components::Model>(
             self,
@@ -499,14 +498,13 @@ impl Fetch<LatestAnalysesOf> for RequestTxn {
     async fn fetch(
         &self,
         keys: &[LatestAnalysesOf],
-    ) -> Result<HashMap<LatestAnalysesOf, Vec<analyses::Model>>> {
+    ) -> Result<Map<LatestAnalysesOf, Vec<analyses::Model>>> {
         let backend = self.backend();
-        let mut groups: HashMap<Columns, Vec<Uuid>> = HashMap::new();
+        let mut groups: Map<Columns, Vec<Uuid>> = Map::default();
         for key in keys {
             groups.entry(key.columns).or_default().push(key.project);
         }
-        let mut out: HashMap<_, Vec<analyses::Model>> =
-            keys.iter().map(|k| (*k, Vec::new())).collect();
+        let mut out: Map<_, Vec<analyses::Model>> = keys.iter().map(|k| (*k, Vec::new())).collect();
         for (columns, ids) in groups {
             // The newest analysis of each (project, type): the first of its partition.
             let mut newest = WindowStatement::new();
@@ -560,7 +558,7 @@ impl Fetch<ProjectStatusOf> for RequestTxn {
     async fn fetch(
         &self,
         keys: &[ProjectStatusOf],
-    ) -> Result<HashMap<ProjectStatusOf, Vec<ProjectStatusCount>>> {
+    ) -> Result<Map<ProjectStatusOf, Vec<ProjectStatusCount>>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let counts = count_by_label::<projects::Model>(
             self,

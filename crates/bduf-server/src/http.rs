@@ -2,7 +2,8 @@
 //! and `/metrics`, with request logging and metrics around every route.
 //!
 //! A query on `/graphql` passes, in order: admission (at most `in_flight` run at once, a
-//! short queue, the rest `503` with `Retry-After`), the body limit (`413`), JSON parsing
+//! queue as long as its expected wait fits the budget, the rest `503` with `Retry-After`;
+//! `admission.rs`), the body limit (`413`), JSON parsing
 //! (`400`), and the request timeout (a `TIMEOUT` error). What it asks is bounded by the
 //! schema's depth and cost limits (`QUERY_TOO_DEEP`, `QUERY_TOO_COSTLY`), and each of its
 //! statements by PostgreSQL's `statement_timeout`.
@@ -158,8 +159,8 @@ async fn graphql(State(app): State<App>, request: Request) -> Response {
         Ok(context) => context,
         Err(response) => return *response,
     };
-    let permit = match app.gate.admit().await {
-        Ok(permit) => permit,
+    let turn = match app.gate.admit().await {
+        Ok(turn) => turn,
         Err(reason) => return busy(reason),
     };
     let max = app.settings.max_body_bytes;
@@ -190,7 +191,7 @@ async fn graphql(State(app): State<App>, request: Request) -> Response {
             json!({ "code": "TIMEOUT", "timeoutMs": timeout.as_millis() }),
         );
     };
-    drop(permit);
+    drop(turn);
     if answer.busy {
         return busy(Refused::NoConnection);
     }
@@ -227,11 +228,22 @@ async fn readyz(State(app): State<App>) -> Response {
 async fn metrics_text(State(app): State<App>) -> String {
     metrics::counter!("bduf_sql_statements_total").absolute(app.db.statements());
     metrics::counter!("bduf_sql_statements_failed_total").absolute(app.db.failed_statements());
+    let documents = app.schema.document_stats();
+    metrics::counter!("bduf_graphql_documents_parsed_total").absolute(documents.parsed);
+    metrics::counter!("bduf_graphql_documents_validated_total").absolute(documents.validated);
     #[allow(clippy::cast_precision_loss)]
     {
         metrics::gauge!("bduf_http_in_flight").set(app.gate.in_flight() as f64);
         metrics::gauge!("bduf_http_queued").set(app.gate.queued() as f64);
+        let admission = app.settings.admission;
+        metrics::gauge!("bduf_http_in_flight_max").set(admission.in_flight as f64);
+        metrics::gauge!("bduf_http_queue_max").set(admission.queue as f64);
+        metrics::gauge!("bduf_http_queue_wait_budget_seconds").set(admission.wait.as_secs_f64());
+        metrics::gauge!("bduf_http_service_seconds").set(app.gate.service_time().as_secs_f64());
+        metrics::gauge!("bduf_http_expected_wait_seconds")
+            .set(app.gate.expected_wait_now().as_secs_f64());
         let (size, idle) = app.db.pool_status();
+        metrics::gauge!("bduf_graphql_documents_cached").set(documents.cached as f64);
         metrics::gauge!("bduf_db_pool_connections").set(f64::from(size));
         metrics::gauge!("bduf_db_pool_idle").set(idle as f64);
     }

@@ -38,21 +38,22 @@ struct Config {
 
     /// Database connections in the pool: one per running query, one spare for health
     /// checks.
-    #[arg(long, env = "BDUF_MAX_CONNECTIONS", default_value_t = 16)]
+    #[arg(long, env = "BDUF_MAX_CONNECTIONS", default_value_t = admission::DEFAULT_CONNECTIONS)]
     max_connections: u32,
 
     /// Queries that may run at once (default: one less than the pool).
     #[arg(long, env = "BDUF_MAX_IN_FLIGHT")]
     max_in_flight: Option<usize>,
 
-    /// Queries that may wait for a turn; beyond, requests are refused with 503 (default:
-    /// as many as may run, so a waiting query gets its turn within about one query's
-    /// time).
-    #[arg(long, env = "BDUF_MAX_QUEUE")]
-    max_queue: Option<usize>,
+    /// Most queries that may wait for a turn, whatever their expected wait: a cap for
+    /// memory (the wait budget bounds the queue first).
+    #[arg(long, env = "BDUF_MAX_QUEUE", default_value_t = admission::DEFAULT_QUEUE)]
+    max_queue: usize,
 
-    /// How long a query may wait for a turn, in milliseconds, before a 503.
-    #[arg(long, env = "BDUF_QUEUE_WAIT_MS", default_value_t = 100)]
+    /// The wait budget, in milliseconds: a query whose expected wait for a turn (the
+    /// queue ahead of it times the queries' measured time, over the turns) is longer is
+    /// refused with 503 at once; one that waits this long without a turn, too.
+    #[arg(long, env = "BDUF_QUEUE_WAIT_MS", default_value_t = admission::DEFAULT_WAIT_MS)]
     queue_wait_ms: u64,
 
     /// The longest a query may run, in milliseconds.
@@ -75,10 +76,15 @@ struct Config {
     #[arg(long, env = "BDUF_DEPTH_LIMIT", default_value_t = 16)]
     depth_limit: usize,
 
-    /// Highest cost a query may have: a connection costs its page size times what one
-    /// node selects (see README).
-    #[arg(long, env = "BDUF_COST_LIMIT", default_value_t = 25_000)]
-    cost_limit: usize,
+    /// Most nodes a query may ask for: each connection's page size times the pages
+    /// above it, summed, as GitHub counts them (see README).
+    #[arg(long, env = "BDUF_NODE_LIMIT", default_value_t = bduf_graphql::Limits::DEFAULT.nodes)]
+    node_limit: usize,
+
+    /// Most connection and list selections a query may hold, each alias and fragment
+    /// spread counted again (see README).
+    #[arg(long, env = "BDUF_CONNECTION_LIMIT", default_value_t = bduf_graphql::Limits::DEFAULT.connections)]
+    connection_limit: usize,
 
     /// Turn off introspection, field suggestions and GraphiQL (for production).
     #[arg(long, env = "BDUF_NO_INTROSPECTION")]
@@ -151,7 +157,7 @@ async fn main() -> Result<()> {
         .max_in_flight
         .unwrap_or_else(|| {
             usize::try_from(config.max_connections)
-                .unwrap_or(16)
+                .unwrap_or(usize::MAX)
                 .saturating_sub(1)
         })
         .max(1);
@@ -159,12 +165,13 @@ async fn main() -> Result<()> {
         limits: bduf_graphql::Limits {
             fields: config.field_limit,
             depth: config.depth_limit,
-            cost: config.cost_limit,
+            nodes: config.node_limit,
+            connections: config.connection_limit,
             introspection: !config.no_introspection,
         },
         admission: admission::Settings {
             in_flight,
-            queue: config.max_queue.unwrap_or(in_flight),
+            queue: config.max_queue,
             wait: Duration::from_millis(config.queue_wait_ms),
         },
         max_body_bytes: config.max_body_bytes,

@@ -2,7 +2,8 @@
 //! ordering, the links rows hang off — what makes a task ready, and a project's critical
 //! path, computed from one fetch of its tasks and one of its `blocks` dependencies.
 
-use std::collections::{HashMap, VecDeque};
+use bduf_core::Map;
+use std::collections::VecDeque;
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use bduf_core::read::{Filter, Link};
@@ -160,7 +161,7 @@ pub struct CriticalPath {
 /// forward, latest times backward. Edges to tasks not listed are ignored. `None` when
 /// the edges have a cycle (the database refuses one; a caller may still pass any graph).
 pub fn critical_path(tasks: &[Duration], edges: &[Edge]) -> Option<CriticalPath> {
-    let index: HashMap<Uuid, usize> = tasks
+    let index: Map<Uuid, usize> = tasks
         .iter()
         .enumerate()
         .map(|(i, (id, _))| (*id, i))
@@ -260,10 +261,7 @@ pub struct CriticalPathOf(pub Uuid);
 impl Fetch<CriticalPathOf> for RequestTxn {
     type Value = CriticalPath;
 
-    async fn fetch(
-        &self,
-        keys: &[CriticalPathOf],
-    ) -> Result<HashMap<CriticalPathOf, CriticalPath>> {
+    async fn fetch(&self, keys: &[CriticalPathOf]) -> Result<Map<CriticalPathOf, CriticalPath>> {
         let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let rows: Vec<(Uuid, Uuid, Option<i32>)> = tasks::Entity::find()
@@ -297,7 +295,7 @@ impl Fetch<CriticalPathOf> for RequestTxn {
             .into_tuple()
             .all(self.conn())
             .await?;
-        let mut by_project: HashMap<Uuid, (Vec<Duration>, Vec<Edge>)> = HashMap::new();
+        let mut by_project: Map<Uuid, (Vec<Duration>, Vec<Edge>)> = Map::default();
         for (project, id, hours) in rows {
             by_project
                 .entry(project)

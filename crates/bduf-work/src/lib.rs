@@ -10,9 +10,8 @@ pub use dependencies::{
     TaskDependencyFilter, TaskDependencyOrder,
 };
 
-use std::collections::HashMap;
-
 use async_graphql::{Enum, InputObject, SimpleObject};
+use bduf_core::Map;
 use bduf_core::aggregate::{LabelCounts, count_by_label, grouped_counts, label, rank, sql};
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col};
@@ -197,7 +196,7 @@ pub struct OrganizationTaskStatusOf(pub Uuid);
 fn status_counts<K: Copy + Eq + std::hash::Hash>(
     counts: LabelCounts<Uuid>,
     key: impl Fn(Uuid) -> K,
-) -> HashMap<K, Vec<TaskStatusCount>> {
+) -> Map<K, Vec<TaskStatusCount>> {
     counts
         .into_iter()
         .map(|(id, v)| {
@@ -222,7 +221,7 @@ impl Fetch<OrganizationTaskStatusOf> for RequestTxn {
     async fn fetch(
         &self,
         keys: &[OrganizationTaskStatusOf],
-    ) -> Result<HashMap<OrganizationTaskStatusOf, Vec<TaskStatusCount>>> {
+    ) -> Result<Map<OrganizationTaskStatusOf, Vec<TaskStatusCount>>> {
         let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let organization = col::<projects::Model>(projects::Column::OrganizationId);
@@ -250,7 +249,7 @@ impl Fetch<OrganizationTaskStatusOf> for RequestTxn {
 impl Fetch<TaskRollupOf> for RequestTxn {
     type Value = TaskRollup;
 
-    async fn fetch(&self, keys: &[TaskRollupOf]) -> Result<HashMap<TaskRollupOf, TaskRollup>> {
+    async fn fetch(&self, keys: &[TaskRollupOf]) -> Result<Map<TaskRollupOf, TaskRollup>> {
         let mut ids: Vec<Uuid> = keys.iter().map(|k| k.project).collect();
         ids.sort_unstable();
         ids.dedup();
@@ -265,7 +264,7 @@ impl Fetch<TaskRollupOf> for RequestTxn {
                 Condition::all(),
             )
             .await?;
-            (counts, HashMap::new())
+            (counts, Map::default())
         };
         let by_status = status_counts(counts, |id| id);
         Ok(keys
@@ -292,7 +291,7 @@ impl Fetch<TaskRollupOf> for RequestTxn {
 async fn rollup(
     txn: &RequestTxn,
     ids: &[Uuid],
-) -> Result<(LabelCounts<Uuid>, HashMap<Uuid, TaskProgress>)> {
+) -> Result<(LabelCounts<Uuid>, Map<Uuid, TaskProgress>)> {
     let backend = txn.backend();
     let task = |c: tasks::Column| col::<tasks::Model>(c);
     let child = "child";
@@ -359,7 +358,7 @@ async fn rollup(
     let rows = txn.query(backend.build(&select)).await?;
     let counts = grouped_counts(ids, |id| id, &rows)?;
     // Per project: weighted progress, weight, leaves, hours, summed over its statuses.
-    let mut sums: HashMap<Uuid, [i64; 4]> = HashMap::new();
+    let mut sums: Map<Uuid, [i64; 4]> = Map::default();
     for row in &rows {
         let sum = sums.entry(row.try_get("", "owner")?).or_default();
         for (total, column) in sum

@@ -23,7 +23,6 @@ use crate::generated::{
     Analysis, Approval, ArchitecturalComponent, CollaborationSession, Comment, Organization,
     Project, Requirement, Task, TaskDependency, User,
 };
-use crate::limits::LATEST_ANALYSES_WEIGHT;
 use crate::support::{depth, edges, load, one, selected, value};
 use crate::types::work::Schedule;
 
@@ -113,7 +112,6 @@ impl ProjectStats {
         value(ctx, OpenApprovalsOf(self.project)).await
     }
     /// The newest analysis of each type, in the order of the types.
-    #[graphql(complexity = "LATEST_ANALYSES_WEIGHT * child_complexity")]
     async fn latest_analyses(&self, ctx: &Context<'_>) -> Result<Vec<Analysis>> {
         let key = LatestAnalysesOf {
             project: self.project,

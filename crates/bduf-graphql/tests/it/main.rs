@@ -5,7 +5,9 @@ mod support;
 
 mod audit;
 mod checks;
+mod cost;
 mod dependencies;
+mod documents;
 mod errors;
 mod idempotency;
 mod paging;

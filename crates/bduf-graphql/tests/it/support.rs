@@ -133,7 +133,8 @@ impl TestApp {
     /// queries far larger than a client may send.
     pub fn without_cost_limit(mut self) -> Self {
         self.schema = bduf_graphql::schema(Limits {
-            cost: usize::MAX,
+            nodes: usize::MAX,
+            connections: usize::MAX,
             ..Limits::default()
         });
         self
@@ -224,6 +225,18 @@ impl TestApp {
             "{query}\nfailed: {response:#}"
         );
         response["data"].clone()
+    }
+
+    /// Runs `request` as the default viewer and returns the whole response as JSON.
+    pub async fn execute(&self, request: Request) -> Value {
+        let context = self.context().await;
+        let response = bduf_graphql::execute(&self.schema, request, &self.core, context).await;
+        serde_json::to_value(response.response).expect("a response serializes")
+    }
+
+    /// The schema the requests run on (with its document cache).
+    pub fn schema(&self) -> &BdufSchema {
+        &self.schema
     }
 
     /// How many statements the app has sent so far.
