@@ -394,27 +394,21 @@ async fn operational_endpoints_and_bad_requests() {
         })
     };
     let post = |body: Value| {
-        http.post(server.url("/graphql"))
+        let request = http
+            .post(server.url("/graphql"))
             .bearer_auth(&token)
-            .json(&body)
-            .send()
+            .json(&body);
+        async move {
+            let response = request.send().await.expect("POST");
+            response.json::<Value>().await.expect("JSON")
+        }
     };
-    let unknown: Value = post(persisted(""))
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("JSON");
+    let unknown = post(persisted("")).await;
     assert_eq!(
         unknown["errors"][0]["extensions"]["code"], "PERSISTED_QUERY_NOT_FOUND",
         "{unknown:#}"
     );
-    let registered: Value = post(persisted(text))
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("JSON");
+    let registered = post(persisted(text)).await;
     assert_eq!(
         registered["data"]["projects"]["nodes"]
             .as_array()
@@ -422,12 +416,7 @@ async fn operational_endpoints_and_bad_requests() {
         Some(2),
         "{registered:#}"
     );
-    let by_hash: Value = post(persisted(""))
-        .await
-        .expect("POST")
-        .json()
-        .await
-        .expect("JSON");
+    let by_hash = post(persisted("")).await;
     assert_eq!(by_hash, registered);
 
     let metrics = get("/metrics")

@@ -25,15 +25,6 @@ const ROOTS: &str = "query($id: UUID!, $first: Int) { project(id: $id) {
   requirements(first: $first, filter: {rootsOnly: true}) { nodes { title
     children { nodes { title children { nodes { title } } } } } } } }";
 
-fn shape() -> Shape {
-    Shape {
-        projects: 3,
-        roots: 4,
-        breadth: 3,
-        comments: 0,
-    }
-}
-
 /// The titles of the third level of every tree in `projects` (a list of projects).
 fn leaves(projects: &[Value]) -> usize {
     projects
@@ -47,7 +38,7 @@ fn leaves(projects: &[Value]) -> usize {
 
 async fn dashboards_are_answered_and_say_what_they_cost(backend: Backend) {
     let app = TestApp::new(backend).await;
-    let plan = Plan::build(app.conn(), shape()).await;
+    let plan = Plan::build(app.conn(), Shape::SMALL).await;
 
     let dashboard = app.run(DASHBOARD).await;
     assert!(dashboard.get("errors").is_none(), "{dashboard:#}");
@@ -75,7 +66,7 @@ async fn dashboards_are_answered_and_say_what_they_cost(backend: Backend) {
 
 async fn hostile_shapes_are_refused_before_a_statement_of_their_own(backend: Backend) {
     let app = TestApp::new(backend).await;
-    Plan::build(app.conn(), shape()).await;
+    Plan::build(app.conn(), Shape::SMALL).await;
     // Signed in and answered once, so what follows counts only the requests.
     let fine = app.run("{ projects(first: 1) { totalCount } }").await;
     assert!(fine.get("errors").is_none(), "{fine:#}");

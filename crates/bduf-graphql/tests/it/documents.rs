@@ -22,15 +22,6 @@ const TREE: &str = "query Tree($first: Int, $status: TaskStatus) {
       children(first: 5) { nodes { title } } } } } }
 }";
 
-fn shape() -> Shape {
-    Shape {
-        projects: 3,
-        roots: 4,
-        breadth: 3,
-        comments: 0,
-    }
-}
-
 fn request(query: &str, variables: Value) -> Request {
     Request::new(query).variables(Variables::from_json(variables))
 }
@@ -46,7 +37,7 @@ fn hex(text: &str) -> String {
 /// database: the answers are identical.
 async fn a_document_is_parsed_and_validated_once_and_answers_alike(backend: Backend) {
     let app = TestApp::new(backend).await;
-    Plan::build(app.conn(), shape()).await;
+    Plan::build(app.conn(), Shape::SMALL).await;
     let variables = [
         json!({"first": 2}),
         json!({"first": 3, "status": "IN_PROGRESS"}),
@@ -69,14 +60,7 @@ async fn a_document_is_parsed_and_validated_once_and_answers_alike(backend: Back
     // A server that parses and validates each request answers the same, byte for byte.
     for (vars, cached) in variables.iter().zip(&answers) {
         let fresh = bduf_graphql::schema(bduf_graphql::Limits::default());
-        let response = bduf_graphql::execute(
-            &fresh,
-            request(TREE, vars.clone()),
-            &app.core,
-            app.context().await,
-        )
-        .await;
-        let response = serde_json::to_value(&response.response).expect("serializes");
+        let response = app.execute_on(&fresh, request(TREE, vars.clone())).await;
         assert_eq!(&response, cached, "{vars}");
     }
 }
@@ -85,7 +69,7 @@ async fn a_document_is_parsed_and_validated_once_and_answers_alike(backend: Back
 /// still refused with the error a fresh server gives, and the cache validates it in full.
 async fn a_bad_variable_is_refused_as_without_the_cache(backend: Backend) {
     let app = TestApp::new(backend).await;
-    Plan::build(app.conn(), shape()).await;
+    Plan::build(app.conn(), Shape::SMALL).await;
     let fine = app.execute(request(TREE, json!({"first": 2}))).await;
     assert!(fine.get("errors").is_none(), "{fine:#}");
     let bad_values = [
@@ -103,15 +87,8 @@ async fn a_bad_variable_is_refused_as_without_the_cache(backend: Backend) {
             "a bad value is validated in full: {vars}"
         );
         let fresh = bduf_graphql::schema(bduf_graphql::Limits::default());
-        let response = bduf_graphql::execute(
-            &fresh,
-            request(TREE, vars.clone()),
-            &app.core,
-            app.context().await,
-        )
-        .await;
-        let fresh = serde_json::to_value(&response.response).expect("serializes");
-        assert_eq!(cached, fresh, "{vars}");
+        let response = app.execute_on(&fresh, request(TREE, vars.clone())).await;
+        assert_eq!(cached, response, "{vars}");
         assert!(cached["errors"][0]["message"].is_string(), "{cached:#}");
     }
 }
@@ -120,37 +97,29 @@ async fn a_bad_variable_is_refused_as_without_the_cache(backend: Backend) {
 /// a variable that takes it over the node limit is refused as a fresh schema refuses it.
 async fn the_limits_hold_for_a_validated_operation(backend: Backend) {
     let app = TestApp::new(backend).await;
-    Plan::build(app.conn(), shape()).await;
+    Plan::build(app.conn(), Shape::SMALL).await;
     let limits = bduf_graphql::Limits {
         nodes: 100,
         ..bduf_graphql::Limits::default()
     };
     let schema = bduf_graphql::schema(limits);
-    let run = |schema: &bduf_graphql::BdufSchema, first: i64| {
-        let schema = schema.clone();
-        let (core, context) = (app.core.clone(), app.context());
-        async move {
-            let response = bduf_graphql::execute(
-                &schema,
-                request(TREE, json!({"first": first})),
-                &core,
-                context.await,
-            )
-            .await;
-            serde_json::to_value(&response.response).expect("serializes")
-        }
-    };
     // 2 projects, 5 tasks each, 5 children each: 2 + 10 + 50 = 62 nodes.
-    let fine = run(&schema, 2).await;
+    let fine = app
+        .execute_on(&schema, request(TREE, json!({"first": 2})))
+        .await;
     assert_eq!(
         fine["extensions"]["cost"]["nodes"]["requested"], 62,
         "{fine:#}"
     );
     let validated = schema.document_stats().validated;
-    let fine_again = run(&schema, 2).await;
+    let fine_again = app
+        .execute_on(&schema, request(TREE, json!({"first": 2})))
+        .await;
     assert_eq!(fine_again, fine);
     // 4 projects: 124 nodes, over the limit of 100.
-    let refused = run(&schema, 4).await;
+    let refused = app
+        .execute_on(&schema, request(TREE, json!({"first": 4})))
+        .await;
     assert_eq!(
         schema.document_stats().validated,
         validated,
@@ -161,7 +130,14 @@ async fn the_limits_hold_for_a_validated_operation(backend: Backend) {
         json!({"code": "QUERY_TOO_COSTLY", "nodes": 124, "max": 100}),
         "{refused:#}"
     );
-    assert_eq!(refused, run(&bduf_graphql::schema(limits), 4).await);
+    assert_eq!(
+        refused,
+        app.execute_on(
+            &bduf_graphql::schema(limits),
+            request(TREE, json!({"first": 4}))
+        )
+        .await
+    );
 }
 
 /// Apollo's automatic persisted queries: an unknown hash is asked for, the text with its
@@ -169,7 +145,7 @@ async fn the_limits_hold_for_a_validated_operation(backend: Backend) {
 /// unknown version, is refused.
 async fn persisted_queries_follow_the_apollo_protocol(backend: Backend) {
     let app = TestApp::new(backend).await;
-    Plan::build(app.conn(), shape()).await;
+    Plan::build(app.conn(), Shape::SMALL).await;
     let hash = hex(TREE);
     let persisted = |version: i64, hash: &str| {
         serde_json::from_value::<Request>(json!({

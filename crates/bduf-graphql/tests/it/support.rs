@@ -229,8 +229,14 @@ impl TestApp {
 
     /// Runs `request` as the default viewer and returns the whole response as JSON.
     pub async fn execute(&self, request: Request) -> Value {
+        self.execute_on(&self.schema, request).await
+    }
+
+    /// [`TestApp::execute`] on `schema` instead of the app's own (another cache, other
+    /// limits).
+    pub async fn execute_on(&self, schema: &BdufSchema, request: Request) -> Value {
         let context = self.context().await;
-        let response = bduf_graphql::execute(&self.schema, request, &self.core, context).await;
+        let response = bduf_graphql::execute(schema, request, &self.core, context).await;
         serde_json::to_value(response.response).expect("a response serializes")
     }
 
@@ -262,6 +268,16 @@ pub struct Shape {
     pub breadth: usize,
     /// Comments on each requirement of the third level.
     pub comments: usize,
+}
+
+impl Shape {
+    /// Three projects of four roots with three children a level, no comments.
+    pub const SMALL: Shape = Shape {
+        projects: 3,
+        roots: 4,
+        breadth: 3,
+        comments: 0,
+    };
 }
 
 /// What [`Plan::build`] created.
