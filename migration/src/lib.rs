@@ -61,4 +61,5 @@ migrations!(
     m20261206_000001_audit_by_trigger,
     m20261206_000002_integrity_in_the_database,
     m20261206_000003_create_task_dependencies,
+    m20261206_000004_scheduler_role,
 );

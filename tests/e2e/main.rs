@@ -13,6 +13,7 @@ use sha2::Digest as _;
 
 mod admission;
 mod backup;
+mod scheduler;
 
 /// The README's example queries, by file under `docs/queries/`.
 const QUERIES: [&str; 3] = [

@@ -11,6 +11,12 @@
 //! - any member joins an active session that has room: viewers as viewers who cannot
 //!   edit, contributors and up as editing contributors;
 //! - an ended session is read-only.
+//!
+//! A comment tells, in its transaction, the author of the comment it answers and the
+//! members it `@mentions` (an edit: only the names it adds), never its own author
+//! ([`bduf_core::notify`]).
+
+use std::collections::HashSet;
 
 use async_graphql::{InputObject, Json, MaybeUndefined};
 use bduf_core::write::{
@@ -29,6 +35,8 @@ use sea_orm::{
 };
 use uuid::Uuid;
 
+use bduf_core::notify::{Kind, Notice, members_named, mentions, notify};
+
 /// Comments on a record of the active organization (contributors), as the viewer; with
 /// `parent`, a reply in that comment's thread.
 pub async fn create_comment(
@@ -46,7 +54,7 @@ pub async fn create_comment(
             format!("no {} with id {target_id}", target_type.as_str()),
         ));
     }
-    let thread = match parent {
+    let answered = match parent {
         Some(parent) => {
             let parent: comments::Model = find(tx, parent, "parentId", "comment").await?;
             if parent.target_id != target_id || parent.target_type != target_type.as_str() {
@@ -55,12 +63,13 @@ pub async fn create_comment(
                     "must be a comment on the same target",
                 ));
             }
-            Some(parent.thread_id.unwrap_or(parent.id))
+            Some(parent)
         }
         None => None,
     };
+    let thread = answered.as_ref().map(|p| p.thread_id.unwrap_or(p.id));
     let now = now();
-    insert(
+    let comment: comments::Model = insert(
         tx,
         comments::ActiveModel {
             id: Set(Uuid::now_v7()),
@@ -79,10 +88,55 @@ pub async fn create_comment(
             organization_id: Set(organization),
         },
     )
-    .await
+    .await?;
+    let mut notices = mention_notices(tx, &comment, &[]).await?;
+    if let Some(parent) = answered {
+        notices.push(Notice {
+            user: parent.author_id,
+            kind: Kind::CommentReply,
+            title: format!("New reply to your comment: {}", comment.content),
+            message: None,
+            target_type: "comment",
+            target_id: comment.id,
+        });
+    }
+    // A reply that also mentions its parent's author tells them once, as a mention.
+    let mentioned: HashSet<Uuid> = notices
+        .iter()
+        .filter(|n| n.kind == Kind::Mention)
+        .map(|n| n.user)
+        .collect();
+    notices.retain(|n| n.kind == Kind::Mention || !mentioned.contains(&n.user));
+    notify(tx, notices).await?;
+    Ok(comment)
 }
 
-/// Edits a comment (its author only).
+/// Notifications of the users `comment` mentions that `before` (its earlier text's
+/// mentions) did not.
+async fn mention_notices(
+    tx: &Tx<'_>,
+    comment: &comments::Model,
+    before: &[String],
+) -> Result<Vec<Notice>> {
+    let names: Vec<String> = mentions(&comment.content)
+        .into_iter()
+        .filter(|name| !before.contains(name))
+        .collect();
+    Ok(members_named(tx, &names)
+        .await?
+        .into_iter()
+        .map(|user| Notice {
+            user,
+            kind: Kind::Mention,
+            title: format!("You were mentioned: {}", comment.content),
+            message: None,
+            target_type: "comment",
+            target_id: comment.id,
+        })
+        .collect())
+}
+
+/// Edits a comment (its author only). Users it newly mentions are notified.
 pub async fn update_comment(tx: &Tx<'_>, id: Uuid, content: String) -> Result<comments::Model> {
     tx.require(Role::Contributor, "updateComment")?;
     check::name("content", comments::Column::Content, &content)?;
@@ -90,9 +144,13 @@ pub async fn update_comment(tx: &Tx<'_>, id: Uuid, content: String) -> Result<co
     if old.author_id != tx.user() {
         return Err(Error::forbidden("only its author edits a comment"));
     }
+    let before = mentions(&old.content);
     let mut row: comments::ActiveModel = old.clone().into();
     row.content = Set(content);
-    update(tx, row).await
+    let comment: comments::Model = update(tx, row).await?;
+    let notices = mention_notices(tx, &comment, &before).await?;
+    notify(tx, notices).await?;
+    Ok(comment)
 }
 
 /// Resolves (or reopens) a comment thread (contributors).

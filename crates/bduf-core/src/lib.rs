@@ -1,19 +1,22 @@
 //! bduf's shared kernel, used by every domain crate: the database handle ([`Db`]), the
 //! request's one transaction ([`RequestTxn`]), the error type ([`Error`]) and input
-//! checks ([`check`]), the write kernel commands build on ([`write`]), per-request
-//! batching in waves ([`batch`]), the generic read keys and their SQL ([`read`],
-//! [`window`], [`tree`]), cursor paging ([`paging`]) and what a request says of its
-//! client ([`RequestContext`]).
+//! checks ([`check`]), the write kernel commands build on ([`write`]), the
+//! notifications commands write ([`notify`]), the server's own jobs ([`system`]),
+//! per-request batching in waves ([`batch`]), the generic read keys and their SQL
+//! ([`read`], [`window`], [`tree`]), cursor paging ([`paging`]) and what a request says
+//! of its client ([`RequestContext`]).
 
 pub mod aggregate;
 pub mod batch;
 pub mod check;
 pub mod db;
 pub mod error;
+pub mod notify;
 pub mod paging;
 pub mod read;
 pub mod record;
 pub mod scope;
+pub mod system;
 pub mod tree;
 pub mod txn;
 pub mod window;

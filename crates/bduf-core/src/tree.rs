@@ -238,6 +238,15 @@ pub trait TreeKind: Send + Sync + 'static {
     ) -> Self::Active;
     /// `input`'s changes to `row`.
     fn apply(input: Self::Input, row: &mut Self::Active);
+    /// What follows a write of nodes in the command's transaction (a task's assignee is
+    /// notified): `before` is the row an update changed (`None` for a new row), `after`
+    /// the row written.
+    fn written(
+        _tx: &Tx<'_>,
+        _changes: &[(Option<&Self::Model>, &Self::Model)],
+    ) -> impl Future<Output = Result<()>> + Send {
+        async { Ok(()) }
+    }
 }
 
 /// One node of a subtree to create: its key, its parent's key (none: under the call's
@@ -375,11 +384,13 @@ pub async fn create<K: TreeKind, P: Record>(
     K::check_refs(tx, "input.", &input).await?;
     lock::<P>(tx, project, "projectId", "project").await?;
     parent_in::<K>(tx, parent, project, "parentId").await?;
-    write::insert(
+    let node: K::Model = write::insert(
         tx,
         K::new_row(input, Uuid::now_v7(), project, parent, tx.organization()),
     )
-    .await
+    .await?;
+    K::written(tx, &[(None, &node)]).await?;
+    Ok(node)
 }
 
 /// Changes the given fields of node `id`.
@@ -389,7 +400,9 @@ pub async fn update<K: TreeKind>(tx: &Tx<'_>, id: Uuid, input: K::Input) -> Resu
     let old = find::<K>(tx, id, "id").await?;
     let mut row = old.clone().into_active_model();
     K::apply(input, &mut row);
-    write::update(tx, row).await
+    let node: K::Model = write::update(tx, row).await?;
+    K::written(tx, &[(Some(&old), &node)]).await?;
+    Ok(node)
 }
 
 /// Deletes node `id` and its subtree. Returns its id.
@@ -517,6 +530,8 @@ pub async fn create_subtree<K: TreeKind, P: Record>(
     // In the order of the call's nodes.
     let position: HashMap<Uuid, usize> = ids.iter().enumerate().map(|(i, id)| (*id, i)).collect();
     models.sort_by_key(|m| position.get(&m.id()).copied().unwrap_or(usize::MAX));
+    let changes: Vec<(Option<&K::Model>, &K::Model)> = models.iter().map(|m| (None, m)).collect();
+    K::written(tx, &changes).await?;
     Ok(models)
 }
 

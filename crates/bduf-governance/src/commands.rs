@@ -5,12 +5,17 @@
 //! answer for themselves ([`respond`]) and may change their answer while the approval is
 //! pending; each answer decides the approval by [`crate::decide`], under a lock of the
 //! approval's row so concurrent answers each see all answers before them. Changing the
-//! approvers does not decide it: the next answer does. `autoApproveAfterHours` is
-//! stored and shown, not acted on (no scheduler runs yet).
+//! approvers does not decide it: the next answer does. A pending approval with
+//! `autoApproveAfterHours` approves itself once that long has passed since it was
+//! requested ([`crate::schedule::auto_approve`], run by the server's scheduler).
+//!
+//! Approvers are notified when asked (on request, or when added), the requester when the
+//! approval is decided, in the same transaction.
 
 use std::collections::HashSet;
 
 use async_graphql::{Enum, InputObject, Json, MaybeUndefined};
+use bduf_core::notify::{Kind, Notice, notify};
 use bduf_core::write::{
     BATCH, delete, find, find_for_update, insert, patch, set, target_project, update,
 };
@@ -303,11 +308,45 @@ pub async fn create_approval(
         },
     )
     .await?;
-    add_approvers(tx, approval.id, &input.approvers, "input.approvers", |i| {
+    let added = add_approvers(tx, approval.id, &input.approvers, "input.approvers", |i| {
         format!("input.approvers[{i}]")
     })
     .await?;
+    notify(tx, asked(&approval, &added)).await?;
     Ok(approval)
+}
+
+/// The notifications of approvers asked to approve `approval`.
+fn asked(approval: &approvals::Model, approvers: &[approvers::Model]) -> Vec<Notice> {
+    approvers
+        .iter()
+        .map(|a| Notice {
+            user: a.user_id,
+            kind: Kind::ApprovalRequested,
+            title: format!("Your approval is requested: {}", approval.title),
+            message: approval.description.clone(),
+            target_type: "approval",
+            target_id: approval.id,
+        })
+        .collect()
+}
+
+/// The notification of `approval`'s requester that it was decided.
+pub fn decided(approval: &approvals::Model) -> Notice {
+    let verdict = match approval.status {
+        Some(ApprovalStatus::Approved) => "approved",
+        Some(ApprovalStatus::Rejected) => "rejected",
+        Some(ApprovalStatus::Cancelled) => "cancelled",
+        _ => "decided",
+    };
+    Notice {
+        user: approval.requested_by,
+        kind: Kind::ApprovalDecided,
+        title: format!("Approval {verdict}: {}", approval.title),
+        message: approval.decision_rationale.clone(),
+        target_type: "approval",
+        target_id: approval.id,
+    }
 }
 
 /// Changes a pending approval (admins).
@@ -388,8 +427,9 @@ pub async fn add_approver(
     tx.require(Role::Admin, "addApprovalParticipant")?;
     let found: approvals::Model = find_for_update(tx, approval, "approvalId", "approval").await?;
     pending(&found, "approvalId")?;
-    add_approvers(tx, approval, &[input], "input", |_| "input".to_owned())
-        .await?
+    let added = add_approvers(tx, approval, &[input], "input", |_| "input".to_owned()).await?;
+    notify(tx, asked(&found, &added)).await?;
+    added
         .into_iter()
         .next()
         .ok_or_else(|| Error::invalid("input", "no approver was added"))
@@ -481,7 +521,9 @@ pub async fn respond(
         row.rejected_by = Set(Some(tx.user()));
     }
     row.resolved_at = Set(Some(now));
-    update(tx, row).await
+    let approval: approvals::Model = update(tx, row).await?;
+    notify(tx, vec![decided(&approval)]).await?;
+    Ok(approval)
 }
 
 #[cfg(test)]

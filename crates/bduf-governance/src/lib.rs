@@ -4,6 +4,7 @@
 //! commands of approvals, approvers and responses ([`commands`]).
 
 pub mod commands;
+pub mod schedule;
 
 use async_graphql::{Enum, InputObject};
 use bduf_core::Map;

@@ -16,6 +16,7 @@ pub mod context;
 mod documents;
 pub mod error;
 pub mod generated;
+pub mod jobs;
 mod limits;
 pub mod mutation;
 mod order;

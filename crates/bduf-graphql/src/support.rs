@@ -137,6 +137,34 @@ where
     conn
 }
 
+/// How many rows of `L`'s table under `parent` match `filter`: a connection's
+/// `totalCount` without its page (one grouped count per level, shared with every other
+/// count of the same link and filter).
+pub async fn count<L, F, O>(
+    ctx: &Context<'_>,
+    parent: (L, Uuid),
+    filter: F,
+) -> async_graphql::Result<i64>
+where
+    L: Link,
+    L::Model: Row,
+    F: Filter<Model = L::Model>,
+    O: Order<Model = L::Model>,
+{
+    let window: Window<F, O> = Window {
+        filter,
+        order: None,
+        page: PageArgs::default(),
+        columns: Columns(0),
+        rows: false,
+        total: true,
+    };
+    let key = Rows::under(parent.0, parent.1, window);
+    key.check(txn(ctx)?.backend()).or_gql()?;
+    let page = load(ctx, key).await?.unwrap_or_default();
+    Ok(page.total_count.unwrap_or_default())
+}
+
 /// A connection over the rows of `N`'s table: the whole table (`parent` none, a root
 /// connection) or the rows linked to one parent (a nested connection). Either way one
 /// statement per level (two with `totalCount`), windowed in SQL.

@@ -7,6 +7,7 @@ mod admission;
 mod backup;
 mod demo;
 mod http;
+mod scheduler;
 
 use std::net::SocketAddr;
 use std::time::Duration;
@@ -89,6 +90,11 @@ struct Config {
     /// Turn off introspection, field suggestions and GraphiQL (for production).
     #[arg(long, env = "BDUF_NO_INTROSPECTION")]
     no_introspection: bool,
+
+    /// Seconds between the scheduler's turns (auto-approvals, scheduled notifications);
+    /// 0 turns the scheduler off. Servers sharing a database take turns.
+    #[arg(long, env = "BDUF_SCHEDULER_INTERVAL_SECS", default_value_t = 60.0)]
+    scheduler_interval_secs: f64,
 
     /// Log format.
     #[arg(long, env = "BDUF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
@@ -177,7 +183,10 @@ async fn main() -> Result<()> {
         max_body_bytes: config.max_body_bytes,
         request_timeout: Duration::from_millis(config.request_timeout_ms),
     };
-    let app = http::router(db, settings)?;
+    let app = http::router(db.clone(), settings)?;
+    let interval = Duration::try_from_secs_f64(config.scheduler_interval_secs)
+        .context("--scheduler-interval-secs must be a number of seconds, 0 or more")?;
+    let _scheduler = scheduler::spawn(db, interval);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await
         .with_context(|| format!("listening on {}", config.listen))?;

@@ -1,9 +1,11 @@
 //! The commands of work: the task tree of a project — create, change, delete, move,
 //! create a whole subtree — through the generic tree commands of [`bduf_core::tree`].
-//! Contributors do all of it; an assignee must be a member of the organization. And the
+//! Contributors do all of it; an assignee must be a member of the organization, and is
+//! notified when given a task by someone else ([`Tasks::written`]). And the
 //! dependencies between tasks: add one (no cycle of `blocks`), remove one.
 
 use async_graphql::{InputObject, MaybeUndefined};
+use bduf_core::notify::{Kind, Notice, notify};
 use bduf_core::tree::TreeKind;
 use bduf_core::write::{delete, find, insert, patch, role_of, set, update};
 use bduf_core::{Error, Result, Tx, check, now};
@@ -142,6 +144,29 @@ impl TreeKind for Tasks {
         };
         Self::apply(i, &mut row);
         row
+    }
+
+    /// A task given an assignee (a new one, or another than before) tells them.
+    async fn written(
+        tx: &Tx<'_>,
+        changes: &[(Option<&tasks::Model>, &tasks::Model)],
+    ) -> Result<()> {
+        let notices: Vec<Notice> = changes
+            .iter()
+            .filter_map(|(before, after)| {
+                let user = after.assigned_to?;
+                (before.and_then(|b| b.assigned_to) != Some(user)).then(|| Notice {
+                    user,
+                    kind: Kind::TaskAssigned,
+                    title: format!("Assigned to you: {}", after.title),
+                    message: None,
+                    target_type: "task",
+                    target_id: after.id,
+                })
+            })
+            .collect();
+        notify(tx, notices).await?;
+        Ok(())
     }
 
     fn apply(i: TaskInput, row: &mut tasks::ActiveModel) {

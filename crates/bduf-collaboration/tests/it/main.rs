@@ -13,6 +13,8 @@ use migration::Migrator;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
+mod notify;
+
 on_both_backends!(
     comments_belong_to_their_authors,
     a_notification_is_its_recipients,

@@ -14,6 +14,8 @@ use entity::sea_orm_active_enums::ApprovalStatus;
 use migration::Migrator;
 use uuid::Uuid;
 
+mod workflows;
+
 on_both_backends!(approvals_are_requested_and_decided_by_their_rules);
 
 fn request(target: (TargetType, Uuid), approvers: &[Uuid]) -> CreateApprovalInput {

@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::context::txn;
 use crate::generated::{Notification, Organization, OrganizationMember, Project, Task, User};
-use crate::support::{edges, one, value};
+use crate::support::{count, edges, one, value};
 
 /// A new session: the bearer token to send as `Authorization: Bearer <token>` (shown
 /// this once), when it expires, and who it signs in.
@@ -83,6 +83,15 @@ edges! {
         connection assigned_tasks: Task = TasksOf::Assignee, TaskFilter, TaskOrder;
         /// This user's notifications.
         connection notifications: Notification = NotificationsOf::User, NotificationFilter, NotificationOrder;
+        /// How many of this user's notifications are unread: the viewer's own count (a
+        /// user's notifications are theirs alone, so another user's count is 0).
+        async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<i64> {
+            let unread = NotificationFilter {
+                unread_only: Some(true),
+                ..NotificationFilter::default()
+            };
+            count::<_, _, NotificationOrder>(ctx, (NotificationsOf::User, self.0.id), unread).await
+        }
     }
 }
 

@@ -1003,6 +1003,15 @@ async fn a_notification_is_its_recipients_only(backend: Backend) {
         ))
         .await;
     assert_eq!(ok(&mine, "markNotificationRead")["isRead"], true);
+    // The unread count is the viewer's own, counted in one grouped statement for a level
+    // of users; another user's is 0 (their notifications are theirs alone).
+    let counts = app
+        .data(&format!(
+            r#"{{ me {{ unreadNotificationCount }} owner: user(id: "{owner}") {{ unreadNotificationCount }} }}"#
+        ))
+        .await;
+    assert_eq!(counts["me"]["unreadNotificationCount"], 1, "{counts}");
+    assert_eq!(counts["owner"]["unreadNotificationCount"], 0, "{counts}");
 }
 
 /// An approval with the most approvers allowed, 1,000, is created in as many statements

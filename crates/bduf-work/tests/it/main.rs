@@ -12,6 +12,8 @@ use bduf_work::commands::{self as work, TaskInput};
 use chrono::NaiveDate;
 use migration::Migrator;
 
+mod assignment;
+
 on_both_backends!(tasks_keep_to_their_rules);
 
 async fn tasks_keep_to_their_rules(backend: Backend) {
