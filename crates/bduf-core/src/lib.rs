@@ -2,6 +2,7 @@
 //! request's one transaction ([`RequestTxn`]), the error type ([`Error`]) and input
 //! checks ([`check`]), the write kernel commands build on ([`write`]), the
 //! notifications commands write ([`notify`]), the server's own jobs ([`system`]),
+//! a plan tree's history ([`history`]),
 //! per-request batching in waves ([`batch`]), the generic read keys and their SQL
 //! ([`read`], [`window`], [`tree`]), cursor paging ([`paging`]) and what a request says
 //! of its client ([`RequestContext`]).
@@ -11,6 +12,7 @@ pub mod batch;
 pub mod check;
 pub mod db;
 pub mod error;
+pub mod history;
 pub mod notify;
 pub mod paging;
 pub mod read;

@@ -1,11 +1,13 @@
 //! The edges of projects, requirement trees, architectural component trees and analyses,
 //! and the project dashboard statistics.
 
+use crate::error::OrGql as _;
 use async_graphql::{Context, Object, Result};
 use bduf_collaboration::{
     CommentFilter, CommentOrder, CommentsOf, SessionFilter, SessionOrder, SessionsOf,
 };
 use bduf_core::TargetType;
+use bduf_core::history::{NodeChange, NodeVersion, PlanTree, TreeAt, TreeDiff};
 use bduf_governance::{ApprovalFilter, ApprovalOrder, ApprovalsOf, OpenApprovalsOf};
 use bduf_planning::{
     AnalysesOf, AnalysisFilter, AnalysisOrder, ComponentFilter, ComponentOrder, ComponentStatusOf,
@@ -16,7 +18,8 @@ use bduf_work::{
     CriticalPathOf, TaskDependenciesOf, TaskDependencyFilter, TaskDependencyOrder, TaskFilter,
     TaskOrder, TaskProgress, TaskRollupOf, TaskStatusCount, TasksOf,
 };
-use entity::{analyses, architectural_components, projects, requirements};
+use chrono::{DateTime, Utc};
+use entity::{analyses, architectural_components, projects, requirements, tasks};
 use uuid::Uuid;
 
 use crate::generated::{
@@ -51,6 +54,54 @@ edges! {
         /// each unfinished task's slack.
         async fn critical_path(&self, ctx: &Context<'_>) -> Result<Schedule> {
             Ok(Schedule(load(ctx, CriticalPathOf(self.0.id)).await?.unwrap_or_default()))
+        }
+        /// The project's requirement, component or task tree as it stood at `asOf`,
+        /// reconstructed from the audit trail: parents before children (by depth, then
+        /// id). Two statements for every project of the level.
+        async fn tree_as_of(
+            &self,
+            ctx: &Context<'_>,
+            kind: PlanTree,
+            as_of: DateTime<Utc>,
+        ) -> Result<Vec<NodeVersion>> {
+            let project = self.0.id;
+            match kind {
+                PlanTree::Requirements => {
+                    value(ctx, TreeAt::<requirements::Model>::new(project, as_of)).await
+                }
+                PlanTree::Components => {
+                    value(ctx, TreeAt::<architectural_components::Model>::new(project, as_of)).await
+                }
+                PlanTree::Tasks => value(ctx, TreeAt::<tasks::Model>::new(project, as_of)).await,
+            }
+        }
+        /// What changed in the tree between `from` and `to` (under `root`, itself
+        /// included, when given): nodes added, removed, moved and changed, by id, with
+        /// the fields that differ. Two statements for every project of the level.
+        async fn tree_diff(
+            &self,
+            ctx: &Context<'_>,
+            kind: PlanTree,
+            root: Option<Uuid>,
+            from: DateTime<Utc>,
+            to: DateTime<Utc>,
+        ) -> Result<Vec<NodeChange>> {
+            let project = self.0.id;
+            match kind {
+                PlanTree::Requirements => {
+                    let key = TreeDiff::<requirements::Model>::new(project, root, from, to).or_gql()?;
+                    value(ctx, key).await
+                }
+                PlanTree::Components => {
+                    let key = TreeDiff::<architectural_components::Model>::new(project, root, from, to)
+                        .or_gql()?;
+                    value(ctx, key).await
+                }
+                PlanTree::Tasks => {
+                    let key = TreeDiff::<tasks::Model>::new(project, root, from, to).or_gql()?;
+                    value(ctx, key).await
+                }
+            }
         }
         /// The project's analyses.
         connection analyses: Analysis = AnalysesOf::Project, AnalysisFilter, AnalysisOrder;

@@ -9,6 +9,7 @@ mod cost;
 mod dependencies;
 mod documents;
 mod errors;
+mod history;
 mod idempotency;
 mod paging;
 mod resolvers;
