@@ -1,6 +1,7 @@
 //! End-to-end: the real `bduf` binary, started on a free port with `--demo` against
 //! PostgreSQL and against SQLite, answering the README's example queries over HTTP, and
-//! its operational endpoints; `bduf backup` and `bduf restore` (`backup.rs`).
+//! its operational endpoints; `bduf backup` and `bduf restore` (`backup.rs`); `bduf
+//! maintenance` (`maintenance.rs`).
 
 use std::io::{BufRead, BufReader};
 use std::path::Path;
@@ -13,6 +14,7 @@ use sha2::Digest as _;
 
 mod admission;
 mod backup;
+mod maintenance;
 mod scheduler;
 
 /// The README's example queries, by file under `docs/queries/`.

@@ -3,6 +3,7 @@
 //! checks ([`check`]), the write kernel commands build on ([`write`]), the
 //! notifications commands write ([`notify`]), the server's own jobs ([`system`]),
 //! a plan tree's history ([`history`]),
+//! the retention sweeps and audit archive of `bduf maintenance` ([`maintenance`]),
 //! per-request batching in waves ([`batch`]), the generic read keys and their SQL
 //! ([`read`], [`window`], [`tree`]), cursor paging ([`paging`]) and what a request says
 //! of its client ([`RequestContext`]).
@@ -13,6 +14,7 @@ pub mod check;
 pub mod db;
 pub mod error;
 pub mod history;
+pub mod maintenance;
 pub mod notify;
 pub mod paging;
 pub mod read;

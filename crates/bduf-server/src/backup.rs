@@ -74,6 +74,11 @@ pub enum Cmd {
         #[arg(long)]
         force: bool,
     },
+    /// Sweep what is of no further use: ended sessions past a grace period, idempotency
+    /// keys older than a day, expired sign-in throttle rows, read notifications past an
+    /// age; with --audit-retention-days, move older audit rows to an archive file first
+    /// (`src/maintenance.rs`). Safe while the server runs, and to repeat.
+    Maintenance(crate::maintenance::Args),
 }
 
 /// Runs `command` against the database at `url`. An error (a refusal, a failed tool, a
@@ -83,6 +88,7 @@ pub async fn run(command: Cmd, url: &str) -> Result<()> {
     match command {
         Cmd::Backup { to } => backup(backend, url, &to).await,
         Cmd::Restore { from, force } => restore(backend, url, &from, force).await,
+        Cmd::Maintenance(args) => crate::maintenance::command(args, url).await,
     }
 }
 

@@ -1,12 +1,14 @@
 //! `bduf`: serves the GraphQL API. With no configuration it serves the embedded SQLite
 //! default on <http://127.0.0.1:8000/graphql>, applying migrations at start.
 //! `bduf backup --to FILE` and `bduf restore --from FILE [--force]` back its database up
-//! and restore it (`src/backup.rs`).
+//! and restore it (`src/backup.rs`); `bduf maintenance` sweeps what is of no further use
+//! (`src/maintenance.rs`).
 
 mod admission;
 mod backup;
 mod demo;
 mod http;
+mod maintenance;
 mod scheduler;
 
 use std::net::SocketAddr;

@@ -15,6 +15,8 @@ use migration::Migrator;
 use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
+mod maintenance;
+
 on_both_backends!(
     a_session_authenticates_in_the_requests_transaction,
     members_follow_their_roles,
