@@ -349,8 +349,8 @@ async fn database(backend: Backend, dir: &Path, name: &str) -> (String, Option<T
     }
 }
 
-/// Runs `bduf` with `args` against `url`.
-fn bduf(url: &str, args: &[&OsStr]) -> Output {
+/// Runs `bduf` with `args` against `url` (also `maintenance.rs`'s).
+pub(crate) fn bduf<S: AsRef<OsStr>>(url: &str, args: &[S]) -> Output {
     Command::new(env!("CARGO_BIN_EXE_bduf"))
         .args(args)
         .env("DATABASE_URL", url)

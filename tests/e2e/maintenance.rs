@@ -5,7 +5,6 @@
 //! themselves, at sizes that loop over batches, are `bduf-core`'s `tests/it/maintenance.rs`.)
 
 use std::path::Path;
-use std::process::{Command, Output, Stdio};
 
 use bduf_fixture::{CollaborationRole as Role, Fixture, insert_all};
 use bduf_testkit::{Backend, TestDb};
@@ -16,21 +15,12 @@ use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::backup::bduf;
+
 bduf_testkit::on_both_backends!(maintenance_sweeps_archives_only_when_asked_and_repeats_as_a_no_op);
 
 fn ago(d: Duration) -> DateTime<FixedOffset> {
     (Utc::now() - d).fixed_offset()
-}
-
-/// Runs `bduf` with `args` against `url`.
-fn bduf(url: &str, args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bduf"))
-        .args(args)
-        .env("DATABASE_URL", url)
-        .env("RUST_LOG", "warn")
-        .stdin(Stdio::null())
-        .output()
-        .expect("running bduf")
 }
 
 /// The command's output, checked for its exit code.
