@@ -9,6 +9,7 @@ pub mod runner;
 
 pub use m20261203_000002_add_tenant_keys::TENANT_TABLES;
 pub use m20261206_000001_audit_by_trigger::{AUDITED, Column, columns, sqlite_triggers};
+pub use m20261206_000004_scheduler_role::SCHEDULER_ROLE;
 pub use runner::{Command, MigrateError, connect};
 
 /// The database every command uses when `DATABASE_URL` is unset: a SQLite file under

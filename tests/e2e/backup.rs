@@ -23,7 +23,9 @@ bduf_testkit::on_both_backends!(
 /// table has the same rows — `audit_log` too, so the restore fired no trigger — and on
 /// PostgreSQL the same policies, grants, triggers and functions; the restored database
 /// serves the README's answers. Restoring over a database with data is refused without
-/// `--force` and changes nothing; with it the database becomes the backup's. A backup
+/// `--force` and changes nothing, and so does a damaged backup (its first half) even with
+/// it; with it the database becomes the backup's (on PostgreSQL this replaces the
+/// partitioned `audit_log` too, which `pg_restore --clean` alone cannot). A backup
 /// whose migration history is not the binary's restores, but the command fails.
 async fn a_backup_restores_into_an_empty_database_and_over_data_only_with_force(backend: Backend) {
     let dir = tempfile::tempdir().expect("a temporary folder");
@@ -115,6 +117,26 @@ async fn a_backup_restores_into_an_empty_database_and_over_data_only_with_force(
         "a refused restore changed the database"
     );
 
+    // A damaged backup (its first half), even with --force: refused, nothing changed.
+    let bytes = std::fs::read(&file).expect("reading the backup");
+    let damaged = dir.path().join("damaged.backup");
+    std::fs::write(&damaged, &bytes[..bytes.len() / 2]).expect("writing half the backup");
+    let out = bduf(
+        &target,
+        &[
+            "restore".as_ref(),
+            "--from".as_ref(),
+            damaged.as_os_str(),
+            "--force".as_ref(),
+        ],
+    );
+    assert_exit(&out, 1);
+    assert_eq!(
+        snapshot(&target).await,
+        full,
+        "a restore of a damaged backup changed the database"
+    );
+
     // With --force it becomes the backup's.
     let out = bduf(
         &target,
@@ -165,7 +187,8 @@ async fn a_backup_restores_into_an_empty_database_and_over_data_only_with_force(
 /// Point-in-time recovery, as `docs/operations.md` describes it: a cluster of the test's
 /// own with WAL archiving (`wal_level = replica`, `archive_mode = on`, `archive_command`
 /// copying each segment to an archive folder) takes a `bduf restore` of a migrated
-/// database (creating the role `bduf_app`, which a new cluster lacks) and a base backup
+/// database (creating the roles `bduf_app` and `bduf_scheduler`, which a new cluster
+/// lacks and the dump's grants and policies name) and a base backup
 /// (`pg_basebackup -Fp -X stream`); then organization A is written, the time noted, and
 /// organization B written a second later. The base backup, copied to a new data folder
 /// with `restore_command`, `recovery_target_time` at the noted time,
@@ -225,11 +248,13 @@ async fn point_in_time_recovery_keeps_the_write_before_the_target_and_not_the_on
         &["restore".as_ref(), "--from".as_ref(), dump.as_os_str()],
     );
     assert_exit(&out, 0);
-    assert!(
-        text(&out).contains("created the role bduf_app"),
-        "{}",
-        text(&out)
-    );
+    for role in ["bduf_app", "bduf_scheduler"] {
+        assert!(
+            text(&out).contains(&format!("created the role {role} ")),
+            "{}",
+            text(&out)
+        );
+    }
 
     let base = cluster.path("base");
     cluster.run(

@@ -3,14 +3,16 @@
 //!
 //! - PostgreSQL: `pg_dump -Fc --no-owner` (one consistent snapshot; it takes only
 //!   `ACCESS SHARE` locks, so the server keeps reading and writing) and `pg_restore
-//!   --no-owner --exit-on-error --single-transaction --clean --if-exists` (all of it or
-//!   nothing). The binaries are the newest of those in `/usr/lib/postgresql/*/bin` and on
-//!   the `PATH`. A full restore never fires a trigger: `pg_dump` puts triggers, like
+//!   --no-owner --clean --if-exists` as a script that `psql` runs in one transaction,
+//!   committed only when the whole script ran (all of it or nothing; see
+//!   [`restore_script`] for why not `pg_restore --single-transaction` itself: `--clean`
+//!   cannot drop a partitioned table piece by piece). The binaries are the newest of
+//!   those in `/usr/lib/postgresql/*/bin` and on the `PATH`. A full restore never fires a trigger: `pg_dump` puts triggers, like
 //!   foreign keys, indexes and row-level security, after the data, so `audit_log` comes
 //!   back exactly as it was dumped and nothing is recorded twice (no `--disable-triggers`,
 //!   which would need a superuser). Roles belong to the cluster, not to a dump: the
-//!   application role `bduf_app` is created before the restore when it is missing
-//!   (`NOLOGIN`, as migration step 12 does), so the dump's grants and policies apply.
+//!   roles `bduf_app` and `bduf_scheduler` are created before the restore when missing
+//!   (`NOLOGIN`, as migration steps 12 and 20 do), so the dump's grants and policies apply.
 //! - SQLite: `VACUUM INTO` (online and consistent: one read transaction) for the backup;
 //!   the restore replaces the database file with a checked copy of the backup. The server
 //!   must not be running then: it would keep the old file open.
@@ -32,9 +34,15 @@ use migration::Migrator;
 use migration::runner::{self, MigrationLock, Validation};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 
-/// The application role of row-level security (migration step 12); it belongs to the
-/// cluster, so a dump holds its grants but not the role.
+/// The application role of row-level security (migration step 12).
 const APP_ROLE: &str = "bduf_app";
+
+/// The roles the schema grants to and names in its policies: the application's (step 12)
+/// and the scheduler's (step 20). Roles belong to the cluster, so a dump holds their
+/// grants and policies but not the roles; a restore into a cluster that lacks one creates
+/// it as its migration step does (`NOLOGIN NOINHERIT NOBYPASSRLS`, granted to the
+/// restoring user), or `pg_restore` stops at the first policy naming it.
+const CLUSTER_ROLES: [&str; 2] = [APP_ROLE, migration::SCHEDULER_ROLE];
 
 /// The migration ledger, the one table an empty database may have rows in.
 const LEDGER: &str = "seaql_migrations";
@@ -274,37 +282,28 @@ async fn restore_postgres(
             runner::redact(url),
             tools.version
         );
-        // The dump grants privileges to the role: it must exist first.
-        let created = ensure_app_role(db).await?;
-        if created {
-            println!("bduf: created the role {APP_ROLE} (NOLOGIN), which this cluster lacked");
+        // The dump grants privileges to the roles and names them in policies: they must
+        // exist first.
+        for role in CLUSTER_ROLES {
+            if ensure_role(db, role).await? {
+                println!("bduf: created the role {role} (NOLOGIN), which this cluster lacked");
+            }
         }
         let target = Connection::from_url(url);
-        let mut args: Vec<OsString> = [
-            "--no-owner",
-            "--exit-on-error",
-            "--single-transaction",
-            // Drops what the backup holds before creating it, in the same transaction:
-            // a database already migrated (or, with --force, holding data) is replaced.
-            "--clean",
-            "--if-exists",
-        ]
-        .map(OsString::from)
-        .to_vec();
-        args.push(format!("--dbname={}", target.url).into());
-        args.push(from.into());
-        let pg_restore = tools.bindir.join("pg_restore");
-        tokio::task::spawn_blocking(move || run_tool(&pg_restore, &args, &target)).await??;
-        // As migration step 12: the restoring user may act as the role.
-        db.execute_unprepared(&format!(
-            "DO $$ BEGIN \
-               IF NOT pg_has_role(CURRENT_USER, '{APP_ROLE}', 'MEMBER') THEN \
-                 EXECUTE format('GRANT {APP_ROLE} TO %I', CURRENT_USER); \
-               END IF; \
-             END $$"
-        ))
-        .await
-        .with_context(|| format!("granting {APP_ROLE} to the restoring user"))?;
+        let (bindir, from) = (tools.bindir.clone(), from.to_owned());
+        tokio::task::spawn_blocking(move || restore_script(&bindir, &from, &target)).await??;
+        // As migration steps 12 and 20: the restoring user may act as the roles.
+        for role in CLUSTER_ROLES {
+            db.execute_unprepared(&format!(
+                "DO $$ BEGIN \
+                   IF NOT pg_has_role(CURRENT_USER, '{role}', 'MEMBER') THEN \
+                     EXECUTE format('GRANT {role} TO %I', CURRENT_USER); \
+                   END IF; \
+                 END $$"
+            ))
+            .await
+            .with_context(|| format!("granting {role} to the restoring user"))?;
+        }
         // pg_restore leaves the planner without statistics until autovacuum comes by.
         db.execute_unprepared("ANALYZE")
             .await
@@ -318,35 +317,33 @@ async fn restore_postgres(
     Ok(())
 }
 
-/// Creates [`APP_ROLE`] when the cluster lacks it, as migration step 12 does; returns
-/// whether it did.
-async fn ensure_app_role(db: &DatabaseConnection) -> Result<bool> {
-    if app_role_exists(db).await? {
+/// Creates `role` when the cluster lacks it, as its migration step does; returns whether
+/// it did.
+async fn ensure_role(db: &DatabaseConnection, role: &str) -> Result<bool> {
+    if role_exists(db, role).await? {
         return Ok(false);
     }
     db.execute_unprepared(&format!(
         "DO $$ BEGIN \
-           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}') THEN \
-             CREATE ROLE {APP_ROLE} NOLOGIN NOINHERIT NOBYPASSRLS; \
+           IF NOT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}') THEN \
+             CREATE ROLE {role} NOLOGIN NOINHERIT NOBYPASSRLS; \
            END IF; \
          EXCEPTION WHEN duplicate_object OR unique_violation THEN NULL; \
          END $$"
     ))
     .await
-    .with_context(|| {
-        format!("creating the role {APP_ROLE} (the restoring user needs CREATEROLE)")
-    })?;
-    app_role_exists(db).await
+    .with_context(|| format!("creating the role {role} (the restoring user needs CREATEROLE)"))?;
+    role_exists(db, role).await
 }
 
-async fn app_role_exists(db: &DatabaseConnection) -> Result<bool> {
+async fn role_exists(db: &DatabaseConnection, role: &str) -> Result<bool> {
     let row = db
         .query_one_raw(Statement::from_string(
             DbBackend::Postgres,
-            format!("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = '{APP_ROLE}')"),
+            format!("SELECT EXISTS (SELECT FROM pg_roles WHERE rolname = '{role}')"),
         ))
         .await?
-        .context("looking up the application role")?;
+        .with_context(|| format!("looking up the role {role}"))?;
     Ok(row.try_get_by_index(0)?)
 }
 
@@ -652,6 +649,107 @@ fn percent_decode(text: &str) -> String {
     String::from_utf8_lossy(&out).into_owned()
 }
 
+/// Drops the schema's partitioned tables (their partitions go with them), the first
+/// statement of a restore's transaction. `pg_restore --clean` drops a partition's primary
+/// key before its table, which PostgreSQL refuses for a key inherited from the parent
+/// (`cannot drop inherited constraint`); dropped whole beforehand, the script's
+/// `IF EXISTS` drops of the parts find nothing, and its `CREATE`s bring them back.
+const DROP_PARTITIONED: &str = "\
+DO $$ DECLARE parted regclass; BEGIN
+  FOR parted IN SELECT c.oid::regclass FROM pg_class c
+                  JOIN pg_namespace n ON n.oid = c.relnamespace
+                 WHERE n.nspname = current_schema() AND c.relkind = 'p' AND NOT c.relispartition
+  LOOP
+    EXECUTE format('DROP TABLE %s', parted);
+  END LOOP;
+END $$;
+";
+
+/// Restores `from` into `target` in one transaction: `pg_restore --clean --if-exists
+/// --no-owner` writes the backup as a script (dropping what the backup holds before
+/// creating it, so a migrated database, or with `--force` one holding data, is replaced),
+/// and `psql` runs `BEGIN`, [`DROP_PARTITIONED`] and that script, stopping at the first
+/// error. `COMMIT` is sent only once `pg_restore` has ended well: a script cut short by
+/// a damaged backup ends the session without it, and nothing changes.
+fn restore_script(bindir: &Path, from: &Path, target: &Connection) -> Result<()> {
+    let pg_restore = bindir.join("pg_restore");
+    let psql = bindir.join("psql");
+    let mut script = Command::new(&pg_restore)
+        .args(["--clean", "--if-exists", "--no-owner", "--file=-"])
+        .arg(from)
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("running {}", pg_restore.display()))?;
+    let mut runner = Command::new(&psql);
+    runner
+        .args(["--no-psqlrc", "--quiet", "--file=-"])
+        .args(["--variable=ON_ERROR_STOP=1"])
+        .arg(format!("--dbname={}", target.url))
+        .stdin(Stdio::piped())
+        .stdout(Stdio::null())
+        .stderr(Stdio::piped());
+    if let Some(password) = &target.password {
+        runner.env("PGPASSWORD", password);
+    }
+    let mut runner = runner
+        .spawn()
+        .with_context(|| format!("running {}", psql.display()))?;
+    let mut input = runner.stdin.take().context("psql's input")?;
+    let mut output = script.stdout.take().context("pg_restore's output")?;
+    let (mut script_err, mut runner_err) = (
+        script.stderr.take().context("pg_restore's errors")?,
+        runner.stderr.take().context("psql's errors")?,
+    );
+    // Both error streams are drained while the script flows, so neither tool blocks on a
+    // full pipe; psql's input closes when the copy ends (or fails: psql stopped early).
+    let (fed, script_status, script_errors, runner_errors) = std::thread::scope(|scope| {
+        let script_errors = scope.spawn(move || drain(&mut script_err));
+        let runner_errors = scope.spawn(move || drain(&mut runner_err));
+        let mut fed = std::io::Write::write_all(&mut input, b"BEGIN;\n")
+            .and_then(|()| std::io::Write::write_all(&mut input, DROP_PARTITIONED.as_bytes()))
+            .and_then(|()| std::io::copy(&mut output, &mut input).map(drop));
+        drop(output);
+        let script_status = script.wait();
+        if fed.is_ok() && script_status.as_ref().is_ok_and(|s| s.success()) {
+            fed = std::io::Write::write_all(&mut input, b"COMMIT;\n");
+        }
+        drop(input);
+        (
+            fed,
+            script_status,
+            script_errors.join().unwrap_or_default(),
+            runner_errors.join().unwrap_or_default(),
+        )
+    });
+    let script_status = script_status.context("waiting for pg_restore")?;
+    let runner_status = runner.wait().context("waiting for psql")?;
+    if !runner_status.success() {
+        bail!(
+            "{} failed ({runner_status}); nothing was restored:\n{}",
+            psql.display(),
+            runner_errors.trim_end()
+        );
+    }
+    if !script_status.success() {
+        bail!(
+            "{} failed ({script_status}):\n{}",
+            pg_restore.display(),
+            script_errors.trim_end()
+        );
+    }
+    fed.with_context(|| format!("feeding the backup to {}", psql.display()))?;
+    Ok(())
+}
+
+/// Everything a tool writes to a pipe, as text.
+fn drain(pipe: &mut impl std::io::Read) -> String {
+    let mut text = Vec::new();
+    pipe.read_to_end(&mut text).ok();
+    String::from_utf8_lossy(&text).into_owned()
+}
+
 /// Runs a PostgreSQL client tool to completion, failing with its error output.
 fn run_tool(program: &Path, args: &[OsString], target: &Connection) -> Result<()> {
     let mut command = Command::new(program);
@@ -672,7 +770,7 @@ fn run_tool(program: &Path, args: &[OsString], target: &Connection) -> Result<()
     Ok(())
 }
 
-/// The PostgreSQL client tools: the newest `pg_dump`/`pg_restore` pair found.
+/// The PostgreSQL client tools: the newest `pg_dump`, `pg_restore` and `psql` found together.
 #[derive(Debug)]
 struct PgTools {
     bindir: PathBuf,
@@ -692,7 +790,10 @@ impl PgTools {
         }
         let mut best: Option<(Vec<u32>, Self)> = None;
         for dir in dirs {
-            if !(dir.join("pg_dump").is_file() && dir.join("pg_restore").is_file()) {
+            if !["pg_dump", "pg_restore", "psql"]
+                .iter()
+                .all(|tool| dir.join(tool).is_file())
+            {
                 continue;
             }
             let Some(version) = tool_version(&dir.join("pg_dump")) else {
@@ -710,7 +811,8 @@ impl PgTools {
             }
         }
         best.map(|(_, tools)| tools).context(
-            "pg_dump and pg_restore were not found on the PATH nor in /usr/lib/postgresql/*/bin; \
+            "pg_dump, pg_restore and psql were not found together on the PATH nor in \
+             /usr/lib/postgresql/*/bin; \
              install the PostgreSQL client (Debian, Ubuntu: apt-get install postgresql-client)",
         )
     }
