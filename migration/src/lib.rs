@@ -63,4 +63,5 @@ migrations!(
     m20261206_000002_integrity_in_the_database,
     m20261206_000003_create_task_dependencies,
     m20261206_000004_scheduler_role,
+    m20261206_000005_partition_audit_log,
 );

@@ -75,6 +75,12 @@ pub async fn render(db: &DatabaseConnection) -> Result<Outputs> {
             // and codegen cannot express partial unique constraints.
             t.columns.retain(|c| c.generated.is_none());
             t.unique_constraints.retain(|u| !u.is_partial);
+            // A partitioned table's foreign keys are also its partitions', under the same
+            // name, and sea-schema gathers their columns under one: keep each once.
+            for fk in &mut t.reference_constraints {
+                dedup(&mut fk.columns);
+                dedup(&mut fk.foreign_columns);
+            }
             t
         })
         .collect();
@@ -89,6 +95,12 @@ pub async fn render(db: &DatabaseConnection) -> Result<Outputs> {
         (output_dir(), entities),
         (crate::api::output_dir(), api),
     ])
+}
+
+/// `items` without repeats, in order.
+fn dedup(items: &mut Vec<String>) {
+    let mut seen = std::collections::HashSet::new();
+    items.retain(|item| seen.insert(item.clone()));
 }
 
 /// The entity files, by name.

@@ -51,6 +51,10 @@ struct Constraint {
 }
 
 struct Table {
+    /// The partition key of a partitioned table. Its partitions (`audit_log`'s months,
+    /// named after the month the document is generated in) are not listed: they are the
+    /// table's storage, made by the scheduler, not schema.
+    partitioned: Option<String>,
     columns: Vec<Column>,
     constraints: Vec<Constraint>,
     indexes: Vec<(String, String)>,
@@ -61,15 +65,18 @@ pub async fn render(db: &DatabaseConnection) -> Result<String> {
     let mut tables: BTreeMap<String, Table> = BTreeMap::new();
     for row in query(
         db,
-        "SELECT c.relname::text AS tbl FROM pg_class c \
-         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' \
-           AND c.relname <> 'seaql_migrations'",
+        "SELECT c.relname::text AS tbl, \
+                CASE c.relkind WHEN 'p' THEN pg_get_partkeydef(c.oid) END AS partitioned \
+         FROM pg_class c \
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') \
+           AND NOT c.relispartition AND c.relname <> 'seaql_migrations'",
     )
     .await?
     {
         tables.insert(
             row.try_get("", "tbl")?,
             Table {
+                partitioned: row.try_get("", "partitioned")?,
                 columns: Vec::new(),
                 constraints: Vec::new(),
                 indexes: Vec::new(),
@@ -84,7 +91,7 @@ pub async fn render(db: &DatabaseConnection) -> Result<String> {
          FROM pg_attribute a JOIN pg_class c ON c.oid = a.attrelid \
          JOIN pg_type t ON t.oid = a.atttypid \
          LEFT JOIN pg_attrdef d ON d.adrelid = a.attrelid AND d.adnum = a.attnum \
-         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind = 'r' \
+         WHERE c.relnamespace = 'public'::regnamespace AND c.relkind IN ('r', 'p') \
            AND a.attnum > 0 AND NOT a.attisdropped ORDER BY c.relname, a.attnum",
     )
     .await?
@@ -193,6 +200,12 @@ fn document(tables: &BTreeMap<String, Table>) -> String {
     let _ = writeln!(out, "```\n");
     for (name, table) in tables {
         let _ = writeln!(out, "## `{name}`\n");
+        if let Some(key) = &table.partitioned {
+            let _ = writeln!(
+                out,
+                "Partitioned: `PARTITION BY {key}` (its partitions are not listed).\n"
+            );
+        }
         let _ = writeln!(out, "| column | type | null | default | keys |");
         let _ = writeln!(out, "| --- | --- | --- | --- | --- |");
         for column in &table.columns {

@@ -13,7 +13,8 @@ use sea_orm::{ConnectionTrait, DatabaseConnection, Statement};
 use crate::codegen::BANNER;
 use crate::rustfmt;
 
-/// Every named constraint of the `public` schema but the migration ledger's: name, table,
+/// Every named constraint of the `public` schema but the migration ledger's (and a
+/// partition's, which repeat their table's): name, table,
 /// kind letter (`p`, `u`, `f`, `c`), columns in key order, and its definition.
 const CONSTRAINTS: &str = "\
 SELECT c.conname::text, t.relname::text, c.contype::text, \
@@ -23,14 +24,16 @@ SELECT c.conname::text, t.relname::text, c.contype::text, \
        pg_get_constraintdef(c.oid) \
 FROM pg_constraint c JOIN pg_class t ON t.oid = c.conrelid \
 WHERE c.connamespace = 'public'::regnamespace AND c.contype IN ('p', 'u', 'f', 'c') \
-  AND t.relname <> 'seaql_migrations' \
+  AND t.relname <> 'seaql_migrations' AND NOT t.relispartition \
 ORDER BY 1";
 
-/// Every `VARCHAR(n)` column: table, column, n.
+/// Every `VARCHAR(n)` column of a table (partitioned ones too, not their partitions):
+/// table, column, n.
 const LENGTHS: &str = "\
 SELECT t.relname::text, a.attname::text, (a.atttypmod - 4)::int4 \
 FROM pg_attribute a JOIN pg_class t ON t.oid = a.attrelid \
-WHERE t.relnamespace = 'public'::regnamespace AND t.relkind = 'r' AND a.attnum > 0 \
+WHERE t.relnamespace = 'public'::regnamespace AND t.relkind IN ('r', 'p') \
+  AND NOT t.relispartition AND a.attnum > 0 \
   AND NOT a.attisdropped AND a.atttypid = 'varchar'::regtype AND a.atttypmod > 4 \
   AND t.relname <> 'seaql_migrations' \
 ORDER BY 1, 2";

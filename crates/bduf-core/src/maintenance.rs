@@ -37,7 +37,9 @@
 //! (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so two runs at once archive disjoint rows). A
 //! run that fails between the `fsync` and the commit leaves the batch both in the file
 //! and in the table: the next run archives it again (a row may appear in two files,
-//! never in none).
+//! never in none). Two runs at once may both write a whole month (below); the second's
+//! `DETACH` then fails on a month already gone, which it reports — the server's scheduler
+//! lets one server at a time run maintenance, so only two hand-started runs can meet.
 //!
 //! The change feed stays whole: `seq` numbers come from `audit_feed`, which archival never
 //! touches, so no number is given twice; a reader asking for `seq > N` gets every row
@@ -45,9 +47,17 @@
 //! it gets jump past `N + 1` — the numbers are gap-free, so the jump says exactly which
 //! rows are in the archive.
 //!
-//! Once `audit_log` is range-partitioned by month (issue 18, item 7, not done), archival
-//! should write and then `DETACH`/drop whole monthly partitions past the retention
-//! instead of deleting row batches.
+//! **Whole months.** On PostgreSQL `audit_log` is range-partitioned by month (migration
+//! step 21). A month that ends at or before the retention's cutoff is archived whole:
+//! its rows are read in the same batches and order and appended to the file, which is
+//! `fsync`ed; then one transaction detaches the partition (`DETACH PARTITION`, which
+//! waits at most `lock_timeout` = 5 s for the table's writers), counts the detached
+//! table's rows — by then nothing can write to it — and drops it only when the count is
+//! what was archived (else it rolls back, leaving the month attached: a later run
+//! archives it again). No row is deleted one by one, so no dead rows, no index churn and
+//! little WAL. The rest — the month the cutoff falls in, and rows that sit in the DEFAULT
+//! partition — goes row batch by row batch as above. [`Archived::months`] counts the
+//! months dropped.
 
 use std::io::Write as _;
 use std::path::{Path, PathBuf};
@@ -104,6 +114,17 @@ pub enum Error {
     /// the batch was rolled back.
     #[error("archived {archived} audit rows but {deleted} were deleted; rolled back")]
     Mismatch { archived: u64, deleted: u64 },
+    /// A month held other rows when it was detached than were archived (someone wrote
+    /// or deleted audit rows of a past month meanwhile); it was attached again.
+    #[error(
+        "archived {archived} audit rows of {month} but it held {held} when detached; \
+         left in place"
+    )]
+    MonthChanged {
+        month: String,
+        archived: u64,
+        held: u64,
+    },
 }
 
 /// What the role running maintenance can see past row-level security.
@@ -258,11 +279,165 @@ pub struct Archived {
     pub rows: u64,
     /// The archive file written, when there was anything to archive.
     pub file: Option<PathBuf>,
+    /// Monthly partitions of `audit_log` archived whole, then detached and dropped
+    /// (PostgreSQL); their rows are counted in `rows` too.
+    pub months: u64,
+}
+
+/// The archive file of one run: created with its first rows, so a run with nothing to
+/// archive writes no file.
+struct Sink<'a> {
+    dir: &'a Path,
+    file: Option<(std::fs::File, PathBuf)>,
+}
+
+impl Sink<'_> {
+    /// Appends `rows` as NDJSON and `fsync`s the file.
+    fn write(&mut self, rows: &[audit_log::Model]) -> Result<(), Error> {
+        let mut lines = Vec::new();
+        for row in rows {
+            serde_json::to_writer(&mut lines, row).map_err(|err| Error::Archive {
+                path: self.dir.to_owned(),
+                source: err.into(),
+            })?;
+            lines.push(b'\n');
+        }
+        let (out, path) = match &mut self.file {
+            Some(file) => file,
+            None => self.file.insert(create_archive(self.dir)?),
+        };
+        out.write_all(&lines)
+            .and_then(|()| out.sync_data())
+            .map_err(|source| Error::Archive {
+                path: path.clone(),
+                source,
+            })
+    }
+
+    fn path(self) -> Option<PathBuf> {
+        self.file.map(|(_, path)| path)
+    }
+}
+
+/// A monthly partition of `audit_log` and the range it holds.
+struct Month {
+    name: String,
+    from: DateTime<FixedOffset>,
+    to: DateTime<FixedOffset>,
+}
+
+/// The monthly partitions of `audit_log` that end at or before `before`, oldest first;
+/// none on SQLite or while `audit_log` is not partitioned.
+async fn months_before(
+    db: &DatabaseConnection,
+    before: DateTime<FixedOffset>,
+) -> Result<Vec<Month>, Error> {
+    if db.get_database_backend() != DbBackend::Postgres {
+        return Ok(Vec::new());
+    }
+    // A range partition's bound reads `FOR VALUES FROM ('…') TO ('…')`; the DEFAULT
+    // partition's reads `DEFAULT` and is left out.
+    let rows = db
+        .query_all_raw(Statement::from_sql_and_values(
+            DbBackend::Postgres,
+            "SELECT name, lower, upper FROM ( \
+               SELECT c.relname::text AS name, \
+                      substring(b.bound FROM 'FROM \\(''([^'']+)''\\)')::timestamptz AS lower, \
+                      substring(b.bound FROM 'TO \\(''([^'']+)''\\)')::timestamptz AS upper \
+                 FROM pg_inherits i \
+                 JOIN pg_class c ON c.oid = i.inhrelid \
+                 CROSS JOIN LATERAL (SELECT pg_get_expr(c.relpartbound, c.oid) AS bound) b \
+                WHERE i.inhparent = to_regclass('audit_log')) m \
+             WHERE upper IS NOT NULL AND upper <= $1 ORDER BY upper",
+            [before.into()],
+        ))
+        .await?;
+    rows.iter()
+        .map(|row| {
+            Ok(Month {
+                name: row.try_get("", "name")?,
+                from: row.try_get("", "lower")?,
+                to: row.try_get("", "upper")?,
+            })
+        })
+        .collect()
+}
+
+/// Archives `month` whole into `sink`, then detaches and drops its partition (module
+/// documentation, "Whole months"). Returns its rows.
+async fn archive_month(
+    db: &DatabaseConnection,
+    month: &Month,
+    sink: &mut Sink<'_>,
+) -> Result<u64, Error> {
+    let mut archived = 0;
+    let mut after: Option<(Uuid, i64)> = None;
+    loop {
+        let txn = begin(db, &unforced(db)).await?;
+        let mut batch = audit_log::Entity::find()
+            .filter(audit_log::Column::CreatedAt.gte(month.from))
+            .filter(audit_log::Column::CreatedAt.lt(month.to))
+            .order_by_asc(audit_log::Column::OrganizationId)
+            .order_by_asc(audit_log::Column::Seq)
+            .limit(BATCH);
+        if let Some(key) = after {
+            batch = batch.filter(after_key(key));
+        }
+        let rows = batch.all(&txn).await?;
+        txn.rollback().await?;
+        if let Some(last) = rows.last() {
+            after = Some((last.organization_id, last.seq));
+            sink.write(&rows)?;
+            archived += rows.len() as u64;
+        }
+        if (rows.len() as u64) < BATCH {
+            break;
+        }
+    }
+    let txn = begin(db, &unforced(db)).await?;
+    let name = &month.name;
+    txn.execute_unprepared(&format!(
+        "SET LOCAL lock_timeout = '5s'; ALTER TABLE audit_log DETACH PARTITION \"{name}\""
+    ))
+    .await?;
+    let row = txn
+        .query_one_raw(Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT count(*) AS n FROM \"{name}\""),
+        ))
+        .await?;
+    let held: i64 = row.map_or(Ok(0), |r| r.try_get("", "n"))?;
+    let held = u64::try_from(held).unwrap_or_default();
+    if held != archived {
+        txn.rollback().await?;
+        return Err(Error::MonthChanged {
+            month: name.clone(),
+            archived,
+            held,
+        });
+    }
+    txn.execute_unprepared(&format!("DROP TABLE \"{name}\""))
+        .await?;
+    txn.commit().await?;
+    Ok(archived)
+}
+
+/// Rows after `(organization_id, seq)` in the change feed's order.
+fn after_key((organization, seq): (Uuid, i64)) -> Condition {
+    Condition::any()
+        .add(audit_log::Column::OrganizationId.gt(organization))
+        .add(
+            Condition::all()
+                .add(audit_log::Column::OrganizationId.eq(organization))
+                .add(audit_log::Column::Seq.gt(seq)),
+        )
 }
 
 /// Moves the audit rows created before `before` to a new NDJSON file in `dir` (module
-/// documentation, "Audit archive"): written and `fsync`ed first, then deleted in the
-/// same transaction that read them. Writes no file when nothing is that old.
+/// documentation, "Audit archive" and "Whole months"): the months that end by `before`
+/// written whole and their partitions dropped, then the rest written batch by batch and
+/// each batch deleted in the transaction that read it — always `fsync`ed first. Writes
+/// no file when nothing is that old.
 pub async fn archive_audit(
     db: &DatabaseConnection,
     before: DateTime<FixedOffset>,
@@ -270,76 +445,58 @@ pub async fn archive_audit(
 ) -> Result<Archived, Error> {
     let postgres = db.get_database_backend() == DbBackend::Postgres;
     let mut archived = Archived::default();
-    let mut file: Option<std::fs::File> = None;
-    let mut after: Option<(Uuid, i64)> = None;
-    loop {
-        let txn = begin(db, &unforced(db)).await?;
-        let mut batch = audit_log::Entity::find()
-            .filter(audit_log::Column::CreatedAt.lt(before))
-            .order_by_asc(audit_log::Column::OrganizationId)
-            .order_by_asc(audit_log::Column::Seq)
-            .limit(BATCH);
-        if let Some((organization, seq)) = after {
-            batch = batch.filter(
-                Condition::any()
-                    .add(audit_log::Column::OrganizationId.gt(organization))
-                    .add(
-                        Condition::all()
-                            .add(audit_log::Column::OrganizationId.eq(organization))
-                            .add(audit_log::Column::Seq.gt(seq)),
-                    ),
-            );
+    let mut sink = Sink { dir, file: None };
+    let outcome = async {
+        for month in months_before(db, before).await? {
+            archived.rows += archive_month(db, &month, &mut sink).await?;
+            archived.months += 1;
         }
-        if postgres {
-            batch = batch.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
-        }
-        let rows = batch.all(&txn).await?;
-        let Some(last) = rows.last() else {
-            txn.rollback().await?;
-            return Ok(archived);
-        };
-        after = Some((last.organization_id, last.seq));
-        let mut lines = Vec::new();
-        for row in &rows {
-            serde_json::to_writer(&mut lines, row).map_err(|err| Error::Archive {
-                path: dir.to_owned(),
-                source: err.into(),
-            })?;
-            lines.push(b'\n');
-        }
-        let out = match &mut file {
-            Some(out) => out,
-            None => {
-                let (out, path) = create_archive(dir)?;
-                archived.file = Some(path);
-                file.insert(out)
+        let mut after: Option<(Uuid, i64)> = None;
+        loop {
+            let txn = begin(db, &unforced(db)).await?;
+            let mut batch = audit_log::Entity::find()
+                .filter(audit_log::Column::CreatedAt.lt(before))
+                .order_by_asc(audit_log::Column::OrganizationId)
+                .order_by_asc(audit_log::Column::Seq)
+                .limit(BATCH);
+            if let Some(key) = after {
+                batch = batch.filter(after_key(key));
             }
-        };
-        let path = archived.file.clone().unwrap_or_default();
-        out.write_all(&lines)
-            .and_then(|()| out.sync_data())
-            .map_err(|source| Error::Archive { path, source })?;
-        let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
-        // `created_at` too, which prunes the months of a partitioned `audit_log`.
-        let deleted = audit_log::Entity::delete_many()
-            .filter(audit_log::Column::Id.is_in(ids))
-            .filter(audit_log::Column::CreatedAt.lt(before))
-            .exec(&txn)
-            .await?
-            .rows_affected;
-        if deleted != rows.len() as u64 {
-            txn.rollback().await?;
-            return Err(Error::Mismatch {
-                archived: rows.len() as u64,
-                deleted,
-            });
-        }
-        txn.commit().await?;
-        archived.rows += deleted;
-        if (rows.len() as u64) < BATCH {
-            return Ok(archived);
+            if postgres {
+                batch = batch.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
+            }
+            let rows = batch.all(&txn).await?;
+            let Some(last) = rows.last() else {
+                txn.rollback().await?;
+                return Ok(());
+            };
+            after = Some((last.organization_id, last.seq));
+            sink.write(&rows)?;
+            let ids: Vec<Uuid> = rows.iter().map(|row| row.id).collect();
+            // `created_at` too, which prunes the months of a partitioned `audit_log`.
+            let deleted = audit_log::Entity::delete_many()
+                .filter(audit_log::Column::Id.is_in(ids))
+                .filter(audit_log::Column::CreatedAt.lt(before))
+                .exec(&txn)
+                .await?
+                .rows_affected;
+            if deleted != rows.len() as u64 {
+                txn.rollback().await?;
+                return Err(Error::Mismatch {
+                    archived: rows.len() as u64,
+                    deleted,
+                });
+            }
+            txn.commit().await?;
+            archived.rows += deleted;
+            if (rows.len() as u64) < BATCH {
+                return Ok(());
+            }
         }
     }
+    .await;
+    archived.file = sink.path();
+    outcome.map(|()| archived)
 }
 
 /// A new archive file in `dir` (created if missing), named by the time of the run and a

@@ -100,4 +100,23 @@ impl SystemTxn {
     pub async fn commit(self) -> Result<()> {
         Ok(self.txn.commit().await?)
     }
+
+    /// Creates the monthly partitions of `audit_log` missing from this month to
+    /// `months_ahead` months on (PostgreSQL, migration step 21); returns how many. SQLite
+    /// does not partition.
+    pub async fn keep_audit_partitions(&self, months_ahead: i32) -> Result<u64> {
+        if self.backend != DbBackend::Postgres {
+            return Ok(0);
+        }
+        let row = self
+            .txn
+            .query_one_raw(Statement::from_sql_and_values(
+                self.backend,
+                "SELECT bduf_audit_partitions($1) AS made",
+                [months_ahead.into()],
+            ))
+            .await?;
+        let made: i32 = row.map_or(Ok(0), |r| r.try_get("", "made"))?;
+        Ok(u64::try_from(made).unwrap_or(0))
+    }
 }

@@ -3,7 +3,8 @@
 //! this server, or skipped when another server of the same database runs it now — that
 //! answers how many rows it changed. The rules are the contexts': approvals that approve
 //! themselves past `autoApproveAfterHours` (`bduf_governance::schedule`), notifications
-//! delivered when their `scheduled_for` comes (`bduf_core::notify::deliver_due`).
+//! delivered when their `scheduled_for` comes (`bduf_core::notify::deliver_due`), and
+//! `audit_log`'s monthly partitions kept [`AUDIT_MONTHS_AHEAD`] months ahead.
 
 use bduf_core::system::SystemTxn;
 use bduf_core::{Db, Result, now};
@@ -46,7 +47,7 @@ impl Job {
 }
 
 /// Every job of the scheduler, in the order a tick runs them.
-pub const JOBS: [Job; 2] = [
+pub const JOBS: [Job; 3] = [
     Job {
         name: "auto_approve",
         work: |run| {
@@ -61,4 +62,11 @@ pub const JOBS: [Job; 2] = [
         name: "deliver_notifications",
         work: |run| bduf_core::notify::deliver_due(run, now()).boxed(),
     },
+    Job {
+        name: "audit_partitions",
+        work: |run| run.keep_audit_partitions(AUDIT_MONTHS_AHEAD).boxed(),
+    },
 ];
+
+/// How many months ahead `audit_log` has its partitions (PostgreSQL).
+pub const AUDIT_MONTHS_AHEAD: i32 = 3;

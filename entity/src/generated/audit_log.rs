@@ -25,10 +25,9 @@ pub struct Model {
     pub client_ip: Option<crate::inet::Inet>,
     #[sea_orm(column_type = "Text", nullable)]
     pub user_agent: Option<String>,
-    pub created_at: Option<DateTimeWithTimeZone>,
-    #[sea_orm(unique_key = "idx_audit_log_feed")]
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub created_at: DateTimeWithTimeZone,
     pub organization_id: Uuid,
-    #[sea_orm(unique_key = "idx_audit_log_feed")]
     pub seq: i64,
     pub request_id: Option<Uuid>,
     pub source: String,

@@ -157,8 +157,8 @@ pub const CONSTRAINTS: [Constraint; 86] = [
         name: "audit_log_pkey",
         table: "audit_log",
         kind: Kind::PrimaryKey,
-        columns: &["id"],
-        definition: "PRIMARY KEY (id)",
+        columns: &["id", "created_at"],
+        definition: "PRIMARY KEY (id, created_at)",
     },
     Constraint {
         name: "audit_log_session_id_fkey",

@@ -11,6 +11,7 @@ mod constraints;
 mod failure;
 mod integrity;
 mod lifecycle;
+mod partitions;
 mod rls;
 mod roundtrip;
 mod schema_rules;

@@ -458,3 +458,103 @@ async fn an_owner_bound_by_row_level_security_sweeps_scope_by_scope() {
     }
     exec(format!("DROP ROLE {owner}")).await;
 }
+
+/// The months of a partitioned `audit_log` (PostgreSQL, migration step 21) that end by
+/// the retention's cutoff are archived whole and their partitions dropped, several
+/// batches' worth in one of them; the month the cutoff falls in loses only its rows
+/// before the cutoff, and rows in the DEFAULT partition go row by row. The archive holds
+/// exactly the rows that went; a second run finds nothing.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn months_past_the_retention_are_archived_whole_and_dropped() {
+    use chrono::{Datelike, Months, TimeZone, Utc};
+
+    let db = TestDb::migrated::<Migrator>(Backend::Postgres).await;
+    let conn = db.conn();
+    let mut f = Fixture::new(conn);
+    let org = f.organization(|_| {});
+    f.insert().await.expect("an organization");
+
+    let cutoff = ago(RETENTION).with_timezone(&Utc);
+    let month = |back: u32| {
+        Utc.with_ymd_and_hms(cutoff.year(), cutoff.month(), 1, 0, 0, 0)
+            .single()
+            .expect("a month's start")
+            - Months::new(back)
+    };
+    let name = |start: DateTime<Utc>| start.format("audit_log_y%Ym%m").to_string();
+    let exists = |table: String| async move {
+        conn.query_one_raw(sea_orm::Statement::from_string(
+            DbBackend::Postgres,
+            format!("SELECT to_regclass('{table}') IS NOT NULL AS present"),
+        ))
+        .await
+        .expect("a lookup")
+        .expect("a row")
+        .try_get::<bool>("", "present")
+        .expect("a flag")
+    };
+    // The three months before the cutoff's, and the cutoff's own; the sixth month back
+    // has no partition, so its rows land in DEFAULT.
+    for back in 0..=3 {
+        let (from, to) = (month(back), month(back) + Months::new(1));
+        if !exists(name(from)).await {
+            conn.execute_unprepared(&format!(
+                "CREATE TABLE {} PARTITION OF audit_log FOR VALUES FROM ('{}') TO ('{}')",
+                name(from),
+                from.to_rfc3339(),
+                to.to_rfc3339()
+            ))
+            .await
+            .expect("a month's partition");
+        }
+    }
+    let age = |at: DateTime<Utc>| (Utc::now() - at).to_std().expect("a past instant");
+    let full = [(3, BATCH as usize + 10), (2, 30), (1, 30)];
+    for (back, n) in full {
+        old_audit_rows(conn, org, n, age(month(back) + chrono::Duration::days(1))).await;
+    }
+    old_audit_rows(conn, org, 10, age(cutoff - chrono::Duration::hours(1))).await;
+    old_audit_rows(conn, org, 10, age(cutoff + chrono::Duration::minutes(10))).await;
+    old_audit_rows(conn, org, 15, age(month(6) + chrono::Duration::days(1))).await;
+    let before: Vec<audit_log::Model> = audit_log::Entity::find()
+        .filter(audit_log::Column::CreatedAt.lt(ago(RETENTION)))
+        .order_by_asc(audit_log::Column::Id)
+        .all(conn)
+        .await
+        .expect("the old rows");
+    let expected = BATCH as usize + 10 + 30 + 30 + 10 + 15;
+    assert_eq!(before.len(), expected);
+
+    let dir = tempfile::tempdir().expect("an archive folder");
+    let archived = m::archive_audit(conn, ago(RETENTION), dir.path())
+        .await
+        .expect("the archive");
+    assert_eq!((archived.rows, archived.months), (expected as u64, 3));
+    for back in 1..=3 {
+        assert!(
+            !exists(name(month(back))).await,
+            "{} stays",
+            name(month(back))
+        );
+    }
+    assert!(
+        exists(name(month(0))).await,
+        "the cutoff's month was dropped"
+    );
+    assert!(exists("audit_log_default".to_owned()).await);
+    let mut written = archive_rows(&archived.file.expect("an archive file"));
+    written.sort_by_key(|row| row.id);
+    assert_eq!(written, before, "the archive is exactly the old rows");
+    let left = audit_log::Entity::find()
+        .filter(audit_log::Column::OrganizationId.eq(org))
+        .filter(audit_log::Column::TableName.eq("tasks"))
+        .count(conn)
+        .await
+        .expect("count");
+    assert_eq!(left, 10, "the rows after the cutoff stay");
+
+    let again = m::archive_audit(conn, ago(RETENTION), dir.path())
+        .await
+        .expect("the second archive");
+    assert_eq!(again, Archived::default());
+}

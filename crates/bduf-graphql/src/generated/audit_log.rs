@@ -94,7 +94,7 @@ impl AuditLogEntryFields {
     async fn user_agent(&self) -> Option<&str> {
         self.0.user_agent.as_deref()
     }
-    async fn created_at(&self) -> Option<chrono::DateTime<chrono::FixedOffset>> {
+    async fn created_at(&self) -> chrono::DateTime<chrono::FixedOffset> {
         self.0.created_at
     }
     async fn organization_id(&self) -> uuid::Uuid {
