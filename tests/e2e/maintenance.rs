@@ -1,23 +1,30 @@
 //! `bduf maintenance` on both backends: the command sweeps ended sessions, spent
 //! idempotency keys, expired sign-in throttle rows and old read notifications, prints
 //! what it removed, touches no audit row without `--audit-retention-days`, archives
-//! exactly the old ones with it, and changes nothing when run again. (The sweeps
-//! themselves, at sizes that loop over batches, are `bduf-core`'s `tests/it/maintenance.rs`.)
+//! exactly the old ones with it, and changes nothing when run again. The server runs the
+//! same sweeps every `--maintenance-interval-secs`, the first one interval after start,
+//! and counts them in `/metrics`. (The sweeps themselves, at sizes that loop over
+//! batches, are `bduf-core`'s `tests/it/maintenance.rs`.)
 
 use std::path::Path;
+use std::time::{Duration as Wait, Instant};
 
 use bduf_fixture::{CollaborationRole as Role, Fixture, insert_all};
 use bduf_testkit::{Backend, TestDb};
 use chrono::{DateTime, Duration, FixedOffset, Utc};
-use entity::{audit_log, sign_in_failures, user_sessions};
+use entity::{audit_log, notifications, sign_in_failures, user_sessions};
 use migration::Migrator;
 use sea_orm::ActiveValue::{NotSet, Set};
 use sea_orm::{ColumnTrait, DatabaseConnection, EntityTrait, PaginatorTrait, QueryFilter};
 use uuid::Uuid;
 
+use crate::Server;
 use crate::backup::bduf;
 
-bduf_testkit::on_both_backends!(maintenance_sweeps_archives_only_when_asked_and_repeats_as_a_no_op);
+bduf_testkit::on_both_backends!(
+    maintenance_sweeps_archives_only_when_asked_and_repeats_as_a_no_op,
+    the_server_sweeps_after_one_interval_and_counts_its_runs,
+);
 
 fn ago(d: Duration) -> DateTime<FixedOffset> {
     (Utc::now() - d).fixed_offset()
@@ -194,4 +201,101 @@ fn files(dir: &Path) -> Vec<std::path::PathBuf> {
         .expect("the archive folder")
         .map(|entry| entry.expect("an entry").path())
         .collect()
+}
+
+/// The sessions and the notifications in the database: what the server's runs sweep.
+async fn swept_tables(conn: &DatabaseConnection) -> (u64, u64) {
+    let sessions = user_sessions::Entity::find()
+        .count(conn)
+        .await
+        .expect("count sessions");
+    let notifications = notifications::Entity::find()
+        .count(conn)
+        .await
+        .expect("count notifications");
+    (sessions, notifications)
+}
+
+/// `server`'s `/metrics` text.
+async fn metrics_text(server: &Server) -> String {
+    let response = reqwest::get(server.url("/metrics"))
+        .await
+        .expect("GET /metrics");
+    assert!(response.status().is_success(), "GET /metrics: {response:?}");
+    response.text().await.expect("a body")
+}
+
+/// The value of the sample `sample` (a metric's name and labels, as `/metrics` writes
+/// them) in `text`, if it is there.
+fn sample(text: &str, sample: &str) -> Option<f64> {
+    text.lines()
+        .find_map(|line| line.strip_prefix(sample)?.strip_prefix(' ')?.parse().ok())
+}
+
+/// A server with the default flags has run no maintenance once it answers: the first run
+/// waits a whole interval (an hour). One started with `--maintenance-interval-secs 0.5`
+/// sweeps the two ended sessions and the three old read notifications on its own — the
+/// database is polled until they are gone, up to a deadline that only bounds a hung test
+/// — and its `/metrics` then counts a successful run.
+async fn the_server_sweeps_after_one_interval_and_counts_its_runs(backend: Backend) {
+    let db = TestDb::migrated::<Migrator>(backend).await;
+    let conn = db.conn();
+    // The organization `fill` writes keeps `--demo` (which `Server::start` passes) from
+    // loading the demo, so the tables hold only the rows counted here.
+    fill(conn, 0).await;
+    let (sessions, notifications) = swept_tables(conn).await;
+    assert!(
+        sessions >= 3 && notifications >= 6,
+        "{sessions}, {notifications}"
+    );
+    let swept = (sessions - 2, notifications - 3);
+
+    let idle = Server::start(Some(db.url()), &[]);
+    let text = metrics_text(&idle).await;
+    assert_eq!(
+        swept_tables(conn).await,
+        (sessions, notifications),
+        "no run at start"
+    );
+    assert_eq!(
+        sample(&text, r#"bduf_maintenance_runs_total{outcome="ok"}"#),
+        None,
+        "no run counted at start:\n{text}"
+    );
+    drop(idle);
+
+    let server = Server::start(
+        Some(db.url()),
+        &[
+            "--maintenance-interval-secs",
+            "0.5",
+            "--scheduler-interval-secs",
+            "0",
+        ],
+    );
+    let deadline = Instant::now() + Wait::from_secs(30);
+    loop {
+        let left = swept_tables(conn).await;
+        if left == swept {
+            break;
+        }
+        assert!(
+            Instant::now() < deadline,
+            "after 30 s the server's maintenance left (sessions, notifications) {left:?}, \
+             expected {swept:?}"
+        );
+        tokio::time::sleep(Wait::from_millis(100)).await;
+    }
+    let text = metrics_text(&server).await;
+    let runs = sample(&text, r#"bduf_maintenance_runs_total{outcome="ok"}"#)
+        .unwrap_or_else(|| panic!("no successful run counted:\n{text}"));
+    assert!(runs >= 1.0, "{runs}");
+    assert_eq!(
+        sample(&text, r#"bduf_maintenance_runs_total{outcome="failed"}"#),
+        None,
+        "no failed run:\n{text}"
+    );
+    // Later runs find nothing left, and the row within each cutoff stays.
+    tokio::time::sleep(Wait::from_secs(1)).await;
+    assert_eq!(swept_tables(conn).await, swept);
 }

@@ -2,7 +2,8 @@
 //! default on <http://127.0.0.1:8000/graphql>, applying migrations at start.
 //! `bduf backup --to FILE` and `bduf restore --from FILE [--force]` back its database up
 //! and restore it (`src/backup.rs`); `bduf maintenance` sweeps what is of no further use
-//! (`src/maintenance.rs`).
+//! (`src/maintenance.rs`), which the server also does every `--maintenance-interval-secs`
+//! (`src/scheduler.rs`).
 
 mod admission;
 mod backup;
@@ -98,9 +99,25 @@ struct Config {
     #[arg(long, env = "BDUF_SCHEDULER_INTERVAL_SECS", default_value_t = 60.0)]
     scheduler_interval_secs: f64,
 
+    /// Seconds between the server's maintenance runs (what `bduf maintenance` does, with
+    /// the maintenance flags below); 0 turns them off. The first run comes one interval
+    /// after start, the next one interval after the previous ended. Servers sharing a
+    /// PostgreSQL database take turns.
+    #[arg(long, env = "BDUF_MAINTENANCE_INTERVAL_SECS", default_value_t = 3600.0)]
+    maintenance_interval_secs: f64,
+
     /// Log format.
     #[arg(long, env = "BDUF_LOG_FORMAT", value_enum, default_value_t = LogFormat::Text)]
     log_format: LogFormat,
+
+    /// What the server's maintenance runs keep and remove: the flags of `bduf
+    /// maintenance`, under the same names (separate from the subcommand's own). Last, as
+    /// its help heading holds for the flags after it.
+    #[command(
+        flatten,
+        next_help_heading = "Maintenance (every --maintenance-interval-secs)"
+    )]
+    maintenance: maintenance::Args,
 
     /// Without a subcommand, `bduf` serves.
     #[command(subcommand)]
@@ -130,6 +147,13 @@ async fn main() -> Result<()> {
         }
         return Ok(());
     }
+
+    // The intervals are checked before anything touches the database, so that a typo
+    // fails at once rather than after the migrations.
+    let interval = Duration::try_from_secs_f64(config.scheduler_interval_secs)
+        .context("--scheduler-interval-secs must be a number of seconds, 0 or more")?;
+    let maintenance_interval = Duration::try_from_secs_f64(config.maintenance_interval_secs)
+        .context("--maintenance-interval-secs must be a number of seconds, 0 or more")?;
 
     // Migrations take the migration lock on a connection of their own.
     let migrating = migration::connect(&config.database_url)
@@ -186,8 +210,11 @@ async fn main() -> Result<()> {
         request_timeout: Duration::from_millis(config.request_timeout_ms),
     };
     let app = http::router(db.clone(), settings)?;
-    let interval = Duration::try_from_secs_f64(config.scheduler_interval_secs)
-        .context("--scheduler-interval-secs must be a number of seconds, 0 or more")?;
+    let _maintenance = scheduler::spawn_maintenance(
+        db.clone(),
+        maintenance_interval,
+        maintenance::Settings::from(config.maintenance),
+    );
     let _scheduler = scheduler::spawn(db, interval);
     let listener = tokio::net::TcpListener::bind(config.listen)
         .await

@@ -1,4 +1,5 @@
-//! `bduf maintenance`, and the same run for the server's scheduler ([`run`]): removes
+//! `bduf maintenance`, and the same run for the server, every
+//! `--maintenance-interval-secs` (`src/scheduler.rs`, [`run`]): removes
 //! what is of no further use — sessions ended (expired or revoked) more than a grace
 //! period ago, idempotency keys older than a day, sign-in throttle rows whose window has
 //! passed, notifications read more than an age ago — and, only when a retention is
@@ -88,21 +89,44 @@ impl Report {
     }
 }
 
-/// The flags of `bduf maintenance`.
+/// The flags of `bduf maintenance`, and the same flags of the server for its own runs
+/// (flattened into its configuration: a flag of the server and one of the subcommand are
+/// separate, as neither is `global`). Each reads the same environment variable in both,
+/// so one deployment's settings apply to either way of running it.
 #[derive(Debug, Clone, clap::Args)]
 pub struct Args {
     /// Hours an ended (expired or revoked) session is kept before it is deleted.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_SESSION_GRACE_HOURS)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "BDUF_SESSION_GRACE_HOURS",
+        default_value_t = DEFAULT_SESSION_GRACE_HOURS
+    )]
     session_grace_hours: u64,
     /// Days a read notification is kept after it was read.
-    #[arg(long, value_name = "N", default_value_t = DEFAULT_NOTIFICATION_AGE_DAYS)]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "BDUF_NOTIFICATION_AGE_DAYS",
+        default_value_t = DEFAULT_NOTIFICATION_AGE_DAYS
+    )]
     notification_age_days: u64,
     /// Archive, then delete, audit rows older than N days (with --audit-archive-dir).
     /// Without it no audit row is touched.
-    #[arg(long, value_name = "N", requires = "audit_archive_dir")]
+    #[arg(
+        long,
+        value_name = "N",
+        env = "BDUF_AUDIT_RETENTION_DAYS",
+        requires = "audit_archive_dir"
+    )]
     audit_retention_days: Option<u64>,
     /// The folder the audit archive files (NDJSON, one per run) are written to.
-    #[arg(long, value_name = "DIR", requires = "audit_retention_days")]
+    #[arg(
+        long,
+        value_name = "DIR",
+        env = "BDUF_AUDIT_ARCHIVE_DIR",
+        requires = "audit_retention_days"
+    )]
     audit_archive_dir: Option<PathBuf>,
 }
 
@@ -215,8 +239,9 @@ async fn sweep_all(
 }
 
 /// Records a run's outcome in the metrics (no-ops where no recorder is installed, as in
-/// `bduf maintenance`).
-fn record(outcome: &Result<Report>) {
+/// `bduf maintenance`). [`run`] records its own; the server's scheduler records, as a
+/// failed run, one it could not claim (`src/scheduler.rs`).
+pub(crate) fn record(outcome: &Result<Report>) {
     let Ok(report) = outcome else {
         metrics::counter!("bduf_maintenance_runs_total", "outcome" => "failed").increment(1);
         return;
