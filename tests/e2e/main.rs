@@ -479,7 +479,8 @@ async fn wait_for_in_flight(server: &Server, n: u32) {
 
 /// Overload is refused fast, and slow work is stopped: with one query allowed at a time
 /// and no queue, a query that waits (on a table another session locked) holds the only
-/// turn, the next request gets `503` with `Retry-After` at once, and the first answers
+/// turn, the next request gets `503` with `Retry-After` while that query still waits
+/// (without waiting for its turn), and the first answers
 /// once the lock goes. A statement past `statement_timeout`, or a request past the
 /// request timeout, is a `TIMEOUT` error — never a 500.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -514,7 +515,6 @@ async fn overload_is_refused_fast_and_slow_queries_time_out() {
                 .expect("POST")
         });
         wait_for_in_flight(&server, 1).await;
-        let started = std::time::Instant::now();
         let refused = reqwest::Client::new()
             .post(server.url("/graphql"))
             .bearer_auth(&token)
@@ -523,7 +523,13 @@ async fn overload_is_refused_fast_and_slow_queries_time_out() {
             .await
             .expect("POST");
         assert_eq!(refused.status(), 503);
-        assert!(started.elapsed() < Duration::from_secs(1), "refused slowly");
+        // Refused at once, not after the turn it wanted: the only turn is still held by
+        // the query waiting on the lock, which nothing has released yet. (Not a timing:
+        // how fast refusals are is the benchmark page's overload section.)
+        assert!(
+            !slow.is_finished(),
+            "the refusal waited for the query holding the only turn"
+        );
         assert_eq!(
             refused
                 .headers()
