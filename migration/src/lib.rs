@@ -64,4 +64,5 @@ migrations!(
     m20261206_000003_create_task_dependencies,
     m20261206_000004_scheduler_role,
     m20261206_000005_partition_audit_log,
+    m20261206_000006_audit_collaboration_session,
 );

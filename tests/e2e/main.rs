@@ -299,6 +299,23 @@ async fn operational_endpoints_and_bad_requests() {
         .await
         .expect("POST bad JSON");
     assert_eq!(bad_json.status(), 400);
+    // A header that must be a UUID and is not: a 400 naming it.
+    for name in ["X-Organization-Id", "X-Collaboration-Session"] {
+        let bad_header = http
+            .post(server.url("/graphql"))
+            .header(name, "not-a-uuid")
+            .json(&json!({ "query": "{ projects { totalCount } }" }))
+            .send()
+            .await
+            .expect("POST with a bad header");
+        assert_eq!(bad_header.status(), 400, "{name}");
+        let body: Value = bad_header.json().await.expect("a JSON error");
+        assert_eq!(
+            body["errors"][0]["extensions"],
+            json!({ "code": "BAD_USER_INPUT", "field": name }),
+            "{body:#}"
+        );
+    }
     let bad_query = server.graphql("{ projects { ").await;
     assert!(
         bad_query["errors"][0]["message"].is_string(),

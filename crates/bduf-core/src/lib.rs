@@ -112,6 +112,9 @@ pub struct RequestContext {
     /// The `Idempotency-Key` header, if any: a signed-in mutation request's retries
     /// with the same key get its first answer instead of writing again.
     pub idempotency_key: Option<String>,
+    /// The collaboration session the request works in (`X-Collaboration-Session`), if
+    /// any: its changes' audit rows name it.
+    pub collaboration_session: Option<uuid::Uuid>,
 }
 
 /// The condition of a filter on a boolean column that has a default: NULL counts as the

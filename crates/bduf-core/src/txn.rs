@@ -66,6 +66,10 @@ pub struct Client {
     pub ip: Option<std::net::IpAddr>,
     /// The client's `User-Agent`.
     pub user_agent: Option<String>,
+    /// The collaboration session the request says it works in: checked to be one of the
+    /// active organization's before the first change, then named by every audit row of
+    /// the request's changes in that organization (migration step 22).
+    pub collaboration_session: Option<Uuid>,
 }
 
 impl Default for Client {
@@ -74,9 +78,13 @@ impl Default for Client {
             request_id: Uuid::now_v7(),
             ip: None,
             user_agent: None,
+            collaboration_session: None,
         }
     }
 }
+
+/// The request header naming the collaboration session, as errors name it.
+pub const SESSION_HEADER: &str = "X-Collaboration-Session";
 
 /// Who a request acts for: nobody before sign-in.
 #[derive(Debug, Clone)]
@@ -181,14 +189,20 @@ impl RequestTxn {
 
     /// Tells the database, once per request and before its first change, who is
     /// changing things, for the audit triggers: on PostgreSQL the transaction-local
-    /// settings `app.request_id`, `app.client_ip` and `app.user_agent` (the user is
-    /// `app.user_id`, set by authentication); on SQLite the one row of `audit_context`,
-    /// which [`RequestTxn::commit`] deletes again, so committed it is always empty.
+    /// settings `app.request_id`, `app.client_ip`, `app.user_agent` and `app.session_id`
+    /// (the user is `app.user_id`, set by authentication); on SQLite the one row of
+    /// `audit_context`, which [`RequestTxn::commit`] deletes again, so committed it is
+    /// always empty. A collaboration session that is not one of the active
+    /// organization's is refused first, naming [`SESSION_HEADER`]; nothing has changed
+    /// then.
     async fn tell_audit(&self) -> Result<()> {
         if self.access != Access::Write || self.told.swap(true, Ordering::SeqCst) {
             return Ok(());
         }
         let client = &*self.client;
+        if let Some(session) = client.collaboration_session {
+            self.check_session(session).await?;
+        }
         let ip = client.ip.map(|ip| ip.to_string());
         let statement = match self.backend {
             DbBackend::Postgres => set_local(&[
@@ -198,20 +212,52 @@ impl RequestTxn {
                     "app.user_agent",
                     client.user_agent.clone().unwrap_or_default(),
                 ),
+                (
+                    "app.session_id",
+                    client
+                        .collaboration_session
+                        .map(|s| s.to_string())
+                        .unwrap_or_default(),
+                ),
             ]),
             _ => Statement::from_sql_and_values(
                 DbBackend::Sqlite,
                 "INSERT OR REPLACE INTO audit_context \
-                 (id, user_id, request_id, client_ip, user_agent) VALUES (1, ?, ?, ?, ?)",
+                 (id, user_id, request_id, client_ip, user_agent, session_id) \
+                 VALUES (1, ?, ?, ?, ?, ?)",
                 [
                     self.with_viewer(|v| v.user).into(),
                     client.request_id.into(),
                     ip.into(),
                     client.user_agent.clone().into(),
+                    client.collaboration_session.into(),
                 ],
             ),
         };
         self.transaction.execute_raw(statement).await?;
+        Ok(())
+    }
+
+    /// `session` is a collaboration session of the organization the request acts in;
+    /// else `VALIDATION` naming [`SESSION_HEADER`].
+    async fn check_session(&self, session: Uuid) -> Result<()> {
+        use entity::collaboration_sessions as sessions;
+        use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+
+        let organization = self.scope().organization.unwrap_or_default();
+        let found = sessions::Entity::find_by_id(session)
+            .filter(sessions::Column::OrganizationId.eq(organization))
+            .count(&*self.transaction)
+            .await?;
+        if found == 0 {
+            return Err(Error::invalid(
+                SESSION_HEADER,
+                format!(
+                    "no collaboration session {session} in the organization the request \
+                     acts in"
+                ),
+            ));
+        }
         Ok(())
     }
 

@@ -109,12 +109,19 @@ impl<'a> Tx<'a> {
     /// security follows at once (`app.organization_id`, local to the savepoint until
     /// it is released).
     pub async fn act_in(&self, organization: Uuid, role: CollaborationRole) -> Result<()> {
+        // A collaboration session belongs to one organization: the request's changes in
+        // another are in none (and `audit_log`'s key `(session_id, organization_id)`
+        // would refuse them).
         if self.txn.get_database_backend() == DbBackend::Postgres {
             self.txn
-                .execute_raw(set_local(&[(
-                    "app.organization_id",
-                    organization.to_string(),
-                )]))
+                .execute_raw(set_local(&[
+                    ("app.organization_id", organization.to_string()),
+                    ("app.session_id", String::new()),
+                ]))
+                .await?;
+        } else {
+            self.txn
+                .execute_unprepared("UPDATE audit_context SET session_id = NULL")
                 .await?;
         }
         *self

@@ -250,6 +250,7 @@ pub async fn execute(
         request_id: uuid::Uuid::now_v7(),
         ip: context.ip,
         user_agent: context.user_agent.clone(),
+        collaboration_session: context.collaboration_session,
     };
     let txn = match RequestTxn::begin(db, access).await {
         Ok(txn) => txn.from_client(client),

@@ -137,9 +137,21 @@ fn context(headers: &HeaderMap, peer: Option<SocketAddr>) -> Result<RequestConte
             ))
         })?),
     };
+    let collaboration_session =
+        match text(header::HeaderName::from_static("x-collaboration-session")) {
+            None => None,
+            Some(value) => Some(value.parse::<uuid::Uuid>().map_err(|_| {
+                Box::new(error_response(
+                    StatusCode::BAD_REQUEST,
+                    "X-Collaboration-Session: must be a UUID",
+                    json!({ "code": "BAD_USER_INPUT", "field": "X-Collaboration-Session" }),
+                ))
+            })?),
+        };
     Ok(RequestContext {
         token,
         organization,
+        collaboration_session,
         user_agent: text(header::USER_AGENT).map(|a| a.chars().take(500).collect()),
         ip: peer.map(|p| p.ip()),
         idempotency_key: headers

@@ -12,7 +12,10 @@ use serde_json::{Value, json};
 
 use crate::support::{exec, new_id, on_both_backends, strings};
 
-on_both_backends!(plain_sql_is_recorded_once_per_change);
+on_both_backends!(
+    plain_sql_is_recorded_once_per_change,
+    a_change_names_the_collaboration_session_it_was_told
+);
 
 /// An organization, a user and a project, written with plain SQL; returns their ids.
 async fn plan(db: &DatabaseConnection) -> (String, String, String) {
@@ -378,4 +381,112 @@ async fn sqlite_triggers_record_every_column_of_their_table() {
             }
         }
     }
+}
+
+/// Step 22: a transaction that names a collaboration session (PostgreSQL:
+/// `app.session_id`; SQLite: `audit_context.session_id`, as a request does) has its
+/// changes' audit rows name it; one that names none, none. Another organization's session
+/// is refused by `audit_log`'s key `(session_id, organization_id)` (on SQLite its tenant
+/// trigger), and the change with it.
+async fn a_change_names_the_collaboration_session_it_was_told(backend: Backend) {
+    let db = TestDb::migrated::<Migrator>(backend).await;
+    let conn = db.conn();
+    let (o, u, p) = plan(conn).await;
+    let (o2, _u2, p2) = plan_in(conn, "b").await;
+    let (s, s2) = (new_id(), new_id());
+    for (session, org, project) in [(&s, &o, &p), (&s2, &o2, &p2)] {
+        exec(
+            conn,
+            &format!(
+                "INSERT INTO collaboration_sessions (id, organization_id, project_id, created_by, title) \
+                 VALUES ('{session}', '{org}', '{project}', '{u}', 's')"
+            ),
+        )
+        .await
+        .expect("a session");
+    }
+    let rename = |session: &str, name: &str| {
+        let tell = match backend {
+            Backend::Postgres => format!("SELECT set_config('app.session_id', '{session}', true)"),
+            Backend::Sqlite => format!(
+                "INSERT INTO audit_context (id, request_id, session_id) \
+                 VALUES (1, '{}', '{session}')",
+                new_id()
+            ),
+        };
+        let clear = match backend {
+            Backend::Postgres => "SELECT 1".to_owned(),
+            Backend::Sqlite => "DELETE FROM audit_context".to_owned(),
+        };
+        [
+            tell,
+            format!("UPDATE projects SET name = '{name}' WHERE id = '{p}'"),
+            clear,
+        ]
+    };
+    let in_txn = |statements: [String; 3]| async move {
+        let txn = conn.begin().await.expect("a transaction");
+        for sql in &statements {
+            if let Err(err) = txn.execute_unprepared(sql).await {
+                txn.rollback().await.expect("rollback");
+                return Err(err);
+            }
+        }
+        txn.commit().await.expect("commit");
+        Ok(())
+    };
+    in_txn(rename(&s, "in session"))
+        .await
+        .expect("a change in the session");
+    exec(
+        conn,
+        &format!("UPDATE projects SET name = 'outside' WHERE id = '{p}'"),
+    )
+    .await
+    .expect("a change outside");
+    let err = in_txn(rename(&s2, "elsewhere"))
+        .await
+        .expect_err("another organization's session");
+    // PostgreSQL's foreign key; on SQLite step 11's tenant trigger, which says it plainly.
+    let text = err.to_string();
+    assert!(
+        text.contains("foreign key") || text.contains("must be the organization of its session_id"),
+        "{text}"
+    );
+    let sessions = strings(
+        conn,
+        &format!(
+            "SELECT coalesce(CAST(session_id AS TEXT), '-') || ' ' || CAST(new_values AS TEXT) \
+             FROM audit_log WHERE record_id = '{p}' AND operation = 'UPDATE' ORDER BY seq"
+        ),
+    )
+    .await
+    .expect("the trail");
+    assert_eq!(sessions.len(), 2, "{sessions:?}");
+    assert!(sessions[0].starts_with(&format!("{s} ")), "{sessions:?}");
+    assert!(sessions[1].starts_with("- "), "{sessions:?}");
+    assert!(sessions[1].contains("outside"), "{sessions:?}");
+}
+
+/// [`plan`] with names of its own (`suffix`), so that two fit in one database.
+async fn plan_in(db: &DatabaseConnection, suffix: &str) -> (String, String, String) {
+    let (o, u, p) = (new_id(), new_id(), new_id());
+    for sql in [
+        format!(
+            "INSERT INTO users (id, email, username, password_hash) \
+             VALUES ('{u}', '{suffix}@example.com', '{suffix}', 'x')"
+        ),
+        format!(
+            "INSERT INTO organizations (id, name, slug) VALUES ('{o}', '{suffix}', '{suffix}')"
+        ),
+        format!(
+            "INSERT INTO projects (id, organization_id, created_by, name) \
+             VALUES ('{p}', '{o}', '{u}', 'p')"
+        ),
+    ] {
+        exec(db, &sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    (o, u, p)
 }

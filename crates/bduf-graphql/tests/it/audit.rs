@@ -12,6 +12,7 @@ on_both_backends!(
     the_change_feed_gives_everything_after_a_number_once,
     a_stale_expected_version_is_refused_and_changes_nothing,
     a_deleted_subtree_is_recorded_node_by_node,
+    a_change_in_a_collaboration_session_names_it,
 );
 
 /// The audit rows of `record`, in feed order.
@@ -19,7 +20,7 @@ async fn history(app: &TestApp, record: impl std::fmt::Display) -> Vec<Value> {
     let data = app
         .data(&format!(
             r#"{{ auditLog(filter: {{ recordId: "{record}" }}, orderBy: {{ field: SEQ }}, first: 100) {{
-                nodes {{ seq tableName operation userId source requestId clientIp userAgent
+                nodes {{ seq tableName operation userId sessionId source requestId clientIp userAgent
                          oldValues newValues changedFields }} }} }}"#
         ))
         .await;
@@ -239,4 +240,77 @@ async fn a_deleted_subtree_is_recorded_node_by_node(backend: Backend) {
         .find(|n| n["recordId"] == json!(root.to_string()))
         .expect("the root's DELETE");
     assert_eq!(root_entry["oldValues"]["title"], json!("R0.0"));
+}
+
+/// A request sent with `X-Collaboration-Session` names the session in every audit row of
+/// its changes (migration step 22); without the header the rows name none. A session
+/// that is not one of the organization's — unknown, or another organization's — is
+/// refused naming the header, and nothing changes.
+async fn a_change_in_a_collaboration_session_names_it(backend: Backend) {
+    use bduf_fixture::Fixture;
+
+    let app = TestApp::new(backend).await;
+    let plan = Plan::build(app.conn(), plan_shape()).await;
+    let project = plan.projects[0];
+    // The plan's project was made by another fixture: its session is written as a row.
+    let session = uuid::Uuid::now_v7();
+    {
+        use entity::collaboration_sessions as sessions;
+        use sea_orm::{ActiveModelTrait, ActiveValue::Set};
+        sessions::ActiveModel {
+            id: Set(session),
+            project_id: Set(project),
+            created_by: Set(plan.users[0]),
+            title: Set("Design review".to_owned()),
+            organization_id: Set(plan.organization),
+            ..Default::default()
+        }
+        .insert(app.conn())
+        .await
+        .expect("the session");
+    }
+    let mut f = Fixture::new(app.conn());
+    let other_org = f.organization(|_| {});
+    let stranger = f.user(|_| {});
+    let other_project = f.project(other_org, stranger, "Elsewhere", |_| {});
+    let elsewhere = f.session(other_project, stranger, "Not ours", |_| {});
+    f.insert().await.expect("the sessions");
+
+    let rename = |name: &str| {
+        format!(
+            r#"mutation {{ updateProject(id: "{project}", input: {{ name: "{name}" }}) {{ name }} }}"#
+        )
+    };
+    let answer = app.run_in_session(&rename("In session"), session).await;
+    assert_eq!(
+        answer["data"]["updateProject"]["name"],
+        json!("In session"),
+        "{answer}"
+    );
+    let answer = app.run(&rename("Outside")).await;
+    assert_eq!(answer["data"]["updateProject"]["name"], json!("Outside"));
+    let trail = history(&app, project).await;
+    let sessions: Vec<&Value> = trail.iter().map(|e| &e["sessionId"]).collect();
+    assert_eq!(
+        sessions,
+        [&Value::Null, &json!(session.to_string()), &Value::Null],
+        "{trail:#?}"
+    );
+
+    for wrong in [uuid::Uuid::now_v7(), elsewhere] {
+        let answer = app.run_in_session(&rename("Refused"), wrong).await;
+        assert_eq!(answer["data"], Value::Null, "{answer}");
+        let error = &answer["errors"][0];
+        assert_eq!(error["extensions"]["code"], json!("VALIDATION"), "{answer}");
+        assert_eq!(
+            error["extensions"]["field"],
+            json!("X-Collaboration-Session"),
+            "{answer}"
+        );
+        assert_eq!(history(&app, project).await.len(), trail.len());
+    }
+    let name = app
+        .data(&format!(r#"{{ project(id: "{project}") {{ name }} }}"#))
+        .await;
+    assert_eq!(name["project"]["name"], json!("Outside"));
 }

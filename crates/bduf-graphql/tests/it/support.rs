@@ -157,6 +157,18 @@ impl TestApp {
         serde_json::to_value(response.response).expect("a response serializes")
     }
 
+    /// Runs `query` sent with `X-Collaboration-Session: session`, returning the whole
+    /// response as JSON.
+    pub async fn run_in_session(&self, query: &str, session: Uuid) -> Value {
+        let context = RequestContext {
+            collaboration_session: Some(session),
+            ..self.context().await
+        };
+        let response =
+            bduf_graphql::execute(&self.schema, Request::new(query), &self.core, context).await;
+        serde_json::to_value(response.response).expect("a response serializes")
+    }
+
     /// Runs `query` and returns the whole response as JSON (`data` and `errors`).
     pub async fn run(&self, query: &str) -> Value {
         self.run_with(query, Value::Null).await
