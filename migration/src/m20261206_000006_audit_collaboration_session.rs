@@ -96,6 +96,12 @@ impl Migration {
         let db = manager.get_connection();
         let backend = manager.get_database_backend();
         if backend == DbBackend::Postgres {
+            // Replacing the function waits for no table lock, but give up rather than
+            // queue behind a long transaction should one hold it.
+            db.execute_unprepared(
+                "SET LOCAL lock_timeout = '5s'; SET LOCAL statement_timeout = '60s'",
+            )
+            .await?;
             let row = db
                 .query_one_raw(Statement::from_string(
                     backend,
