@@ -12,6 +12,7 @@ mod explain;
 mod instructions;
 mod measure;
 mod suite;
+mod upgrade;
 mod writes;
 
 use std::path::{Path, PathBuf};
@@ -45,6 +46,9 @@ pub struct Options {
     pub writes: bool,
     /// Only the instructions per request, counted by callgrind (`instructions`).
     pub instructions: bool,
+    /// Only each migration step's time, locks and rewrites on M, on a scratch database
+    /// (`upgrade`).
+    pub upgrade: bool,
 }
 
 /// One query's figures.
@@ -249,24 +253,39 @@ fn bench_url(server: &postgres::Server) -> String {
     }
 }
 
+/// The machine line of the scratch server's measurements (`--writes`, `--upgrade`).
+async fn scratch_machine() -> Result<String> {
+    let server = scratch::server_url()?;
+    let pool = PgPoolOptions::new()
+        .max_connections(1)
+        .connect(&server)
+        .await
+        .with_context(|| format!("connecting to {}", migration::runner::redact(&server)))?;
+    let machine = machine(&pool).await?;
+    pool.close().await;
+    Ok(machine)
+}
+
+/// Writes `text` between the `marker` lines of `docs/benchmarks.md`, and prints it.
+fn write_section(marker: &str, text: &str) -> Result<()> {
+    let page = workspace_root().join("docs/benchmarks.md");
+    write_between(&page, marker, text)?;
+    println!("{text}");
+    eprintln!("xtask: wrote {}", page.display());
+    Ok(())
+}
+
 /// Runs the suite, and the overload test with `--load`; writes `docs/benchmarks.md`.
 pub async fn run(options: Options) -> Result<()> {
+    if options.upgrade {
+        let machine = scratch_machine().await?;
+        eprintln!("xtask: measuring the migration steps on a scratch database");
+        return write_section("upgrade", &upgrade::run(&machine).await?);
+    }
     if options.writes {
-        let server = scratch::server_url()?;
-        let pool = PgPoolOptions::new()
-            .max_connections(1)
-            .connect(&server)
-            .await
-            .with_context(|| format!("connecting to {}", migration::runner::redact(&server)))?;
-        let machine = machine(&pool).await?;
-        pool.close().await;
+        let machine = scratch_machine().await?;
         eprintln!("xtask: measuring writes on a scratch database");
-        let text = writes::run(&machine).await?;
-        let page = workspace_root().join("docs/benchmarks.md");
-        write_between(&page, "writes", &text)?;
-        println!("{text}");
-        eprintln!("xtask: wrote {}", page.display());
-        return Ok(());
+        return write_section("writes", &writes::run(&machine).await?);
     }
     let server = postgres::for_database_url()?;
     let url = bench_url(&server);

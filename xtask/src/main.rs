@@ -1,7 +1,8 @@
 //! `cargo xtask`: the project's build tool. `test` is the test command the README and CI
 //! run; `codegen` and `erd` regenerate committed files from the live schema, and with
 //! `--check` fail when those files are stale; `seed` fills a database with benchmark data,
-//! `bench` measures the server on it (`--writes`: the triggers, on a scratch database);
+//! `bench` measures the server on it (`--writes`: the triggers, `--upgrade`: each migration
+//! step on M, both on a scratch database);
 //! `migration-lint` checks the SQL of every migration step with squawk.
 //!
 //! Every command that needs PostgreSQL uses the server its variable names
@@ -108,6 +109,10 @@ enum Cmd {
         /// of the page (BDUF_BENCH_BINARY: count another build, print only).
         #[arg(long)]
         instructions: bool,
+        /// Only measure each migration step on M — its time, the locks it holds, the
+        /// tables it rewrites — on a scratch database, and write that section of the page.
+        #[arg(long)]
+        upgrade: bool,
     },
     /// Lints the PostgreSQL statements of every migration step (rendered on a scratch
     /// database: DATABASE_URL, else the managed cluster) with squawk and the project's own
@@ -169,6 +174,7 @@ async fn main() -> Result<()> {
             only,
             writes,
             instructions,
+            upgrade,
         } => {
             bench::run(bench::Options {
                 seconds,
@@ -177,6 +183,7 @@ async fn main() -> Result<()> {
                 only: Vec::leak(only),
                 writes,
                 instructions,
+                upgrade,
             })
             .await
         }
