@@ -5,6 +5,7 @@
 pub use sea_orm_migration::prelude::*;
 
 mod columns;
+pub mod online;
 pub mod runner;
 
 pub use m20261203_000002_add_tenant_keys::TENANT_TABLES;

@@ -11,6 +11,7 @@ mod constraints;
 mod failure;
 mod integrity;
 mod lifecycle;
+mod online;
 mod partitions;
 mod rls;
 mod roundtrip;
