@@ -275,7 +275,12 @@ pub async fn connect(url: &str) -> Result<DatabaseConnection, MigrateError> {
         })?;
     }
     let mut options = ConnectOptions::new(url.to_owned());
-    options.sqlx_logging(false);
+    // As `bduf_core::db::without_pool_reaper` (migration cannot depend on bduf-core):
+    // sqlx 0.9.0's reaper can spin for ever once its idle count wraps.
+    options
+        .sqlx_logging(false)
+        .idle_timeout(None)
+        .max_lifetime(None);
     Ok(Database::connect(options).await?)
 }
 
@@ -358,6 +363,9 @@ async fn own_sqlite_connection(
     let pool = sqlx::sqlite::SqlitePoolOptions::new()
         .min_connections(0)
         .max_connections(1)
+        // No reaper (see `connect`).
+        .idle_timeout(None)
+        .max_lifetime(None)
         .connect_with((*options).clone())
         .await
         .map_err(|err| DbErr::Conn(RuntimeErr::SqlxError(err.into())))?;

@@ -46,6 +46,19 @@ impl Default for PoolOptions {
     }
 }
 
+/// Turns off sqlx's idle timeout and maximum lifetime of pooled connections, and with
+/// them the pool's background reaper. In sqlx 0.9.0 the reaper sweeps `0..num_idle()`
+/// idle connections without yielding, and a race between a connection's release and
+/// another's acquisition can wrap `num_idle` below zero (sqlx issue #3645, fixed by
+/// pull request #4289 after 0.9.0): the sweep then spins a core for ever, and the
+/// runtime never shuts down — seen here as a test that finished and then hung. Without
+/// the reaper, idle connections stay open until the pool closes (at most
+/// `max_connections` of them) and are never recycled by age; a server that must close
+/// idle connections can rely on PostgreSQL's `idle_session_timeout`.
+pub fn without_pool_reaper(options: &mut ConnectOptions) {
+    options.idle_timeout(None).max_lifetime(None);
+}
+
 impl Db {
     /// Connects to `url` and starts counting every statement sent through the pool.
     pub async fn connect(url: &str, pool: PoolOptions) -> Result<Self, DbErr> {
@@ -54,6 +67,7 @@ impl Db {
             .max_connections(pool.max_connections)
             .acquire_timeout(pool.acquire_timeout)
             .sqlx_logging(false);
+        without_pool_reaper(&mut options);
         if let Some(timeout) = pool.statement_timeout {
             options.statement_timeout(timeout);
         }

@@ -86,7 +86,11 @@ impl TestDb {
                 // SQLite connection idle since another one changed the schema can refuse
                 // to create again what was dropped ("… already exists").
                 let mut options = ConnectOptions::new(db.url.clone());
-                options.max_connections(1).sqlx_logging(false);
+                options
+                    .max_connections(1)
+                    .sqlx_logging(false)
+                    .idle_timeout(None)
+                    .max_lifetime(None);
                 let migrating = Database::connect(options)
                     .await
                     .expect("opening the SQLite test database to migrate it");
@@ -181,7 +185,14 @@ impl Drop for TestDb {
 /// Connects with a small pool and no statement logging.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
-    options.max_connections(5).sqlx_logging(false);
+    // No idle timeout or maximum lifetime, so no pool reaper: sqlx 0.9.0's can spin for
+    // ever once its idle count wraps, hanging a finished test (see
+    // `bduf_core::db::without_pool_reaper`).
+    options
+        .max_connections(5)
+        .sqlx_logging(false)
+        .idle_timeout(None)
+        .max_lifetime(None);
     Database::connect(options).await
 }
 
