@@ -10,7 +10,7 @@ use migration::{AUDITED, Migrator};
 use sea_orm::{ConnectionTrait, DatabaseConnection, DbBackend, Statement, TransactionTrait};
 use serde_json::{Value, json};
 
-use crate::support::{exec, new_id, on_both_backends, strings};
+use crate::support::{exec, new_id, on_both_backends, plain_plan, strings};
 
 on_both_backends!(
     plain_sql_is_recorded_once_per_change,
@@ -19,23 +19,7 @@ on_both_backends!(
 
 /// An organization, a user and a project, written with plain SQL; returns their ids.
 async fn plan(db: &DatabaseConnection) -> (String, String, String) {
-    let (o, u, p) = (new_id(), new_id(), new_id());
-    for sql in [
-        format!(
-            "INSERT INTO users (id, email, username, password_hash) \
-             VALUES ('{u}', 'a@example.com', 'a', 'x')"
-        ),
-        format!("INSERT INTO organizations (id, name, slug) VALUES ('{o}', 'o', 'o')"),
-        format!(
-            "INSERT INTO projects (id, organization_id, created_by, name) \
-             VALUES ('{p}', '{o}', '{u}', 'p')"
-        ),
-    ] {
-        exec(db, &sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-    (o, u, p)
+    plain_plan(db, "a", "o").await
 }
 
 /// The audit rows of organization `org` in feed order:
@@ -392,7 +376,7 @@ async fn a_change_names_the_collaboration_session_it_was_told(backend: Backend) 
     let db = TestDb::migrated::<Migrator>(backend).await;
     let conn = db.conn();
     let (o, u, p) = plan(conn).await;
-    let (o2, _u2, p2) = plan_in(conn, "b").await;
+    let (o2, _u2, p2) = plain_plan(conn, "b", "b").await;
     let (s, s2) = (new_id(), new_id());
     for (session, org, project) in [(&s, &o, &p), (&s2, &o2, &p2)] {
         exec(
@@ -466,27 +450,4 @@ async fn a_change_names_the_collaboration_session_it_was_told(backend: Backend) 
     assert!(sessions[0].starts_with(&format!("{s} ")), "{sessions:?}");
     assert!(sessions[1].starts_with("- "), "{sessions:?}");
     assert!(sessions[1].contains("outside"), "{sessions:?}");
-}
-
-/// [`plan`] with names of its own (`suffix`), so that two fit in one database.
-async fn plan_in(db: &DatabaseConnection, suffix: &str) -> (String, String, String) {
-    let (o, u, p) = (new_id(), new_id(), new_id());
-    for sql in [
-        format!(
-            "INSERT INTO users (id, email, username, password_hash) \
-             VALUES ('{u}', '{suffix}@example.com', '{suffix}', 'x')"
-        ),
-        format!(
-            "INSERT INTO organizations (id, name, slug) VALUES ('{o}', '{suffix}', '{suffix}')"
-        ),
-        format!(
-            "INSERT INTO projects (id, organization_id, created_by, name) \
-             VALUES ('{p}', '{o}', '{u}', 'p')"
-        ),
-    ] {
-        exec(db, &sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
-    (o, u, p)
 }

@@ -13,7 +13,7 @@ use migration::{Migrator, MigratorTrait};
 use sea_orm::{DatabaseConnection, TransactionTrait};
 use sea_orm_migration::prelude::*;
 
-use crate::support::{count, exec, ledger, new_id, on_both_backends, strings};
+use crate::support::{count, exec, ledger, new_id, on_both_backends, plain_plan, strings};
 
 on_both_backends!(a_batched_step_resumes_where_it_stopped);
 
@@ -82,22 +82,7 @@ impl MigrationTrait for BackfillWorkType {
 
 /// An organization and a project with `n` tasks; returns the tasks' ids, sorted.
 async fn tasks(conn: &DatabaseConnection, n: u64) -> Vec<String> {
-    let (o, u, p) = (new_id(), new_id(), new_id());
-    for sql in [
-        format!(
-            "INSERT INTO users (id, email, username, password_hash) \
-             VALUES ('{u}', 'a@example.com', 'a', 'x')"
-        ),
-        format!("INSERT INTO organizations (id, name, slug) VALUES ('{o}', 'o', 'o')"),
-        format!(
-            "INSERT INTO projects (id, organization_id, created_by, name) \
-             VALUES ('{p}', '{o}', '{u}', 'p')"
-        ),
-    ] {
-        exec(conn, &sql)
-            .await
-            .unwrap_or_else(|e| panic!("{sql}: {e}"));
-    }
+    let (o, _u, p) = plain_plan(conn, "a", "o").await;
     let mut ids: Vec<String> = (0..n).map(|_| new_id()).collect();
     for chunk in ids.chunks(500) {
         let values: Vec<String> = chunk

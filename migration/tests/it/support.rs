@@ -177,3 +177,30 @@ fn snapshots_name_partitions_without_their_month() {
         assert_eq!(undated(kept), kept);
     }
 }
+
+/// A user, an organization and a project of it, written with plain SQL: the user
+/// `user` (`user@example.com`), the organization named and slugged `org`, the project
+/// `p`; returns their ids `(organization, user, project)`.
+pub async fn plain_plan(
+    db: &DatabaseConnection,
+    user: &str,
+    org: &str,
+) -> (String, String, String) {
+    let (o, u, p) = (new_id(), new_id(), new_id());
+    for sql in [
+        format!(
+            "INSERT INTO users (id, email, username, password_hash) \
+             VALUES ('{u}', '{user}@example.com', '{user}', 'x')"
+        ),
+        format!("INSERT INTO organizations (id, name, slug) VALUES ('{o}', '{org}', '{org}')"),
+        format!(
+            "INSERT INTO projects (id, organization_id, created_by, name) \
+             VALUES ('{p}', '{o}', '{u}', 'p')"
+        ),
+    ] {
+        exec(db, &sql)
+            .await
+            .unwrap_or_else(|e| panic!("{sql}: {e}"));
+    }
+    (o, u, p)
+}
