@@ -71,8 +71,8 @@ use entity::{
 use sea_orm::sea_query::{LockBehavior, LockType};
 use sea_orm::{
     ColumnTrait, Condition, ConnectionTrait, DatabaseConnection, DatabaseTransaction, DbBackend,
-    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, SqliteTransactionMode, Statement,
-    TransactionOptions, TransactionTrait, TryGetableMany, Value,
+    DbErr, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select, SqliteTransactionMode,
+    Statement, TransactionOptions, TransactionTrait, TryGetableMany, Value,
 };
 use uuid::Uuid;
 
@@ -374,16 +374,14 @@ async fn archive_month(
     let mut after: Option<(Uuid, i64)> = None;
     loop {
         let txn = begin(db, &unforced(db)).await?;
-        let mut batch = audit_log::Entity::find()
-            .filter(audit_log::Column::CreatedAt.gte(month.from))
-            .filter(audit_log::Column::CreatedAt.lt(month.to))
-            .order_by_asc(audit_log::Column::OrganizationId)
-            .order_by_asc(audit_log::Column::Seq)
-            .limit(BATCH);
-        if let Some(key) = after {
-            batch = batch.filter(after_key(key));
-        }
-        let rows = batch.all(&txn).await?;
+        let rows = feed_batch(
+            Condition::all()
+                .add(audit_log::Column::CreatedAt.gte(month.from))
+                .add(audit_log::Column::CreatedAt.lt(month.to)),
+            after,
+        )
+        .all(&txn)
+        .await?;
         txn.rollback().await?;
         if let Some(last) = rows.last() {
             after = Some((last.organization_id, last.seq));
@@ -422,15 +420,26 @@ async fn archive_month(
     Ok(archived)
 }
 
-/// Rows after `(organization_id, seq)` in the change feed's order.
-fn after_key((organization, seq): (Uuid, i64)) -> Condition {
-    Condition::any()
-        .add(audit_log::Column::OrganizationId.gt(organization))
-        .add(
-            Condition::all()
-                .add(audit_log::Column::OrganizationId.eq(organization))
-                .add(audit_log::Column::Seq.gt(seq)),
-        )
+/// The next [`BATCH`] audit rows matching `condition` in the change feed's order
+/// `(organization_id, seq)`, after the key `after` (the last row of the batch before).
+fn feed_batch(condition: Condition, after: Option<(Uuid, i64)>) -> Select<audit_log::Entity> {
+    let mut batch = audit_log::Entity::find()
+        .filter(condition)
+        .order_by_asc(audit_log::Column::OrganizationId)
+        .order_by_asc(audit_log::Column::Seq)
+        .limit(BATCH);
+    if let Some((organization, seq)) = after {
+        batch = batch.filter(
+            Condition::any()
+                .add(audit_log::Column::OrganizationId.gt(organization))
+                .add(
+                    Condition::all()
+                        .add(audit_log::Column::OrganizationId.eq(organization))
+                        .add(audit_log::Column::Seq.gt(seq)),
+                ),
+        );
+    }
+    batch
 }
 
 /// Moves the audit rows created before `before` to a new NDJSON file in `dir` (module
@@ -454,14 +463,10 @@ pub async fn archive_audit(
         let mut after: Option<(Uuid, i64)> = None;
         loop {
             let txn = begin(db, &unforced(db)).await?;
-            let mut batch = audit_log::Entity::find()
-                .filter(audit_log::Column::CreatedAt.lt(before))
-                .order_by_asc(audit_log::Column::OrganizationId)
-                .order_by_asc(audit_log::Column::Seq)
-                .limit(BATCH);
-            if let Some(key) = after {
-                batch = batch.filter(after_key(key));
-            }
+            let mut batch = feed_batch(
+                Condition::all().add(audit_log::Column::CreatedAt.lt(before)),
+                after,
+            );
             if postgres {
                 batch = batch.lock_with_behavior(LockType::Update, LockBehavior::SkipLocked);
             }
