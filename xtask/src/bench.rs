@@ -468,6 +468,13 @@ async fn measure_case(
         post(http, &url, &body).await?;
     }
     let statements = (bduf.statements(http).await? - before) / 20.0;
+    if !case.refused && (statements - f64::from(case.statements)).abs() > 0.01 {
+        bail!(
+            "{} took {statements} statements a request, its case declares {}",
+            case.id,
+            case.statements
+        );
+    }
 
     let expected = Arc::new(expected);
     // A `503` is counted and asked again after its `Retry-After` second, as a client

@@ -12,6 +12,11 @@
 //! when a large list yields while being polled); that is why bduf drives its own waves.
 //! [`drive`] runs a request's future under a batcher.
 //!
+//! Aggregate keys ([`Tally`], asked for with [`Batcher::tally`]) go further: every
+//! aggregate key of a wave, whatever its type, is answered by one statement together
+//! (see `crate::aggregate`), so a level's counts and sums cost one statement between
+//! them.
+//!
 //! Answers travel on `futures-channel` oneshots, not tokio's: a tokio channel spends the
 //! task's cooperative budget on every poll and, once it is spent, answers "not yet" and
 //! wakes the task — which, inside [`drive`]'s loop that re-polls a woken request at once,
@@ -31,6 +36,9 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use futures_util::task::{ArcWake, AtomicWaker};
 
+use sea_orm::QueryResult;
+
+use crate::aggregate::{Grouped, Tally, merged};
 use crate::error::{Error, Result};
 use crate::txn::RequestTxn;
 
@@ -70,6 +78,8 @@ struct State {
     queues: HashMap<TypeId, Box<dyn Any + Send>>,
     /// One fetch job per key type with queued keys.
     jobs: Vec<Job>,
+    /// Aggregate keys waiting for the next wave, by key type; one job answers them all.
+    tallies: HashMap<TypeId, Box<dyn Pending>>,
 }
 
 type Job = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
@@ -78,6 +88,97 @@ type Reply<V> = oneshot::Sender<Result<Option<V>>>;
 
 struct Queue<K, V> {
     waiting: Vec<(K, Reply<V>)>,
+}
+
+/// The keys of `waiting` without repeats, in the order first asked, and how many
+/// waiters asked for each.
+fn distinct<K: Clone + Eq + Hash, V>(waiting: &[(K, Reply<V>)]) -> (Vec<K>, Map<K, usize>) {
+    let mut keys: Vec<K> = Vec::with_capacity(waiting.len());
+    let mut asked: Map<K, usize> = Map::with_capacity_and_hasher(waiting.len(), Default::default());
+    for (key, _) in waiting {
+        let n = asked.entry(key.clone()).or_insert(0);
+        if *n == 0 {
+            keys.push(key.clone());
+        }
+        *n += 1;
+    }
+    (keys, asked)
+}
+
+/// Answers every waiter from `outcome`, moving each value to its last waiter.
+fn reply<K: Eq + Hash, V: Clone>(
+    waiting: Vec<(K, Reply<V>)>,
+    mut asked: Map<K, usize>,
+    outcome: Result<Map<K, V>>,
+) {
+    match outcome {
+        Ok(mut values) => {
+            for (key, reply) in waiting {
+                let left = asked.get_mut(&key).map_or(0, |n| {
+                    *n -= 1;
+                    *n
+                });
+                let value = if left == 0 {
+                    values.remove(&key)
+                } else {
+                    values.get(&key).cloned()
+                };
+                let _ = reply.send(Ok(value));
+            }
+        }
+        Err(err) => {
+            for (_, reply) in waiting {
+                let _ = reply.send(Err(err.clone()));
+            }
+        }
+    }
+}
+
+/// The aggregate keys of one type waiting for a wave, behind a type-erased face so that
+/// one job can answer every type of them with one statement.
+trait Pending: Send {
+    /// The key type's name: the order of the statement's parts, so the same kinds of
+    /// key give the same statement text.
+    fn name(&self) -> &'static str;
+    /// The select of the queued keys.
+    fn grouped(&mut self, txn: &RequestTxn) -> Result<Grouped>;
+    /// Answers the waiters from the select's rows.
+    fn answer(self: Box<Self>, txn: &RequestTxn, rows: &[QueryResult]);
+    /// Answers every waiter with `err`.
+    fn fail(self: Box<Self>, err: Error);
+    /// The queue itself, to add keys to.
+    fn as_any(&mut self) -> &mut dyn Any;
+}
+
+struct TallyQueue<K, V> {
+    waiting: Vec<(K, Reply<V>)>,
+}
+
+impl<K> Pending for TallyQueue<K, <RequestTxn as Tally<K>>::Value>
+where
+    K: Clone + Eq + Hash + Send + Sync + 'static,
+    RequestTxn: Tally<K>,
+{
+    fn name(&self) -> &'static str {
+        std::any::type_name::<K>()
+    }
+
+    fn grouped(&mut self, txn: &RequestTxn) -> Result<Grouped> {
+        txn.grouped(&distinct(&self.waiting).0)
+    }
+
+    fn answer(self: Box<Self>, txn: &RequestTxn, rows: &[QueryResult]) {
+        let (keys, asked) = distinct(&self.waiting);
+        reply(self.waiting, asked, txn.answer(&keys, rows));
+    }
+
+    fn fail(self: Box<Self>, err: Error) {
+        reply(self.waiting, Map::default(), Err(err));
+    }
+
+    fn as_any(&mut self) -> &mut dyn Any {
+        self
+    }
 }
 
 impl Batcher {
@@ -97,16 +198,25 @@ impl Batcher {
     }
 
     /// The value of `key`, fetched in the next wave together with every other key queued
-    /// before it; `None` when there is none.
+    /// before it — or at once, when an earlier level's statement read it ahead
+    /// (`crate::prefetch`); `None` when there is none.
     pub async fn load<K>(&self, key: K) -> Result<Option<<RequestTxn as Fetch<K>>::Value>>
     where
         K: Clone + Eq + Hash + Send + Sync + 'static,
         RequestTxn: Fetch<K>,
     {
+        // Read ahead with an earlier level's rows (`crate::prefetch`): no fetch.
+        if let Some(value) = self
+            .inner
+            .txn
+            .primed::<K, <RequestTxn as Fetch<K>>::Value>(&key)
+        {
+            return Ok(value);
+        }
         let (reply, answer) = oneshot::channel();
         {
             let mut state = self.inner.lock();
-            let State { queues, jobs } = &mut *state;
+            let State { queues, jobs, .. } = &mut *state;
             let queue = queues
                 .entry(TypeId::of::<K>())
                 .or_insert_with(|| {
@@ -121,6 +231,38 @@ impl Batcher {
                 jobs.push(Box::new(move || Box::pin(inner.run::<K>())));
             }
             queue.waiting.push((key, reply));
+        }
+        answer.await.map_err(|_| Error::Cancelled)?
+    }
+
+    /// The value of aggregate key `key`, fetched in the next wave in one statement with
+    /// every other aggregate key queued before it, of whatever type; `None` when there
+    /// is none.
+    pub async fn tally<K>(&self, key: K) -> Result<Option<<RequestTxn as Tally<K>>::Value>>
+    where
+        K: Clone + Eq + Hash + Send + Sync + 'static,
+        RequestTxn: Tally<K>,
+    {
+        let (reply, answer) = oneshot::channel();
+        {
+            let mut state = self.inner.lock();
+            let State { tallies, jobs, .. } = &mut *state;
+            if tallies.is_empty() {
+                let inner = Arc::clone(&self.inner);
+                jobs.push(Box::new(move || Box::pin(inner.run_tallies())));
+            }
+            tallies
+                .entry(TypeId::of::<K>())
+                .or_insert_with(|| {
+                    Box::new(TallyQueue::<K, <RequestTxn as Tally<K>>::Value> {
+                        waiting: Vec::new(),
+                    })
+                })
+                .as_any()
+                .downcast_mut::<TallyQueue<K, <RequestTxn as Tally<K>>::Value>>()
+                .expect("one queue type per key type")
+                .waiting
+                .push((key, reply));
         }
         answer.await.map_err(|_| Error::Cancelled)?
     }
@@ -155,36 +297,61 @@ impl Inner {
             })
             .map(|q| q.waiting)
             .unwrap_or_default();
-        let mut keys: Vec<K> = Vec::with_capacity(waiting.len());
-        let mut asked: Map<K, usize> =
-            Map::with_capacity_and_hasher(waiting.len(), Default::default());
-        for (key, _) in &waiting {
-            let n = asked.entry(key.clone()).or_insert(0);
-            if *n == 0 {
-                keys.push(key.clone());
+        let (keys, asked) = distinct(&waiting);
+        let outcome = self.txn.fetch(&keys).await;
+        reply(waiting, asked, outcome);
+    }
+
+    /// Answers every queued aggregate key, of every type, with one statement. A type
+    /// whose select cannot be made (a bad input) fails alone; a failing statement fails
+    /// them all.
+    async fn run_tallies(self: Arc<Self>) {
+        let mut queued: Vec<Box<dyn Pending>> = std::mem::take(&mut self.lock().tallies)
+            .into_values()
+            .collect();
+        queued.sort_by_key(|queue| queue.name());
+        let mut parts = Vec::with_capacity(queued.len());
+        let mut ready = Vec::with_capacity(queued.len());
+        for mut queue in queued {
+            match queue.grouped(&self.txn) {
+                Ok(part) => {
+                    parts.push(part);
+                    ready.push(queue);
+                }
+                Err(err) => queue.fail(err),
             }
-            *n += 1;
         }
-        match self.txn.fetch(&keys).await {
-            Ok(mut values) => {
-                for (key, reply) in waiting {
-                    let left = asked.get_mut(&key).map_or(0, |n| {
-                        *n -= 1;
-                        *n
-                    });
-                    let value = if left == 0 {
-                        values.remove(&key)
-                    } else {
-                        values.get(&key).cloned()
-                    };
-                    let _ = reply.send(Ok(value));
-                }
-            }
+        let Some(select) = merged(&parts) else { return };
+        let backend = self.txn.backend();
+        let rows = match self.txn.query(backend.build(&select)).await {
+            Ok(rows) => rows,
             Err(err) => {
-                for (_, reply) in waiting {
-                    let _ = reply.send(Err(err.clone()));
+                let err = Error::from(err);
+                for queue in ready {
+                    queue.fail(err.clone());
+                }
+                return;
+            }
+        };
+        let mut by_part: Vec<Vec<QueryResult>> = (0..ready.len()).map(|_| Vec::new()).collect();
+        for row in rows {
+            match row.try_get::<i32>("", "_m") {
+                Ok(m) => {
+                    if let Some(part) = usize::try_from(m).ok().and_then(|m| by_part.get_mut(m)) {
+                        part.push(row);
+                    }
+                }
+                Err(err) => {
+                    let err = Error::from(err);
+                    for queue in ready {
+                        queue.fail(err.clone());
+                    }
+                    return;
                 }
             }
+        }
+        for (queue, rows) in ready.into_iter().zip(by_part) {
+            queue.answer(&self.txn, &rows);
         }
     }
 }

@@ -17,6 +17,7 @@ pub mod history;
 pub mod maintenance;
 pub mod notify;
 pub mod paging;
+pub mod prefetch;
 pub mod read;
 pub mod record;
 pub mod scope;

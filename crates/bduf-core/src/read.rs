@@ -19,15 +19,17 @@ use std::marker::PhantomData;
 use std::sync::Arc;
 
 use sea_orm::sea_query::{
-    Alias, ColumnType, Condition, Expr, ExprTrait, Func, Order as SqlOrder, OverStatement, Query,
-    SelectStatement, WindowStatement,
+    Alias, Asterisk, ColumnType, Condition, Expr, ExprTrait, Func, JoinType, Order as SqlOrder,
+    OverStatement, Query, SelectStatement, UnionType, WindowStatement,
 };
 use sea_orm::{DbBackend, ModelTrait};
 use uuid::Uuid;
 
+use crate::aggregate::{Grouped, Tally};
 use crate::batch::Fetch;
 use crate::error::{Error, Result};
 use crate::paging::{CursorKey, Page, PageArgs, SortKey};
+use crate::prefetch::{self, Join};
 use crate::record::{Columns, Record, Tree};
 use crate::tree;
 use crate::txn::RequestTxn;
@@ -69,6 +71,8 @@ pub struct Window<F, O> {
     /// Whether to read the page's rows: not when only `totalCount` is selected.
     pub rows: bool,
     pub total: bool,
+    /// The to-one edges of the rows read with them (`crate::prefetch`).
+    pub joins: Vec<Join>,
 }
 
 /// Key: a page of rows of `L::Model` — of the table (`parent` none) or under one parent.
@@ -141,6 +145,7 @@ where
                 columns: window.columns,
                 rows: window.rows,
                 total: window.total,
+                joins: &window.joins,
             };
             let parents = link.map(|link| Parents {
                 column: link.column(),
@@ -157,6 +162,130 @@ where
         }
         Ok(out)
     }
+}
+
+/// Key: how many rows of `L::Model` match a filter — of the table (`parent` none) or
+/// under one parent: a connection's `totalCount` when nothing of its page is selected.
+/// An aggregate key ([`Tally`]), so it shares its wave's one aggregate statement with
+/// the level's other counts and sums.
+#[derive(Debug, Clone, PartialEq, Eq, Hash)]
+pub struct CountOf<L, F> {
+    pub parent: Option<(L, Uuid)>,
+    pub filter: Arc<F>,
+}
+
+impl<L, F> Tally<CountOf<L, F>> for RequestTxn
+where
+    L: Link,
+    F: Filter<Model = L::Model>,
+{
+    type Value = i64;
+
+    /// One grouped count per (link, filter) among the keys, in the order first asked,
+    /// told apart by `label` (the count's position): `UNION ALL` of them.
+    fn grouped(&self, keys: &[CountOf<L, F>]) -> Result<Grouped> {
+        let backend = self.backend();
+        let mut union: Option<SelectStatement> = None;
+        for (position, ((link, filter), ids)) in count_groups(keys).into_iter().enumerate() {
+            let mut select = Query::select();
+            select
+                .from(<L::Model as Record>::E::default())
+                .expr_as(Expr::cust(format!("'{position}'")), "label")
+                .expr_as(Expr::cust("COUNT(*)"), "n")
+                .cond_where(filter.condition(backend)?)
+                .cond_where(self.visible::<L::Model>());
+            match link {
+                Some(link) => {
+                    let column = col::<L::Model>(link.column());
+                    select
+                        .expr_as(column.clone(), "owner")
+                        .and_where(any_of(backend, column.clone(), &ids))
+                        .add_group_by([column]);
+                    if let Some(scope) = link.scope() {
+                        select.cond_where(scope);
+                    }
+                }
+                None => {
+                    select.expr_as(Expr::val(Uuid::nil()), "owner");
+                }
+            }
+            match &mut union {
+                None => union = Some(select),
+                Some(union) => {
+                    union.union(UnionType::All, select);
+                }
+            }
+        }
+        // (A batch always has keys; without any, a select of no rows.)
+        let select = union.unwrap_or_else(|| {
+            Query::select()
+                .expr_as(Expr::val(Uuid::nil()), "owner")
+                .expr_as(Expr::cust("''"), "label")
+                .expr_as(Expr::cust("0"), "n")
+                .and_where(Expr::cust("1 = 0"))
+                .to_owned()
+        });
+        // The union as one select, so that the merged statement can wrap it.
+        let mut outer = Query::select();
+        outer.column(Asterisk).from_subquery(select, "_c");
+        Ok(Grouped {
+            select: outer,
+            label: true,
+            values: 0,
+        })
+    }
+
+    fn answer(
+        &self,
+        keys: &[CountOf<L, F>],
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Map<CountOf<L, F>, i64>> {
+        let mut found: Map<(Uuid, String), i64> = Map::default();
+        for row in rows {
+            found.insert(
+                (row.try_get("", "owner")?, row.try_get("", "label")?),
+                row.try_get("", "n")?,
+            );
+        }
+        let groups = count_groups(keys);
+        let mut out = Map::with_capacity_and_hasher(keys.len(), Default::default());
+        for (position, ((link, filter), ids)) in groups.into_iter().enumerate() {
+            for id in ids {
+                let n = found.get(&(id, position.to_string())).copied().unwrap_or(0);
+                let key = CountOf {
+                    parent: link.map(|link| (link, id)),
+                    filter: Arc::clone(filter),
+                };
+                out.insert(key, n);
+            }
+        }
+        Ok(out)
+    }
+}
+
+/// A count's link (none for the table's) and filter.
+type CountGroup<'a, L, F> = (Option<L>, &'a Arc<F>);
+
+/// The keys of a count by (link, filter), in the order first asked, each with its
+/// parents (`Uuid::nil()` for the table's count).
+fn count_groups<L: Link, F: Filter>(
+    keys: &[CountOf<L, F>],
+) -> Vec<(CountGroup<'_, L, F>, Vec<Uuid>)> {
+    let mut groups: Vec<(CountGroup<'_, L, F>, Vec<Uuid>)> = Vec::new();
+    for key in keys {
+        let (link, id) = match key.parent {
+            Some((link, id)) => (Some(link), id),
+            None => (None, Uuid::nil()),
+        };
+        match groups
+            .iter_mut()
+            .find(|((l, f), _)| *l == link && *f == &key.filter)
+        {
+            Some((_, ids)) => ids.push(id),
+            None => groups.push(((link, &key.filter), vec![id])),
+        }
+    }
+    groups
 }
 
 macro_rules! key_impls {
@@ -335,7 +464,7 @@ impl<M: Tree> Fetch<DepthOf<M>> for RequestTxn {
         let statement =
             backend.build(&select.with(tree::up::<M>(backend, self.visible::<M>(), &ids, None)));
         let rows = self.query(statement).await?;
-        Ok(window::counts(&rows, &ids)?
+        Ok(crate::aggregate::counts(&rows, &ids)?
             .into_iter()
             .map(|(id, n)| (DepthOf::new(id), i32::try_from(n).unwrap_or(i32::MAX)))
             .collect())
@@ -372,6 +501,8 @@ pub struct TreeWindow<F> {
     /// Whether to read the page's rows: not when only `totalCount` is selected.
     pub rows: bool,
     pub total: bool,
+    /// The to-one edges of the rows read with them (`crate::prefetch`).
+    pub joins: Vec<Join>,
 }
 
 /// Key: a page of the descendants of a tree node, breadth first: ordered by depth below
@@ -469,6 +600,7 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
             id.clone().equals((alias("_d"), alias("_node"))),
         )
         .cond_where(window.filter.condition(backend)?);
+    prefetch::add::<M>(txn, &mut inner, &window.joins);
     for (above, cursor) in [(true, &args.after), (false, &args.before)] {
         let Some(cursor) = cursor else { continue };
         let SortKey::Int(depth) = cursor.key else {
@@ -491,53 +623,86 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
     let rank = || Expr::col((alias("_w"), alias("_rn")));
     let mut outer = Query::select();
     outer
-        .column(sea_orm::sea_query::Asterisk)
+        .column(Asterisk)
         .from_subquery(inner, alias("_w"))
         .and_where(rank().lte(u64::try_from(args.limit).unwrap_or(u64::MAX) + 1))
         .order_by_expr(Expr::col((alias("_w"), alias("_parent"))), SqlOrder::Asc)
         .order_by_expr(rank(), SqlOrder::Asc);
-    let rows = if window.rows {
-        txn.query(backend.build(&outer.with(walk.clone()))).await?
-    } else {
-        Vec::new()
-    };
+    let mut count = Query::select();
+    count
+        .expr_as(near("_start"), alias("owner"))
+        .expr_as(Expr::cust("COUNT(*)"), alias("n"))
+        .from_subquery(
+            {
+                let mut nearest = Query::select();
+                nearest
+                    .expr_as(tree::walked("_start"), alias("_start"))
+                    .expr_as(tree::walked("_node"), alias("_node"))
+                    .from(alias("_walk"))
+                    .group_by_col((alias("_walk"), alias("_start")))
+                    .group_by_col((alias("_walk"), alias("_node")));
+                nearest
+            },
+            alias("_d"),
+        )
+        .inner_join(
+            M::E::default(),
+            col::<M>(M::id_column()).equals((alias("_d"), alias("_node"))),
+        )
+        .cond_where(window.filter.condition(backend)?)
+        .group_by_col((alias("_d"), alias("_start")));
     let mut by_start: Map<Uuid, Vec<(i64, M)>> = Map::default();
-    for row in &rows {
-        let start: Uuid = row.try_get("", "_parent")?;
-        let depth: i64 = row.try_get("", "_depth")?;
-        by_start
-            .entry(start)
-            .or_default()
-            .push((depth, M::from_query_result(row, "")?));
-    }
-    let totals = if window.total {
-        let mut count = Query::select();
-        count
-            .expr_as(near("_start"), alias("owner"))
-            .expr_as(Expr::cust("COUNT(*)"), alias("n"))
-            .from_subquery(
-                {
-                    let mut nearest = Query::select();
-                    nearest
-                        .expr_as(tree::walked("_start"), alias("_start"))
-                        .expr_as(tree::walked("_node"), alias("_node"))
-                        .from(alias("_walk"))
-                        .group_by_col((alias("_walk"), alias("_start")))
-                        .group_by_col((alias("_walk"), alias("_node")));
-                    nearest
-                },
-                alias("_d"),
-            )
-            .inner_join(
-                M::E::default(),
-                col::<M>(M::id_column()).equals((alias("_d"), alias("_node"))),
-            )
-            .cond_where(window.filter.condition(backend)?)
-            .group_by_col((alias("_d"), alias("_start")));
-        let rows = txn.query(backend.build(&count.with(walk))).await?;
-        Some(window::counts(&rows, ids)?)
-    } else {
-        None
+    let mut read = |rows: &[sea_orm::QueryResult]| -> Result<()> {
+        for row in rows {
+            // A start whose page is empty but whose count is not: one row of NULLs.
+            let Some(start) = row.try_get::<Option<Uuid>>("", "_parent")? else {
+                continue;
+            };
+            let depth: i64 = row.try_get("", "_depth")?;
+            by_start
+                .entry(start)
+                .or_default()
+                .push((depth, M::from_query_result(row, "")?));
+        }
+        Ok(())
+    };
+    let totals = match (window.rows, window.total) {
+        (true, true) => {
+            // Rows and counts in one statement: each start's count, its page joined on.
+            let mut both = Query::select();
+            both.expr_as(Expr::col((alias("_c"), alias("n"))), alias("_total"))
+                .expr_as(Expr::col((alias("_c"), alias("owner"))), alias("_owner"))
+                .column((alias("_p"), Asterisk))
+                .from_subquery(count, alias("_c"))
+                .join_subquery(
+                    JoinType::LeftJoin,
+                    outer.clear_order_by().to_owned(),
+                    alias("_p"),
+                    Expr::col((alias("_p"), alias("_parent")))
+                        .equals((alias("_c"), alias("owner"))),
+                )
+                .order_by_expr(Expr::col((alias("_c"), alias("owner"))), SqlOrder::Asc)
+                .order_by_expr(Expr::col((alias("_p"), alias("_rn"))), SqlOrder::Asc);
+            let rows = txn.query(backend.build(&both.with(walk))).await?;
+            read(&rows)?;
+            prefetch::prime(txn, &rows, &window.joins)?;
+            let mut totals: Map<Uuid, i64> = ids.iter().map(|id| (*id, 0)).collect();
+            for row in &rows {
+                totals.insert(row.try_get("", "_owner")?, row.try_get("", "_total")?);
+            }
+            Some(totals)
+        }
+        (true, false) => {
+            let rows = txn.query(backend.build(&outer.with(walk))).await?;
+            read(&rows)?;
+            prefetch::prime(txn, &rows, &window.joins)?;
+            None
+        }
+        (false, true) => {
+            let rows = txn.query(backend.build(&count.with(walk))).await?;
+            Some(crate::aggregate::counts(&rows, ids)?)
+        }
+        (false, false) => None,
     };
     let connection = descendants_connection::<M>();
     let mut seen = HashSet::new();

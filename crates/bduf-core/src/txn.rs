@@ -11,6 +11,9 @@
 //! ([`crate::batch`]), commands through [`RequestTxn::command`], each in a savepoint of
 //! its own; [`RequestTxn::commit`] ends it.
 
+use std::any::{Any, TypeId};
+use std::collections::HashMap;
+use std::hash::Hash;
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -52,6 +55,10 @@ pub struct RequestTxn {
     client: Arc<Client>,
     /// Whether the database has been told [`Client`] (the first change does it).
     told: Arc<AtomicBool>,
+    /// Answers read ahead of their keys (`crate::prefetch`), by key type: a
+    /// `Map<K, Option<V>>` each. Forgotten by every change and every change of who the
+    /// request acts for, so a read never answers from before a write.
+    primed: Arc<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>>,
 }
 
 /// Who sent a request, as the audit trail records it: the request's id, and the
@@ -172,6 +179,7 @@ impl RequestTxn {
             })),
             client: Arc::new(Client::default()),
             told: Arc::new(AtomicBool::new(false)),
+            primed: Arc::default(),
         })
     }
 
@@ -280,6 +288,7 @@ impl RequestTxn {
                 .execute_raw(DbBackend::Postgres.build(&select))
                 .await?;
         }
+        self.forget_primed();
         *self.who() = Who { viewer, scope };
         Ok(())
     }
@@ -288,6 +297,7 @@ impl RequestTxn {
     /// transaction act for them already (its SELECT list held [`acting_for`]).
     pub fn entered(&self, viewer: Viewer) {
         let scope = viewer.scope();
+        self.forget_primed();
         *self.who() = Who {
             viewer: Some(viewer),
             scope,
@@ -334,6 +344,48 @@ impl RequestTxn {
         &self.transaction
     }
 
+    /// Records the answer to key `K` read ahead of it: a later `Batcher::load` of the
+    /// key takes it instead of fetching.
+    pub fn prime<K, V>(&self, key: K, value: Option<V>)
+    where
+        K: Eq + Hash + Send + 'static,
+        V: Send + 'static,
+    {
+        let mut primed = self.primed_lock();
+        if let Some(map) = primed
+            .entry(TypeId::of::<K>())
+            .or_insert_with(|| Box::new(crate::Map::<K, Option<V>>::default()))
+            .downcast_mut::<crate::Map<K, Option<V>>>()
+        {
+            map.insert(key, value);
+        }
+    }
+
+    /// The answer to `key` read ahead of it, if there is one.
+    pub fn primed<K, V>(&self, key: &K) -> Option<Option<V>>
+    where
+        K: Eq + Hash + 'static,
+        V: Clone + 'static,
+    {
+        self.primed_lock()
+            .get(&TypeId::of::<K>())?
+            .downcast_ref::<crate::Map<K, Option<V>>>()?
+            .get(key)
+            .cloned()
+    }
+
+    /// Forgets every answer read ahead: the data or the scope is about to change.
+    fn forget_primed(&self) {
+        self.primed_lock().clear();
+    }
+
+    fn primed_lock(&self) -> MutexGuard<'_, HashMap<TypeId, Box<dyn Any + Send>>> {
+        // Nothing panics while holding the lock; a poisoned one still holds whole maps.
+        self.primed
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
+    }
+
     /// Runs a query and returns its rows.
     pub async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
         self.transaction.query_all_raw(statement).await
@@ -345,6 +397,7 @@ impl RequestTxn {
     where
         F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Result<T>>,
     {
+        self.forget_primed();
         self.tell_audit().await?;
         let savepoint = self.transaction.begin().await?;
         let outcome = work(&savepoint).await;
@@ -360,6 +413,7 @@ impl RequestTxn {
         F: for<'a> FnOnce(&'a Tx<'a>) -> BoxFuture<'a, Result<T>>,
     {
         let viewer = self.viewer()?;
+        self.forget_primed();
         self.tell_audit().await?;
         let savepoint = self.transaction.begin().await?;
         let tx = Tx::new(&savepoint, &viewer);
@@ -374,6 +428,7 @@ impl RequestTxn {
 
     /// The request acts in `organization`, where the viewer now has `role`.
     fn moved_to(&self, organization: Uuid, role: CollaborationRole) {
+        self.forget_primed();
         let mut who = self.who();
         if let Some(viewer) = who.viewer.as_mut() {
             if viewer.role_in(organization).is_none() {

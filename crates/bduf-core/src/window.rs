@@ -1,6 +1,9 @@
 //! The SQL of pages: one statement returns the requested window of rows of every parent
-//! of a batch (or of the whole table, for a root connection), and one more counts them
-//! when `totalCount` is selected.
+//! of a batch (or of the whole table, for a root connection) and, when `totalCount` is
+//! selected, each parent's count with it on PostgreSQL (a scalar subquery per parent,
+//! the page joined `LEFT JOIN LATERAL` so an empty page still brings its count); SQLite,
+//! which has no LATERAL, counts in a second statement — in process, without a round trip
+//! — so its statement counts are one higher per counted connection with rows.
 //!
 //! - A page is a keyset range — `(sort, id) > (cursor)` — ordered by `sort, id` and
 //!   limited to one row more than asked for; never OFFSET. NULL sorts after every value,
@@ -61,6 +64,12 @@ fn skippable(column_type: &ColumnType) -> bool {
 /// Selects the columns of `M` into `select`: those in `columns` (and every one that
 /// cannot be left out) for real, the others as placeholders.
 pub fn select_columns<M: Record>(select: &mut SelectStatement, columns: Columns) {
+    select_columns_as::<M>(select, columns, "");
+}
+
+/// [`select_columns`], each column named with `prefix` (read back with
+/// `FromQueryResult::from_query_result(row, prefix)`).
+pub fn select_columns_as<M: Record>(select: &mut SelectStatement, columns: Columns, prefix: &str) {
     for (position, column) in Column::<M>::iter().enumerate() {
         let def = column.def();
         let expr = if columns.has(position) || !skippable(def.get_column_type()) {
@@ -70,7 +79,11 @@ pub fn select_columns<M: Record>(select: &mut SelectStatement, columns: Columns)
         } else {
             Expr::cust("''")
         };
-        select.expr_as(expr, column.as_str());
+        if prefix.is_empty() {
+            select.expr_as(expr, column.as_str());
+        } else {
+            select.expr_as(expr, Alias::new(format!("{prefix}{}", column.as_str())));
+        }
     }
 }
 
@@ -114,6 +127,8 @@ pub struct PageSpec<'a, M: Record> {
     pub rows: bool,
     /// Whether to count the filtered rows too.
     pub total: bool,
+    /// The to-one edges of the rows read with them (`crate::prefetch`).
+    pub joins: &'a [crate::prefetch::Join],
 }
 
 /// One range of a page: its condition and whether it is the range of NULL sort values.
@@ -319,10 +334,29 @@ where
     let mut base = select_from::<M>(read_columns(spec));
     base.cond_where(spec.condition.clone())
         .cond_where(txn.visible::<M>());
+    crate::prefetch::add::<M>(txn, &mut base, spec.joins);
     let cursor = |row: &M| spec.ordering.cursor_of(row);
+    // On PostgreSQL a page and its count are one statement: the count rides along as a
+    // column of every row (and of one row of NULLs where the page is empty).
+    let counted = spec.rows && spec.total && backend == DbBackend::Postgres;
     let Some(parents) = parents else {
+        if counted {
+            let rows = txn.query(counted_root(&base, txn, spec)).await?;
+            crate::prefetch::prime(txn, &rows, spec.joins)?;
+            let (mut by_parent, totals) = split_counted::<M>(&rows, None)?;
+            let rows = by_parent.remove(&Uuid::nil()).unwrap_or_default();
+            let mut page = Page::from_scan(rows, spec.args, cursor);
+            page.total_count = Some(totals.get(&Uuid::nil()).copied().unwrap_or(0));
+            return Ok(Map::from_iter([(Uuid::nil(), page)]));
+        }
         let rows: Vec<M> = if spec.rows {
-            models(txn, backend.build(&page_select(backend, &base, spec))).await?
+            let rows = txn
+                .query(backend.build(&page_select(backend, &base, spec)))
+                .await?;
+            crate::prefetch::prime(txn, &rows, spec.joins)?;
+            rows.iter()
+                .map(|row| M::from_query_result(row, ""))
+                .collect::<Result<_, DbErr>>()?
         } else {
             Vec::new()
         };
@@ -335,27 +369,39 @@ where
     if let Some(scope) = &parents.scope {
         base.cond_where(scope.clone());
     }
-    let rows = if spec.rows {
-        let statement = match backend {
-            DbBackend::Postgres => lateral(&base, &parents, spec),
-            _ => partitioned(backend, &base, &parents, spec),
+    let (mut by_parent, totals) = if counted {
+        let total = parent_count(txn, &parents, &spec.condition);
+        let rows = txn
+            .query(lateral(&base, &parents, spec, Some(total)))
+            .await?;
+        crate::prefetch::prime(txn, &rows, spec.joins)?;
+        let (by_parent, totals) = split_counted::<M>(&rows, Some(parents.ids))?;
+        (by_parent, Some(totals))
+    } else {
+        let rows = if spec.rows {
+            let statement = match backend {
+                DbBackend::Postgres => lateral(&base, &parents, spec, None),
+                _ => partitioned(backend, &base, &parents, spec),
+            };
+            txn.query(statement).await?
+        } else {
+            Vec::new()
         };
-        txn.query(statement).await?
-    } else {
-        Vec::new()
-    };
-    let mut by_parent: Map<Uuid, Vec<M>> = Map::default();
-    for row in &rows {
-        let parent: Uuid = row.try_get("", "_parent")?;
-        by_parent
-            .entry(parent)
-            .or_default()
-            .push(M::from_query_result(row, "")?);
-    }
-    let totals = if spec.total {
-        Some(count(txn, Some(&parents), &spec.condition).await?)
-    } else {
-        None
+        crate::prefetch::prime(txn, &rows, spec.joins)?;
+        let mut by_parent: Map<Uuid, Vec<M>> = Map::default();
+        for row in &rows {
+            let parent: Uuid = row.try_get("", "_parent")?;
+            by_parent
+                .entry(parent)
+                .or_default()
+                .push(M::from_query_result(row, "")?);
+        }
+        let totals = if spec.total {
+            Some(count(txn, Some(&parents), &spec.condition).await?)
+        } else {
+            None
+        };
+        (by_parent, totals)
     };
     Ok(parents
         .ids
@@ -370,11 +416,15 @@ where
 }
 
 /// PostgreSQL: each parent's page by a lateral subquery over the unnested parent ids:
-/// `FROM unnest($ids) AS _p JOIN LATERAL (page of one parent) AS _w ON TRUE`.
+/// `FROM unnest($ids) AS _p JOIN LATERAL (page of one parent) AS _w ON TRUE`. With
+/// `total` (a count of one parent's rows, correlated on `_p._p`), every row carries its
+/// parent's count as `_total` and the join is a LEFT one, so a parent whose page is empty
+/// still has one row (of NULLs but for `_parent` and `_total`).
 fn lateral<M: Record>(
     base: &SelectStatement,
     parents: &Parents<'_, M>,
     spec: &PageSpec<'_, M>,
+    total: Option<SelectStatement>,
 ) -> Statement {
     let parent = || Expr::col(("_p", "_p"));
     let mut one = base.clone();
@@ -382,11 +432,18 @@ fn lateral<M: Record>(
     let page = page_select(DbBackend::Postgres, &one, spec);
     let ids = Func::cast_as(Expr::val(Value::from(parents.ids.to_vec())), "uuid[]");
     let mut select = Query::select();
+    select.expr_as(parent(), "_parent");
+    let join = match total {
+        Some(total) => {
+            select.expr_as(Expr::SubQuery(None, Box::new(total.into())), "_total");
+            JoinType::LeftJoin
+        }
+        None => JoinType::InnerJoin,
+    };
     select
-        .expr_as(parent(), "_parent")
         .column(("_w", Asterisk))
         .from_function(Func::cust("unnest").arg(ids), "_p")
-        .join_lateral(JoinType::InnerJoin, page, "_w", Expr::cust("TRUE"))
+        .join_lateral(join, page, "_w", Expr::cust("TRUE"))
         .order_by_expr(parent(), Order::Asc);
     order_by(
         DbBackend::Postgres,
@@ -429,6 +486,90 @@ fn partitioned<M: Record>(
     backend.build(&outer)
 }
 
+/// PostgreSQL, a root page with its count: `FROM (SELECT COUNT(*) …) AS _c LEFT JOIN
+/// LATERAL (page) AS _w ON TRUE`, so an empty page still brings its count.
+fn counted_root<M: Record>(
+    base: &SelectStatement,
+    txn: &RequestTxn,
+    spec: &PageSpec<'_, M>,
+) -> Statement {
+    let mut total = count_select::<M>(txn, &spec.condition);
+    total.expr_as(Expr::cust("COUNT(*)"), "_total");
+    let page = page_select(DbBackend::Postgres, base, spec);
+    let mut select = Query::select();
+    select
+        .expr_as(Expr::val(Uuid::nil()), "_parent")
+        .column(("_c", "_total"))
+        .column(("_w", Asterisk))
+        .from_subquery(total, "_c")
+        .join_lateral(JoinType::LeftJoin, page, "_w", Expr::cust("TRUE"));
+    order_by(
+        DbBackend::Postgres,
+        &mut select,
+        spec,
+        false,
+        &|c: Column<M>| Expr::col(("_w", c.as_str())),
+    );
+    DbBackend::Postgres.build(&select)
+}
+
+/// The count of one parent's rows matching `condition`, correlated on the lateral
+/// parent `_p._p`: a scalar subquery of [`lateral`].
+fn parent_count<M: Record>(
+    txn: &RequestTxn,
+    parents: &Parents<'_, M>,
+    condition: &Condition,
+) -> SelectStatement {
+    let mut select = count_select::<M>(txn, condition);
+    select
+        .expr(Expr::cust("COUNT(*)"))
+        .and_where(col::<M>(parents.column).eq(Expr::col(("_p", "_p"))));
+    if let Some(scope) = &parents.scope {
+        select.cond_where(scope.clone());
+    }
+    select
+}
+
+/// `SELECT … FROM M WHERE condition AND visible`, the columns left to the caller.
+fn count_select<M: Record>(txn: &RequestTxn, condition: &Condition) -> SelectStatement {
+    let mut select = Query::select();
+    select
+        .from(M::E::default())
+        .cond_where(condition.clone())
+        .cond_where(txn.visible::<M>());
+    select
+}
+
+/// Rows of a page statement by parent.
+type ByParent<M> = Map<Uuid, Vec<M>>;
+
+/// The rows of a counted page statement, per parent, and each parent's count: every
+/// parent of `ids` (or the root, `Uuid::nil()`) is counted, 0 when it has no row; a row
+/// whose id is NULL is a parent's empty page.
+fn split_counted<M: Record>(
+    rows: &[QueryResult],
+    ids: Option<&[Uuid]>,
+) -> Result<(ByParent<M>, Map<Uuid, i64>)> {
+    let mut totals: Map<Uuid, i64> = ids
+        .unwrap_or(&[Uuid::nil()])
+        .iter()
+        .map(|id| (*id, 0))
+        .collect();
+    let mut by_parent: Map<Uuid, Vec<M>> = Map::default();
+    let id = M::id_column();
+    for row in rows {
+        let parent: Uuid = row.try_get("", "_parent")?;
+        totals.insert(parent, row.try_get("", "_total")?);
+        if row.try_get::<Option<Uuid>>("", id.as_str())?.is_some() {
+            by_parent
+                .entry(parent)
+                .or_default()
+                .push(M::from_query_result(row, "")?);
+        }
+    }
+    Ok((by_parent, totals))
+}
+
 /// Counts the rows matching `condition`, per parent (every parent present) or in all
 /// (under `Uuid::nil()`).
 pub async fn count<M: Record>(
@@ -437,12 +578,8 @@ pub async fn count<M: Record>(
     condition: &Condition,
 ) -> Result<Map<Uuid, i64>> {
     let backend = txn.backend();
-    let mut select = Query::select();
-    select
-        .from(M::E::default())
-        .expr_as(Expr::cust("COUNT(*)"), "_n")
-        .cond_where(condition.clone())
-        .cond_where(txn.visible::<M>());
+    let mut select = count_select::<M>(txn, condition);
+    select.expr_as(Expr::cust("COUNT(*)"), "_n");
     let Some(parents) = parents else {
         let rows = txn.query(backend.build(&select)).await?;
         let n: i64 = rows.first().map_or(Ok(0), |r| r.try_get("", "_n"))?;
@@ -460,15 +597,6 @@ pub async fn count<M: Record>(
     let mut out: Map<Uuid, i64> = parents.ids.iter().map(|id| (*id, 0)).collect();
     for row in rows {
         out.insert(row.try_get("", "_parent")?, row.try_get("", "_n")?);
-    }
-    Ok(out)
-}
-
-/// Reads `(owner, n)` rows of a grouped count.
-pub fn counts(rows: &[QueryResult], keys: &[Uuid]) -> Result<Map<Uuid, i64>, DbErr> {
-    let mut out: Map<Uuid, i64> = keys.iter().map(|id| (*id, 0)).collect();
-    for row in rows {
-        out.insert(row.try_get("", "owner")?, row.try_get("", "n")?);
     }
     Ok(out)
 }

@@ -8,10 +8,10 @@ pub mod schedule;
 
 use async_graphql::{Enum, InputObject};
 use bduf_core::Map;
-use bduf_core::aggregate::count_by;
+use bduf_core::aggregate::{Grouped, Tally, by_owner, counts};
 use bduf_core::read::{Filter, Link};
-use bduf_core::window::{any_of, col, counts};
-use bduf_core::{Error, Fetch, RequestTxn, Result, TargetType, check, ordering};
+use bduf_core::window::{any_of, col};
+use bduf_core::{Error, RequestTxn, Result, TargetType, check, ordering};
 use chrono::{DateTime, Utc};
 use entity::sea_orm_active_enums::ApprovalStatus as DbApprovalStatus;
 use entity::{approval_participants, approvals, audit_log, projects};
@@ -266,32 +266,36 @@ pub struct OpenApprovalsOf(pub Uuid);
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct OrganizationOpenApprovalsOf(pub Uuid);
 
-impl Fetch<OpenApprovalsOf> for RequestTxn {
+impl Tally<OpenApprovalsOf> for RequestTxn {
     type Value = i64;
 
-    async fn fetch(&self, keys: &[OpenApprovalsOf]) -> Result<Map<OpenApprovalsOf, i64>> {
+    fn grouped(&self, keys: &[OpenApprovalsOf]) -> Result<Grouped> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let counts = count_by::<approvals::Model>(
+        Ok(by_owner::<approvals::Model>(
             self,
             approvals::Column::ProjectId,
             &ids,
             Condition::all().add(approvals::Column::Status.eq(DbApprovalStatus::Pending)),
-        )
-        .await?;
-        Ok(counts
+        ))
+    }
+
+    fn answer(
+        &self,
+        keys: &[OpenApprovalsOf],
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Map<OpenApprovalsOf, i64>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        Ok(counts(rows, &ids)?
             .into_iter()
             .map(|(id, n)| (OpenApprovalsOf(id), n))
             .collect())
     }
 }
 
-impl Fetch<OrganizationOpenApprovalsOf> for RequestTxn {
+impl Tally<OrganizationOpenApprovalsOf> for RequestTxn {
     type Value = i64;
 
-    async fn fetch(
-        &self,
-        keys: &[OrganizationOpenApprovalsOf],
-    ) -> Result<Map<OrganizationOpenApprovalsOf, i64>> {
+    fn grouped(&self, keys: &[OrganizationOpenApprovalsOf]) -> Result<Grouped> {
         let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let organization = col::<projects::Model>(projects::Column::OrganizationId);
@@ -309,8 +313,20 @@ impl Fetch<OrganizationOpenApprovalsOf> for RequestTxn {
             .and_where(approvals::Column::Status.eq(DbApprovalStatus::Pending))
             .cond_where(self.visible::<approvals::Model>())
             .add_group_by([organization]);
-        let rows = self.query(backend.build(&select)).await?;
-        Ok(counts(&rows, &ids)?
+        Ok(Grouped {
+            select,
+            label: false,
+            values: 0,
+        })
+    }
+
+    fn answer(
+        &self,
+        keys: &[OrganizationOpenApprovalsOf],
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Map<OrganizationOpenApprovalsOf, i64>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        Ok(counts(rows, &ids)?
             .into_iter()
             .map(|(id, n)| (OrganizationOpenApprovalsOf(id), n))
             .collect())

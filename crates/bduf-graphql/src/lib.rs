@@ -20,6 +20,7 @@ pub mod jobs;
 mod limits;
 pub mod mutation;
 mod order;
+mod prefetch;
 pub mod query;
 mod support;
 pub mod types;

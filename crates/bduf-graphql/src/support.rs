@@ -3,12 +3,14 @@
 //! [`one`], [`connection`], [`ancestors`], [`descendants`], [`depth`] or [`value`].
 
 use std::hash::Hash;
+use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Lookahead, OutputType, SimpleObject};
+use bduf_core::aggregate::Tally;
 use bduf_core::paging::{DEFAULT_PAGE, Page, PageArgs};
 use bduf_core::read::{
-    Ancestors, ById, DepthOf, Descendants, Filter, Link, Order, Rows, TreeWindow, Window,
+    Ancestors, ById, CountOf, DepthOf, Descendants, Filter, Link, Order, Rows, TreeWindow, Window,
     descendant_depth,
 };
 use bduf_core::{Columns, Fetch, RequestTxn, Row, Tree};
@@ -69,6 +71,24 @@ where
     <RequestTxn as Fetch<K>>::Value: Default,
 {
     Ok(load(ctx, key).await?.unwrap_or_default())
+}
+
+/// The value of aggregate key `key` — answered, with every other aggregate key of the
+/// request's next wave, by one statement — its default when the key has none.
+pub async fn tally<K>(
+    ctx: &Context<'_>,
+    key: K,
+) -> async_graphql::Result<<RequestTxn as Tally<K>>::Value>
+where
+    K: Clone + Eq + Hash + Send + Sync + 'static,
+    RequestTxn: Tally<K>,
+    <RequestTxn as Tally<K>>::Value: Default,
+{
+    Ok(batcher(ctx)?
+        .tally(key)
+        .await
+        .map_err(gql)?
+        .unwrap_or_default())
 }
 
 /// The columns of `N` this field's selection needs (the field is an `N` or a list).
@@ -138,9 +158,9 @@ where
 }
 
 /// How many rows of `L`'s table under `parent` match `filter`: a connection's
-/// `totalCount` without its page (one grouped count per level, shared with every other
-/// count of the same link and filter).
-pub async fn count<L, F, O>(
+/// `totalCount` without its page (an aggregate key: one statement per level with the
+/// level's other counts and sums).
+pub async fn count<L, F>(
     ctx: &Context<'_>,
     parent: (L, Uuid),
     filter: F,
@@ -149,20 +169,13 @@ where
     L: Link,
     L::Model: Row,
     F: Filter<Model = L::Model>,
-    O: Order<Model = L::Model>,
 {
-    let window: Window<F, O> = Window {
-        filter,
-        order: None,
-        page: PageArgs::default(),
-        columns: Columns(0),
-        rows: false,
-        total: true,
+    filter.condition(txn(ctx)?.backend()).or_gql()?;
+    let key = CountOf {
+        parent: Some(parent),
+        filter: Arc::new(filter),
     };
-    let key = Rows::under(parent.0, parent.1, window);
-    key.check(txn(ctx)?.backend()).or_gql()?;
-    let page = load(ctx, key).await?.unwrap_or_default();
-    Ok(page.total_count.unwrap_or_default())
+    tally(ctx, key).await
 }
 
 /// A connection over the rows of `N`'s table: the whole table (`parent` none, a root
@@ -188,12 +201,26 @@ where
         columns: selected_nodes::<N>(ctx),
         rows: wants_rows(ctx),
         total: wants_total(ctx),
+        joins: crate::prefetch::joins::<N>(ctx),
     };
     let key = match parent {
         Some((link, id)) => Rows::under(link, id, window),
         None => Rows::root(window),
     };
     key.check(txn(ctx)?.backend()).or_gql()?;
+    if !key.window.rows && key.window.total {
+        // Only the count: an aggregate key, with the level's other counts and sums.
+        let count = CountOf {
+            parent: key.parent,
+            filter: Arc::new(key.window.filter.clone()),
+        };
+        let total_count = tally(ctx, count).await?;
+        return Ok(Connection::with_additional_fields(
+            false,
+            false,
+            Totals { total_count },
+        ));
+    }
     let page = load(ctx, key).await?.unwrap_or_default();
     Ok(into_connection(page))
 }
@@ -236,6 +263,7 @@ where
             columns: selected_nodes::<N>(ctx),
             rows: wants_rows(ctx),
             total: wants_total(ctx),
+            joins: crate::prefetch::joins::<N>(ctx),
         },
     );
     key.check(txn(ctx)?.backend()).or_gql()?;

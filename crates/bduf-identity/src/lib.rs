@@ -10,7 +10,7 @@ pub mod idempotency;
 
 use async_graphql::{Enum, InputObject};
 use bduf_core::Map;
-use bduf_core::aggregate::count_by;
+use bduf_core::aggregate::{Grouped, Tally, by_owner, counts};
 use bduf_core::read::{Filter, Link};
 use bduf_core::{Fetch, RequestTxn, Result, check, flag, ordering};
 use entity::{organization_members, organizations, users};
@@ -177,19 +177,26 @@ impl Link for MembersOf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct MemberCount(pub Uuid);
 
-impl Fetch<MemberCount> for RequestTxn {
+impl Tally<MemberCount> for RequestTxn {
     type Value = i64;
 
-    async fn fetch(&self, keys: &[MemberCount]) -> Result<Map<MemberCount, i64>> {
+    fn grouped(&self, keys: &[MemberCount]) -> Result<Grouped> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let counts = count_by::<organization_members::Model>(
+        Ok(by_owner::<organization_members::Model>(
             self,
             organization_members::Column::OrganizationId,
             &ids,
             Condition::all(),
-        )
-        .await?;
-        Ok(counts
+        ))
+    }
+
+    fn answer(
+        &self,
+        keys: &[MemberCount],
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Map<MemberCount, i64>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        Ok(counts(rows, &ids)?
             .into_iter()
             .map(|(id, n)| (MemberCount(id), n))
             .collect())

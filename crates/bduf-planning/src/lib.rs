@@ -6,7 +6,7 @@ pub mod commands;
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use bduf_core::Map;
-use bduf_core::aggregate::{count_by_label, label, rank, sql};
+use bduf_core::aggregate::{Grouped, Tally, by_label, grouped_counts, label, rank, sql};
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col, select_columns};
 use bduf_core::{Columns, Fetch, MAX_SEARCH, RequestTxn, Result, check, flag, ordering, search};
@@ -416,13 +416,10 @@ pub struct LatestAnalysesOf {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ProjectStatusOf(pub Uuid);
 
-impl Fetch<RequirementCountsOf> for RequestTxn {
+impl Tally<RequirementCountsOf> for RequestTxn {
     type Value = RequirementCounts;
 
-    async fn fetch(
-        &self,
-        keys: &[RequirementCountsOf],
-    ) -> Result<Map<RequirementCountsOf, RequirementCounts>> {
+    fn grouped(&self, keys: &[RequirementCountsOf]) -> Result<Grouped> {
         let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let project = col::<requirements::Model>(requirements::Column::ProjectId);
@@ -440,12 +437,23 @@ impl Fetch<RequirementCountsOf> for RequestTxn {
                     .finally(Expr::cust("0"))
                     .into(),
                 )),
-                "validated",
+                "v1",
             )
             .and_where(any_of(backend, project.clone(), &ids))
             .cond_where(self.visible::<requirements::Model>())
             .add_group_by([project]);
-        let rows = self.query(backend.build(&select)).await?;
+        Ok(Grouped {
+            select,
+            label: false,
+            values: 1,
+        })
+    }
+
+    fn answer(
+        &self,
+        keys: &[RequirementCountsOf],
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Map<RequirementCountsOf, RequirementCounts>> {
         let mut out: Map<_, _> = keys
             .iter()
             .map(|k| (*k, RequirementCounts::default()))
@@ -455,7 +463,7 @@ impl Fetch<RequirementCountsOf> for RequestTxn {
                 RequirementCountsOf(row.try_get("", "owner")?),
                 RequirementCounts {
                     total: row.try_get("", "n")?,
-                    validated: row.try_get("", "validated")?,
+                    validated: row.try_get("", "v1")?,
                 },
             );
         }
@@ -463,23 +471,27 @@ impl Fetch<RequirementCountsOf> for RequestTxn {
     }
 }
 
-impl Fetch<ComponentStatusOf> for RequestTxn {
+impl Tally<ComponentStatusOf> for RequestTxn {
     type Value = Vec<LabelCount>;
 
-    async fn fetch(
-        &self,
-        keys: &[ComponentStatusOf],
-    ) -> Result<Map<ComponentStatusOf, Vec<LabelCount>>> {
+    fn grouped(&self, keys: &[ComponentStatusOf]) -> Result<Grouped> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let counts = count_by_label::<architectural_components::Model>(
+        Ok(by_label::<architectural_components::Model>(
             self,
             architectural_components::Column::ProjectId,
             architectural_components::Column::ImplementationStatus,
             &ids,
             Condition::all(),
-        )
-        .await?;
-        Ok(counts
+        ))
+    }
+
+    fn answer(
+        &self,
+        keys: &[ComponentStatusOf],
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Map<ComponentStatusOf, Vec<LabelCount>>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        Ok(grouped_counts(&ids, |id| id, rows)?
             .into_iter()
             .map(|(id, v)| {
                 let counts = v
@@ -552,23 +564,27 @@ impl Fetch<LatestAnalysesOf> for RequestTxn {
     }
 }
 
-impl Fetch<ProjectStatusOf> for RequestTxn {
+impl Tally<ProjectStatusOf> for RequestTxn {
     type Value = Vec<ProjectStatusCount>;
 
-    async fn fetch(
-        &self,
-        keys: &[ProjectStatusOf],
-    ) -> Result<Map<ProjectStatusOf, Vec<ProjectStatusCount>>> {
+    fn grouped(&self, keys: &[ProjectStatusOf]) -> Result<Grouped> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let counts = count_by_label::<projects::Model>(
+        Ok(by_label::<projects::Model>(
             self,
             projects::Column::OrganizationId,
             projects::Column::Status,
             &ids,
             Condition::all(),
-        )
-        .await?;
-        Ok(counts
+        ))
+    }
+
+    fn answer(
+        &self,
+        keys: &[ProjectStatusOf],
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Map<ProjectStatusOf, Vec<ProjectStatusCount>>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        Ok(grouped_counts(&ids, |id| id, rows)?
             .into_iter()
             .map(|(id, v)| {
                 let mut counts: Vec<(Option<entity::sea_orm_active_enums::ProjectStatus>, i64)> =

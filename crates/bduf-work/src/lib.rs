@@ -12,10 +12,12 @@ pub use dependencies::{
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use bduf_core::Map;
-use bduf_core::aggregate::{LabelCounts, count_by_label, grouped_counts, label, rank, sql};
+use bduf_core::aggregate::{
+    Grouped, LabelCounts, Tally, by_label, grouped_counts, label, rank, sql,
+};
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col};
-use bduf_core::{Error, Fetch, MAX_SEARCH, RequestTxn, Result, check, ordering, search};
+use bduf_core::{Error, MAX_SEARCH, RequestTxn, Result, check, ordering, search};
 use chrono::NaiveDate;
 use entity::sea_orm_active_enums::TaskStatus as DbTaskStatus;
 use entity::{projects, tasks};
@@ -215,13 +217,10 @@ fn status_counts<K: Copy + Eq + std::hash::Hash>(
         .collect()
 }
 
-impl Fetch<OrganizationTaskStatusOf> for RequestTxn {
+impl Tally<OrganizationTaskStatusOf> for RequestTxn {
     type Value = Vec<TaskStatusCount>;
 
-    async fn fetch(
-        &self,
-        keys: &[OrganizationTaskStatusOf],
-    ) -> Result<Map<OrganizationTaskStatusOf, Vec<TaskStatusCount>>> {
+    fn grouped(&self, keys: &[OrganizationTaskStatusOf]) -> Result<Grouped> {
         let backend = self.backend();
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
         let organization = col::<projects::Model>(projects::Column::OrganizationId);
@@ -240,31 +239,53 @@ impl Fetch<OrganizationTaskStatusOf> for RequestTxn {
             .and_where(any_of(backend, organization.clone(), &ids))
             .cond_where(self.visible::<tasks::Model>())
             .add_group_by([organization, status]);
-        let rows = self.query(backend.build(&select)).await?;
-        let counts = grouped_counts(&ids, |id| id, &rows)?;
+        Ok(Grouped {
+            select,
+            label: true,
+            values: 0,
+        })
+    }
+
+    fn answer(
+        &self,
+        keys: &[OrganizationTaskStatusOf],
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Map<OrganizationTaskStatusOf, Vec<TaskStatusCount>>> {
+        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
+        let counts = grouped_counts(&ids, |id| id, rows)?;
         Ok(status_counts(counts, OrganizationTaskStatusOf))
     }
 }
 
-impl Fetch<TaskRollupOf> for RequestTxn {
+impl Tally<TaskRollupOf> for RequestTxn {
     type Value = TaskRollup;
 
-    async fn fetch(&self, keys: &[TaskRollupOf]) -> Result<Map<TaskRollupOf, TaskRollup>> {
-        let mut ids: Vec<Uuid> = keys.iter().map(|k| k.project).collect();
-        ids.sort_unstable();
-        ids.dedup();
-        let (counts, progress) = if keys.iter().any(|k| k.progress) {
-            rollup(self, &ids).await?
+    fn grouped(&self, keys: &[TaskRollupOf]) -> Result<Grouped> {
+        let ids = rollup_projects(keys);
+        Ok(if keys.iter().any(|k| k.progress) {
+            rollup(self, &ids)
         } else {
-            let counts = count_by_label::<tasks::Model>(
+            by_label::<tasks::Model>(
                 self,
                 tasks::Column::ProjectId,
                 tasks::Column::Status,
                 &ids,
                 Condition::all(),
             )
-            .await?;
-            (counts, Map::default())
+        })
+    }
+
+    fn answer(
+        &self,
+        keys: &[TaskRollupOf],
+        rows: &[sea_orm::QueryResult],
+    ) -> Result<Map<TaskRollupOf, TaskRollup>> {
+        let ids = rollup_projects(keys);
+        let counts = grouped_counts(&ids, |id| id, rows)?;
+        let progress = if keys.iter().any(|k| k.progress) {
+            progress(rows)?
+        } else {
+            Map::default()
         };
         let by_status = status_counts(counts, |id| id);
         Ok(keys
@@ -284,14 +305,20 @@ impl Fetch<TaskRollupOf> for RequestTxn {
     }
 }
 
+/// The projects of roll-up keys, without repeats.
+fn rollup_projects(keys: &[TaskRollupOf]) -> Vec<Uuid> {
+    let mut ids: Vec<Uuid> = keys.iter().map(|k| k.project).collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids
+}
+
 /// Tasks per status and the progress of the leaf tasks of the projects `ids`, in one
-/// statement: every task of the projects with its status and, for a leaf task (no
+/// select: every task of the projects with its status and, for a leaf task (no
 /// sub-task) that is not cancelled, its weight (estimated hours, 1 when unestimated) and
-/// progress (100 when done), grouped by project and status.
-async fn rollup(
-    txn: &RequestTxn,
-    ids: &[Uuid],
-) -> Result<(LabelCounts<Uuid>, Map<Uuid, TaskProgress>)> {
+/// progress (100 when done), grouped by project and status. The values: `v1` the
+/// weighted progress, `v2` the weight, `v3` the leaves, `v4` their hours.
+fn rollup(txn: &RequestTxn, ids: &[Uuid]) -> Grouped {
     let backend = txn.backend();
     let task = |c: tasks::Column| col::<tasks::Model>(c);
     let child = "child";
@@ -350,25 +377,29 @@ async fn rollup(
         .expr_as(t("owner"), "owner")
         .expr_as(t("label"), "label")
         .expr_as(Expr::cust("COUNT(*)"), "n")
-        .expr_as(sql::sum(t("leaf").mul(t("w")).mul(t("p"))), "weighted")
-        .expr_as(sql::sum(t("leaf").mul(t("w"))), "weight")
-        .expr_as(sql::sum(t("leaf")), "leaves")
-        .expr_as(sql::sum(t("leaf").mul(t("hours"))), "hours")
+        .expr_as(sql::sum(t("leaf").mul(t("w")).mul(t("p"))), "v1")
+        .expr_as(sql::sum(t("leaf").mul(t("w"))), "v2")
+        .expr_as(sql::sum(t("leaf")), "v3")
+        .expr_as(sql::sum(t("leaf").mul(t("hours"))), "v4")
         .add_group_by([t("owner"), t("label")]);
-    let rows = txn.query(backend.build(&select)).await?;
-    let counts = grouped_counts(ids, |id| id, &rows)?;
-    // Per project: weighted progress, weight, leaves, hours, summed over its statuses.
+    Grouped {
+        select,
+        label: true,
+        values: 4,
+    }
+}
+
+/// The progress of each project from the rows of [`rollup`]: weighted progress, weight,
+/// leaves and hours summed over the project's statuses.
+fn progress(rows: &[sea_orm::QueryResult]) -> Result<Map<Uuid, TaskProgress>> {
     let mut sums: Map<Uuid, [i64; 4]> = Map::default();
-    for row in &rows {
+    for row in rows {
         let sum = sums.entry(row.try_get("", "owner")?).or_default();
-        for (total, column) in sum
-            .iter_mut()
-            .zip(["weighted", "weight", "leaves", "hours"])
-        {
+        for (total, column) in sum.iter_mut().zip(["v1", "v2", "v3", "v4"]) {
             *total += row.try_get::<i64>("", column)?;
         }
     }
-    let progress = sums
+    Ok(sums
         .into_iter()
         .map(|(id, [weighted, weight, leaves, hours])| {
             #[allow(clippy::cast_precision_loss)]
@@ -384,6 +415,5 @@ async fn rollup(
             };
             (id, progress)
         })
-        .collect();
-    Ok((counts, progress))
+        .collect())
 }

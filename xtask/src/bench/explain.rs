@@ -113,14 +113,26 @@ mod tests {
             let cases = suite::cases(&args, &after);
             let answerable = cases.iter().filter(|case| !case.refused).count();
             let mut ran = 0;
+            let mut statements = Vec::new();
+            let mut counted = Vec::new();
             for case in cases {
                 let answer = run(case.body.clone()).await;
+                let took = db.recorded();
                 if !case.refused {
                     anyhow::ensure!(answer.get("errors").is_none(), "{}: {answer}", case.id);
                     ran += 1;
+                    counted.push((case.id, took.len(), case.statements));
                 }
+                statements.extend(took);
             }
-            let statements = db.recorded();
+            // Each query takes the statements its case declares (`Case::statements`: the
+            // levels plus the one that begins the request, or why more).
+            for (id, took, declared) in &counted {
+                anyhow::ensure!(
+                    *took == *declared as usize,
+                    "{id} took {took} statements, its case declares {declared}: {counted:?}"
+                );
+            }
             anyhow::ensure!(
                 ran == answerable && ran >= 6 && statements.len() >= 20,
                 "{ran} of {answerable} queries answered, {} statements",

@@ -13,8 +13,13 @@ pub struct Case {
     /// `Q1`, `Q2`, …
     pub id: &'static str,
     pub name: &'static str,
-    /// Levels of nesting that read data: the target number of statements.
+    /// Levels of nesting that read data: the target number of statements, plus the one
+    /// that begins a request.
     pub levels: u32,
+    /// The statements the server takes for it, the one that begins the request included
+    /// (`bench::explain`'s test checks it): `levels + 1`, or more where a level reads
+    /// keys that no statement answers together (said at the case).
+    pub statements: u32,
     /// The GraphQL request body (query and variables).
     pub body: Value,
     /// The same data by one SQL statement returning one JSON text, and its arguments.
@@ -407,6 +412,7 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             id: "Q1",
             name: "project overview: stats, latest comments and authors",
             levels: 3,
+            statements: 5,
             body: json!({ "query": PROJECT_OVERVIEW, "variables": { "project": args.project } }),
             sql: Some((PROJECT_OVERVIEW_SQL, vec![Arg::Uuid(args.project)])),
             refused: false,
@@ -415,6 +421,7 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             id: "Q2",
             name: "a project's requirement trees (20 roots, 100 nodes each, with depth)",
             levels: 4,
+            statements: 5,
             body: json!({ "query": REQUIREMENT_TREE, "variables": { "project": args.project } }),
             sql: Some((REQUIREMENT_TREE_SQL, vec![Arg::Uuid(args.project)])),
             refused: false,
@@ -423,6 +430,7 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             id: "Q3",
             name: "a task subtree: 100 tasks, each with assignee and first 20 sub-tasks",
             levels: 4,
+            statements: 4,
             body: json!({ "query": TASK_SUBTREE, "variables": { "task": args.task } }),
             sql: Some((TASK_SUBTREE_SQL, vec![Arg::Uuid(args.task)])),
             refused: false,
@@ -431,6 +439,7 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             id: "Q3w",
             name: "Q3 with each task's description and acceptance criteria (text and JSON)",
             levels: 4,
+            statements: 4,
             body: json!({ "query": wide_task_subtree(), "variables": { "task": args.task } }),
             sql: Some((wide_task_subtree_sql(), vec![Arg::Uuid(args.task)])),
             refused: false,
@@ -439,6 +448,7 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             id: "Q4",
             name: "my tasks, page 2 by priority, with projects and breadcrumbs",
             levels: 3,
+            statements: 4,
             body: json!({ "query": MY_TASKS, "variables": { "user": args.user, "after": after } }),
             sql: Some((
                 MY_TASKS_SQL,
@@ -455,6 +465,7 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             id: "Q5",
             name: "organization portfolio: 20 projects, task counts, approvals, analyses",
             levels: 3,
+            statements: 5,
             body: json!({ "query": PORTFOLIO, "variables": { "organization": args.organization } }),
             sql: Some((PORTFOLIO_SQL, vec![Arg::Uuid(args.organization)])),
             refused: false,
@@ -463,6 +474,7 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             id: "Q6",
             name: "search: tasks with a word, with their projects",
             levels: 2,
+            statements: 2,
             body: json!({ "query": SEARCH, "variables": { "term": args.term } }),
             sql: Some((
                 SEARCH_SQL,
@@ -477,6 +489,7 @@ pub fn cases(args: &Args, after: &str) -> Vec<Case> {
             id: "Q7",
             name: "hostile: 300 aliases of a 100-task page (time to refusal)",
             levels: 0,
+            statements: 1,
             body: json!({ "query": format!("{{\n{hostile}}}") }),
             sql: None,
             refused: true,

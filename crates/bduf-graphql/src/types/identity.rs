@@ -15,7 +15,7 @@ use uuid::Uuid;
 
 use crate::context::txn;
 use crate::generated::{Notification, Organization, OrganizationMember, Project, Task, User};
-use crate::support::{count, edges, one, value};
+use crate::support::{count, edges, one, tally};
 
 /// A new session: the bearer token to send as `Authorization: Bearer <token>` (shown
 /// this once), when it expires, and who it signs in.
@@ -90,7 +90,7 @@ edges! {
                 unread_only: Some(true),
                 ..NotificationFilter::default()
             };
-            count::<_, _, NotificationOrder>(ctx, (NotificationsOf::User, self.0.id), unread).await
+            count(ctx, (NotificationsOf::User, self.0.id), unread).await
         }
     }
 }
@@ -118,19 +118,19 @@ pub struct OrganizationStats(Uuid);
 impl OrganizationStats {
     /// Projects per status, in the order of the statuses (none last).
     async fn projects_by_status(&self, ctx: &Context<'_>) -> Result<Vec<ProjectStatusCount>> {
-        value(ctx, ProjectStatusOf(self.0)).await
+        tally(ctx, ProjectStatusOf(self.0)).await
     }
     /// Tasks per status over all projects, in the order of the statuses (none last).
     async fn tasks_by_status(&self, ctx: &Context<'_>) -> Result<Vec<TaskStatusCount>> {
-        value(ctx, OrganizationTaskStatusOf(self.0)).await
+        tally(ctx, OrganizationTaskStatusOf(self.0)).await
     }
     /// Members of the organization.
     async fn members(&self, ctx: &Context<'_>) -> Result<i64> {
-        value(ctx, MemberCount(self.0)).await
+        tally(ctx, MemberCount(self.0)).await
     }
     /// Approvals still pending, over all projects.
     async fn open_approvals(&self, ctx: &Context<'_>) -> Result<i64> {
-        value(ctx, OrganizationOpenApprovalsOf(self.0)).await
+        tally(ctx, OrganizationOpenApprovalsOf(self.0)).await
     }
 }
 

@@ -26,7 +26,7 @@ use crate::generated::{
     Analysis, Approval, ArchitecturalComponent, CollaborationSession, Comment, Organization,
     Project, Requirement, Task, TaskDependency, User,
 };
-use crate::support::{depth, edges, load, one, selected, value};
+use crate::support::{depth, edges, load, one, selected, tally, value};
 use crate::types::work::Schedule;
 
 edges! {
@@ -144,23 +144,23 @@ impl ProjectStats {
 impl ProjectStats {
     /// Tasks per status, in the order of the statuses (none last).
     async fn tasks_by_status(&self, ctx: &Context<'_>) -> Result<Vec<TaskStatusCount>> {
-        Ok(value(ctx, self.tasks()).await?.by_status)
+        Ok(tally(ctx, self.tasks()).await?.by_status)
     }
     /// Progress rolled up over the task tree, weighted by estimated hours.
     async fn progress(&self, ctx: &Context<'_>) -> Result<TaskProgress> {
-        Ok(value(ctx, self.tasks()).await?.progress)
+        Ok(tally(ctx, self.tasks()).await?.progress)
     }
     /// Requirements validated, and in all.
     async fn requirements(&self, ctx: &Context<'_>) -> Result<RequirementCounts> {
-        value(ctx, RequirementCountsOf(self.project)).await
+        tally(ctx, RequirementCountsOf(self.project)).await
     }
     /// Architectural components per implementation status (none last).
     async fn components_by_status(&self, ctx: &Context<'_>) -> Result<Vec<LabelCount>> {
-        value(ctx, ComponentStatusOf(self.project)).await
+        tally(ctx, ComponentStatusOf(self.project)).await
     }
     /// Approvals still pending.
     async fn open_approvals(&self, ctx: &Context<'_>) -> Result<i64> {
-        value(ctx, OpenApprovalsOf(self.project)).await
+        tally(ctx, OpenApprovalsOf(self.project)).await
     }
     /// The newest analysis of each type, in the order of the types.
     async fn latest_analyses(&self, ctx: &Context<'_>) -> Result<Vec<Analysis>> {

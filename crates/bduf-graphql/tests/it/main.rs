@@ -12,6 +12,7 @@ mod errors;
 mod history;
 mod idempotency;
 mod paging;
+mod prefetch;
 mod resolvers;
 mod sdl;
 mod sql;

@@ -141,6 +141,17 @@ async fn every_read_key_has_its_sql_pinned(backend: Backend) {
             "task_assignee",
             format!(r#"{{ task(id: "{task}") {{ assignee {{ username }} }} }}"#),
         ),
+        (
+            "page_with_its_projects_and_assignees_read_ahead",
+            "{ tasks(first: 2) { nodes { title project { name } assignee { username } } } }"
+                .to_owned(),
+        ),
+        (
+            "aggregates_of_three_tables_in_one_statement",
+            format!(
+                r#"{{ project(id: "{project}") {{ stats {{ requirements {{ total }} openApprovals progress {{ percent }} }} }} }}"#
+            ),
+        ),
     ];
     let label = match backend {
         Backend::Postgres => "postgres",
