@@ -13,7 +13,7 @@ use crate::Map;
 use std::hash::Hash;
 
 use sea_orm::sea_query::{Expr, Func, Query, SelectStatement, UnionType};
-use sea_orm::{ActiveEnum, DbErr, Iterable, QueryResult};
+use sea_orm::{ActiveEnum, DbBackend, DbErr, Iterable, QueryResult, Statement};
 use uuid::Uuid;
 
 use crate::error::Result;
@@ -42,9 +42,48 @@ pub trait Tally<K>: Send + Sync + 'static {
     /// The select answering `keys` (without repeats). A bad input fails here, naming
     /// the field, before anything runs.
     fn grouped(&self, keys: &[K]) -> Result<Grouped>;
-    /// The values of `keys` from the select's rows: `owner`, `label` (NULL when the
-    /// select has none), `n`, and `v1` to `v4` (NULL beyond the select's own).
-    fn answer(&self, keys: &[K], rows: &[QueryResult]) -> Result<Map<K, Self::Value>>;
+    /// The values of `keys` from the select's rows.
+    fn answer(&self, keys: &[K], rows: &[TallyRow]) -> Result<Map<K, Self::Value>>;
+}
+
+/// A row of a [`Grouped`] select.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Deserialize)]
+pub struct TallyRow {
+    pub owner: Uuid,
+    /// `label`; `None` when NULL or when the select has none.
+    pub label: Option<String>,
+    pub n: i64,
+    /// `v1` to `v4`; `None` when NULL or beyond the select's own.
+    pub values: [Option<i64>; VALUES],
+}
+
+impl TallyRow {
+    /// Value `v{i}` (from 1), 0 when NULL: the sums of a group of rows.
+    pub fn value(&self, i: usize) -> i64 {
+        self.values
+            .get(i.wrapping_sub(1))
+            .copied()
+            .flatten()
+            .unwrap_or(0)
+    }
+
+    /// The row of the merged statement's branch `_m`, and `_m`.
+    pub(crate) fn read(row: &QueryResult) -> Result<(usize, Self), DbErr> {
+        let m: i32 = row.try_get("", "_m")?;
+        let mut values = [None; VALUES];
+        for (i, value) in values.iter_mut().enumerate() {
+            *value = row.try_get("", &format!("v{}", i + 1))?;
+        }
+        Ok((
+            usize::try_from(m).unwrap_or(usize::MAX),
+            Self {
+                owner: row.try_get("", "owner")?,
+                label: row.try_get("", "label")?,
+                n: row.try_get("", "n")?,
+                values,
+            },
+        ))
+    }
 }
 
 /// The one statement of several [`Grouped`] selects: `SELECT 0 AS _m, owner, label, n,
@@ -86,6 +125,129 @@ pub fn merged<'a>(parts: impl IntoIterator<Item = &'a Grouped>) -> Option<Select
         }
     }
     union
+}
+
+/// A wave's aggregates riding on another statement of the wave (PostgreSQL): the
+/// [`merged`] select, and where its rows go. See [`carry`].
+#[derive(Debug)]
+pub struct Rider {
+    pub select: SelectStatement,
+    pub reply: futures_channel::oneshot::Sender<Result<Carried>>,
+}
+
+/// The rows of a wave's aggregates, each with its part (`_m`).
+pub type Carried = Vec<(usize, TallyRow)>;
+
+/// `host` carrying `rider` (PostgreSQL): the host's rows, each with `_ord` (its position,
+/// from 1) and `_rider`, the rider's rows as JSON on the first row only —
+///
+/// `SELECT CASE WHEN _h._ord IS NULL OR _h._ord = 1 THEN _r._rider END AS _rider, _h.*
+/// FROM (SELECT (rider as JSON) AS _rider) AS _r LEFT JOIN (SELECT row_number() OVER ()
+/// AS _ord, _s.* FROM (host) AS _s) AS _h ON TRUE` —
+///
+/// and one row with `_ord` NULL when the host has none. The one-row side is the outer
+/// side of the join (a left join on TRUE is a nested loop), so the host's rows keep their
+/// order. `None` when `host` is not a read (a `SELECT` or `WITH`).
+pub fn carry(host: &Statement, rider: &SelectStatement) -> Option<Statement> {
+    let sql = host.sql.trim_start();
+    let reads = ["SELECT", "WITH"].iter().any(|word| {
+        sql.get(..word.len())
+            .is_some_and(|s| s.eq_ignore_ascii_case(word))
+    });
+    if host.db_backend != DbBackend::Postgres || !reads {
+        return None;
+    }
+    let mut values = host
+        .values
+        .as_ref()
+        .map(|v| v.0.clone())
+        .unwrap_or_default();
+    let mut json = Query::select();
+    json.expr(Expr::cust(
+        "COALESCE(json_agg(json_build_array(_t._m, _t.owner, _t.label, _t.n, _t.v1, _t.v2, \
+         _t.v3, _t.v4)), '[]')::text",
+    ))
+    .from_subquery(rider.clone(), "_t");
+    let (rider_sql, rider_values) = json.build(sea_orm::sea_query::PostgresQueryBuilder);
+    let rider_sql = renumbered(&rider_sql, values.len());
+    values.extend(rider_values.0);
+    let sql = format!(
+        "SELECT CASE WHEN _h._ord IS NULL OR _h._ord = 1 THEN _r._rider END AS _rider, _h.* \
+         FROM (SELECT ({rider_sql}) AS _rider) AS _r \
+         LEFT JOIN (SELECT row_number() OVER () AS _ord, _s.* FROM ({sql}) AS _s) AS _h ON TRUE"
+    );
+    Some(Statement::from_sql_and_values(
+        DbBackend::Postgres,
+        sql,
+        values,
+    ))
+}
+
+/// `sql` with every placeholder `$n` made `$(n + by)`. Only for the rider's SQL, which
+/// sea-query writes with every value a placeholder and no `$` in its literals.
+fn renumbered(sql: &str, by: usize) -> String {
+    let mut out = String::with_capacity(sql.len() + 8);
+    let mut chars = sql.chars().peekable();
+    while let Some(c) = chars.next() {
+        out.push(c);
+        if c != '$' {
+            continue;
+        }
+        let mut digits = String::new();
+        while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
+            digits.push(d);
+            chars.next();
+        }
+        match digits.parse::<usize>() {
+            Ok(n) => out.push_str(&(n + by).to_string()),
+            Err(_) => out.push_str(&digits),
+        }
+    }
+    out
+}
+
+/// A rider's row as its JSON has it: `[_m, owner, label, n, v1, v2, v3, v4]`.
+type RiderRow = (
+    usize,
+    Uuid,
+    Option<String>,
+    i64,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+    Option<i64>,
+);
+
+/// Splits the rows of a statement made by [`carry`]: the host's rows, and the rider's.
+pub fn uncarry(rows: Vec<QueryResult>) -> Result<(Vec<QueryResult>, Carried)> {
+    let mut rider = Vec::new();
+    let mut host = Vec::with_capacity(rows.len());
+    for (i, row) in rows.into_iter().enumerate() {
+        if i == 0 {
+            let text: String = row.try_get("", "_rider")?;
+            let parsed: Vec<RiderRow> = serde_json::from_str(&text)
+                .map_err(|e| DbErr::Type(format!("the aggregates riding on a statement: {e}")))?;
+            rider = parsed
+                .into_iter()
+                .map(|(m, owner, label, n, v1, v2, v3, v4)| {
+                    let values = [v1, v2, v3, v4];
+                    (
+                        m,
+                        TallyRow {
+                            owner,
+                            label,
+                            n,
+                            values,
+                        },
+                    )
+                })
+                .collect();
+        }
+        if row.try_get::<Option<i64>>("", "_ord")?.is_some() {
+            host.push(row);
+        }
+    }
+    Ok((host, rider))
 }
 
 /// `SELECT owner, label, COUNT(*) … GROUP BY owner, label` over the rows of `M` whose
@@ -145,37 +307,36 @@ pub fn by_owner<M: crate::Record>(
     }
 }
 
-/// Reads `(owner, n)` rows of a grouped count, every key present (0 when it has no row).
-pub fn counts(rows: &[QueryResult], keys: &[Uuid]) -> Result<Map<Uuid, i64>, DbErr> {
+/// Reads the counts of a grouped count's rows, every key present (0 when it has no
+/// row).
+pub fn counts(rows: &[TallyRow], keys: &[Uuid]) -> Map<Uuid, i64> {
     let mut out: Map<Uuid, i64> = keys.iter().map(|id| (*id, 0)).collect();
     for row in rows {
-        out.insert(row.try_get("", "owner")?, row.try_get("", "n")?);
+        out.insert(row.owner, row.n);
     }
-    Ok(out)
+    out
 }
 
 /// Counts per label, for each owner.
 pub type LabelCounts<K> = Map<K, Vec<(Option<String>, i64)>>;
 
-/// Reads `(owner, label, n)` rows — `owner` the grouping id column, `label` a text column
-/// (possibly null), `n` a count — into per-owner lists, every key present, labels in
-/// text order with null last.
+/// Reads the `(owner, label, n)` of a grouped count's rows into per-owner lists, every
+/// key present, labels in text order with null last.
 pub fn grouped_counts<K: Copy + Eq + Hash>(
     keys: &[K],
     owner: impl Fn(Uuid) -> K,
-    rows: &[QueryResult],
-) -> Result<LabelCounts<K>, DbErr> {
+    rows: &[TallyRow],
+) -> LabelCounts<K> {
     let mut out: LabelCounts<K> = keys.iter().map(|k| (*k, Vec::new())).collect();
     for row in rows {
-        let id: Uuid = row.try_get("", "owner")?;
-        let label: Option<String> = row.try_get("", "label")?;
-        let n: i64 = row.try_get("", "n")?;
-        out.entry(owner(id)).or_default().push((label, n));
+        out.entry(owner(row.owner))
+            .or_default()
+            .push((row.label.clone(), row.n));
     }
     for counts in out.values_mut() {
         counts.sort_by(|a, b| (a.0.is_none(), &a.0).cmp(&(b.0.is_none(), &b.0)));
     }
-    Ok(out)
+    out
 }
 
 /// A database label as its active enum (`None` for null or unknown labels).

@@ -36,9 +36,12 @@ use futures_util::future::BoxFuture;
 use futures_util::stream::{FuturesUnordered, StreamExt as _};
 use futures_util::task::{ArcWake, AtomicWaker};
 
-use sea_orm::QueryResult;
+use futures_util::FutureExt as _;
+use sea_orm::DbBackend;
+use sea_orm::sea_query::SelectStatement;
+use std::sync::atomic::AtomicUsize;
 
-use crate::aggregate::{Grouped, Tally, merged};
+use crate::aggregate::{Carried, Grouped, Rider, Tally, TallyRow, merged};
 use crate::error::{Error, Result};
 use crate::txn::RequestTxn;
 
@@ -143,7 +146,7 @@ trait Pending: Send {
     /// The select of the queued keys.
     fn grouped(&mut self, txn: &RequestTxn) -> Result<Grouped>;
     /// Answers the waiters from the select's rows.
-    fn answer(self: Box<Self>, txn: &RequestTxn, rows: &[QueryResult]);
+    fn answer(self: Box<Self>, txn: &RequestTxn, rows: &[TallyRow]);
     /// Answers every waiter with `err`.
     fn fail(self: Box<Self>, err: Error);
     /// The queue itself, to add keys to.
@@ -167,7 +170,7 @@ where
         txn.grouped(&distinct(&self.waiting).0)
     }
 
-    fn answer(self: Box<Self>, txn: &RequestTxn, rows: &[QueryResult]) {
+    fn answer(self: Box<Self>, txn: &RequestTxn, rows: &[TallyRow]) {
         let (keys, asked) = distinct(&self.waiting);
         reply(self.waiting, asked, txn.answer(&keys, rows));
     }
@@ -246,12 +249,8 @@ impl Batcher {
         let (reply, answer) = oneshot::channel();
         {
             let mut state = self.inner.lock();
-            let State { tallies, jobs, .. } = &mut *state;
-            if tallies.is_empty() {
-                let inner = Arc::clone(&self.inner);
-                jobs.push(Box::new(move || Box::pin(inner.run_tallies())));
-            }
-            tallies
+            state
+                .tallies
                 .entry(TypeId::of::<K>())
                 .or_insert_with(|| {
                     Box::new(TallyQueue::<K, <RequestTxn as Tally<K>>::Value> {
@@ -268,8 +267,118 @@ impl Batcher {
     }
 
     /// Takes the jobs of the next wave.
-    fn take_jobs(&self) -> Vec<Job> {
-        std::mem::take(&mut self.inner.lock().jobs)
+    /// Takes the next wave: a future per key type with queued keys and, when aggregate
+    /// keys are queued, one for all of them. On PostgreSQL, when the wave has other
+    /// fetches, the aggregates ride on the first read one of them sends (their statement
+    /// becomes part of it: `crate::aggregate::carry`), so they cost no statement of their
+    /// own; a wave without such a read runs them alone once its fetches are done.
+    fn take_wave(&self) -> Vec<BoxFuture<'static, ()>> {
+        let (jobs, tallies) = {
+            let mut state = self.inner.lock();
+            (
+                std::mem::take(&mut state.jobs),
+                std::mem::take(&mut state.tallies),
+            )
+        };
+        let Some((ready, select)) = self.inner.prepare(tallies) else {
+            return jobs.into_iter().map(|job| job()).collect();
+        };
+        let inner = Arc::clone(&self.inner);
+        if jobs.is_empty() || self.inner.txn.backend() != DbBackend::Postgres {
+            let mut wave: Vec<BoxFuture<'static, ()>> = jobs.into_iter().map(|job| job()).collect();
+            wave.push(Box::pin(async move {
+                let rows = inner.tallied(&select).await;
+                answer_tallies(&inner.txn, ready, rows);
+            }));
+            return wave;
+        }
+        let left = Arc::new(Left {
+            n: AtomicUsize::new(jobs.len()),
+            waker: AtomicWaker::new(),
+        });
+        let (reply, answer) = oneshot::channel();
+        self.inner.txn.ride(Rider {
+            select: select.clone(),
+            reply,
+        });
+        let mut wave: Vec<BoxFuture<'static, ()>> = jobs
+            .into_iter()
+            .map(|job| {
+                let (fetch, left) = (job(), Arc::clone(&left));
+                Box::pin(async move {
+                    fetch.await;
+                    left.done();
+                }) as BoxFuture<'static, ()>
+            })
+            .collect();
+        wave.push(Box::pin(async move {
+            let rows = match carried(answer, &left).await {
+                Some(rows) => rows,
+                None => {
+                    // No read of the wave carried them: alone, after the wave's fetches.
+                    inner.txn.unride();
+                    inner.tallied(&select).await
+                }
+            };
+            answer_tallies(&inner.txn, ready, rows);
+        }));
+        wave
+    }
+}
+
+/// How many fetches of a wave are still running, and the aggregates' task to wake when
+/// none is.
+struct Left {
+    n: AtomicUsize,
+    waker: AtomicWaker,
+}
+
+impl Left {
+    fn done(&self) {
+        if self.n.fetch_sub(1, Ordering::SeqCst) == 1 {
+            self.waker.wake();
+        }
+    }
+}
+
+type Tallied = Result<Carried>;
+
+/// The aggregates' rows from the read that carried them, or `None` once every fetch of
+/// the wave is done without one having carried them.
+async fn carried(mut answer: oneshot::Receiver<Tallied>, left: &Left) -> Option<Tallied> {
+    poll_fn(|cx| {
+        left.waker.register(cx.waker());
+        if let Poll::Ready(outcome) = answer.poll_unpin(cx) {
+            return Poll::Ready(outcome.ok());
+        }
+        if left.n.load(Ordering::SeqCst) == 0 {
+            // A carrying read answers before its fetch ends: look once more.
+            return Poll::Ready(answer.try_recv().ok().flatten());
+        }
+        Poll::Pending
+    })
+    .await
+}
+
+/// Answers each type of aggregate key from the rows of its part (`_m`).
+fn answer_tallies(txn: &RequestTxn, ready: Vec<Box<dyn Pending>>, rows: Tallied) {
+    match rows {
+        Ok(rows) => {
+            let mut by_part: Vec<Vec<TallyRow>> = (0..ready.len()).map(|_| Vec::new()).collect();
+            for (m, row) in rows {
+                if let Some(part) = by_part.get_mut(m) {
+                    part.push(row);
+                }
+            }
+            for (queue, rows) in ready.into_iter().zip(by_part) {
+                queue.answer(txn, &rows);
+            }
+        }
+        Err(err) => {
+            for queue in ready {
+                queue.fail(err.clone());
+            }
+        }
     }
 }
 
@@ -302,13 +411,14 @@ impl Inner {
         reply(waiting, asked, outcome);
     }
 
-    /// Answers every queued aggregate key, of every type, with one statement. A type
-    /// whose select cannot be made (a bad input) fails alone; a failing statement fails
-    /// them all.
-    async fn run_tallies(self: Arc<Self>) {
-        let mut queued: Vec<Box<dyn Pending>> = std::mem::take(&mut self.lock().tallies)
-            .into_values()
-            .collect();
+    /// The selects of the queued aggregate keys, in the order of their types' names, as
+    /// one statement ([`merged`]), and the queues they answer. A type whose select cannot
+    /// be made (a bad input) fails at once, alone. `None` when nothing is left to run.
+    fn prepare(
+        &self,
+        tallies: HashMap<TypeId, Box<dyn Pending>>,
+    ) -> Option<(Vec<Box<dyn Pending>>, SelectStatement)> {
+        let mut queued: Vec<Box<dyn Pending>> = tallies.into_values().collect();
         queued.sort_by_key(|queue| queue.name());
         let mut parts = Vec::with_capacity(queued.len());
         let mut ready = Vec::with_capacity(queued.len());
@@ -321,38 +431,16 @@ impl Inner {
                 Err(err) => queue.fail(err),
             }
         }
-        let Some(select) = merged(&parts) else { return };
-        let backend = self.txn.backend();
-        let rows = match self.txn.query(backend.build(&select)).await {
-            Ok(rows) => rows,
-            Err(err) => {
-                let err = Error::from(err);
-                for queue in ready {
-                    queue.fail(err.clone());
-                }
-                return;
-            }
-        };
-        let mut by_part: Vec<Vec<QueryResult>> = (0..ready.len()).map(|_| Vec::new()).collect();
-        for row in rows {
-            match row.try_get::<i32>("", "_m") {
-                Ok(m) => {
-                    if let Some(part) = usize::try_from(m).ok().and_then(|m| by_part.get_mut(m)) {
-                        part.push(row);
-                    }
-                }
-                Err(err) => {
-                    let err = Error::from(err);
-                    for queue in ready {
-                        queue.fail(err.clone());
-                    }
-                    return;
-                }
-            }
-        }
-        for (queue, rows) in ready.into_iter().zip(by_part) {
-            queue.answer(&self.txn, &rows);
-        }
+        merged(&parts).map(|select| (ready, select))
+    }
+
+    /// Runs the aggregates' statement alone.
+    async fn tallied(&self, select: &SelectStatement) -> Tallied {
+        let rows = self.txn.query(self.txn.backend().build(select)).await?;
+        Ok(rows
+            .iter()
+            .map(TallyRow::read)
+            .collect::<Result<_, sea_orm::DbErr>>()?)
     }
 }
 
@@ -391,11 +479,11 @@ pub async fn drive<T>(batcher: &Batcher, request: impl Future<Output = T>) -> T 
                 continue;
             }
             if wave.is_empty() {
-                let jobs = batcher.take_jobs();
+                let jobs = batcher.take_wave();
                 if jobs.is_empty() {
                     return Poll::Pending;
                 }
-                wave.extend(jobs.into_iter().map(|job| job()));
+                wave.extend(jobs);
             }
             let mut finished = false;
             while let Poll::Ready(Some(())) = wave.poll_next_unpin(cx) {

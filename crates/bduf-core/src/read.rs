@@ -25,7 +25,7 @@ use sea_orm::sea_query::{
 use sea_orm::{DbBackend, ModelTrait};
 use uuid::Uuid;
 
-use crate::aggregate::{Grouped, Tally};
+use crate::aggregate::{Grouped, Tally, TallyRow};
 use crate::batch::Fetch;
 use crate::error::{Error, Result};
 use crate::paging::{CursorKey, Page, PageArgs, SortKey};
@@ -235,23 +235,19 @@ where
         })
     }
 
-    fn answer(
-        &self,
-        keys: &[CountOf<L, F>],
-        rows: &[sea_orm::QueryResult],
-    ) -> Result<Map<CountOf<L, F>, i64>> {
-        let mut found: Map<(Uuid, String), i64> = Map::default();
-        for row in rows {
-            found.insert(
-                (row.try_get("", "owner")?, row.try_get("", "label")?),
-                row.try_get("", "n")?,
-            );
-        }
+    fn answer(&self, keys: &[CountOf<L, F>], rows: &[TallyRow]) -> Result<Map<CountOf<L, F>, i64>> {
+        let found: Map<(Uuid, &str), i64> = rows
+            .iter()
+            .map(|row| ((row.owner, row.label.as_deref().unwrap_or("")), row.n))
+            .collect();
         let groups = count_groups(keys);
         let mut out = Map::with_capacity_and_hasher(keys.len(), Default::default());
         for (position, ((link, filter), ids)) in groups.into_iter().enumerate() {
             for id in ids {
-                let n = found.get(&(id, position.to_string())).copied().unwrap_or(0);
+                let n = found
+                    .get(&(id, position.to_string().as_str()))
+                    .copied()
+                    .unwrap_or(0);
                 let key = CountOf {
                     parent: link.map(|link| (link, id)),
                     filter: Arc::clone(filter),
@@ -464,7 +460,7 @@ impl<M: Tree> Fetch<DepthOf<M>> for RequestTxn {
         let statement =
             backend.build(&select.with(tree::up::<M>(backend, self.visible::<M>(), &ids, None)));
         let rows = self.query(statement).await?;
-        Ok(crate::aggregate::counts(&rows, &ids)?
+        Ok(window::counts(&rows, &ids)?
             .into_iter()
             .map(|(id, n)| (DepthOf::new(id), i32::try_from(n).unwrap_or(i32::MAX)))
             .collect())
@@ -700,7 +696,7 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
         }
         (false, true) => {
             let rows = txn.query(backend.build(&count.with(walk))).await?;
-            Some(crate::aggregate::counts(&rows, ids)?)
+            Some(window::counts(&rows, ids)?)
         }
         (false, false) => None,
     };

@@ -27,6 +27,7 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::Db;
+use crate::aggregate::{Rider, carry, uncarry};
 use crate::error::{Error, Result};
 use crate::record::Record;
 use crate::scope::{Scope, Viewer};
@@ -59,6 +60,9 @@ pub struct RequestTxn {
     /// `Map<K, Option<V>>` each. Forgotten by every change and every change of who the
     /// request acts for, so a read never answers from before a write.
     primed: Arc<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>>,
+    /// The wave's aggregates, waiting to ride on the wave's next read (PostgreSQL; see
+    /// `crate::aggregate::carry`).
+    rider: Arc<Mutex<Option<Rider>>>,
 }
 
 /// Who sent a request, as the audit trail records it: the request's id, and the
@@ -180,6 +184,7 @@ impl RequestTxn {
             client: Arc::new(Client::default()),
             told: Arc::new(AtomicBool::new(false)),
             primed: Arc::default(),
+            rider: Arc::default(),
         })
     }
 
@@ -386,9 +391,49 @@ impl RequestTxn {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Runs a query and returns its rows.
+    /// Runs a query and returns its rows. The first read of a wave whose aggregates wait
+    /// to ride (`crate::batch`) carries them, and answers them too.
     pub async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
-        self.transaction.query_all_raw(statement).await
+        let carried = {
+            let mut rider = self.rider_lock();
+            match rider.as_ref().and_then(|r| carry(&statement, &r.select)) {
+                Some(carried) => rider.take().map(|r| (carried, r)),
+                None => None,
+            }
+        };
+        let Some((carried, rider)) = carried else {
+            return self.transaction.query_all_raw(statement).await;
+        };
+        let outcome = match self.transaction.query_all_raw(carried).await {
+            Ok(rows) => uncarry(rows).map_err(|e| DbErr::Custom(e.to_string())),
+            Err(err) => Err(err),
+        };
+        match outcome {
+            Ok((rows, tallies)) => {
+                let _ = rider.reply.send(Ok(tallies));
+                Ok(rows)
+            }
+            Err(err) => {
+                let _ = rider.reply.send(Err(Error::from(err.clone())));
+                Err(err)
+            }
+        }
+    }
+
+    /// Lets the wave's aggregates ride on its next read.
+    pub(crate) fn ride(&self, rider: Rider) {
+        *self.rider_lock() = Some(rider);
+    }
+
+    /// Takes back aggregates no read carried.
+    pub(crate) fn unride(&self) -> Option<Rider> {
+        self.rider_lock().take()
+    }
+
+    fn rider_lock(&self) -> MutexGuard<'_, Option<Rider>> {
+        self.rider
+            .lock()
+            .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
     /// Runs `work` in a savepoint of the transaction: released when `work` succeeds,

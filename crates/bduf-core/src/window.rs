@@ -600,3 +600,12 @@ pub async fn count<M: Record>(
     }
     Ok(out)
 }
+
+/// Reads `(owner, n)` rows of a grouped count, every key present (0 when it has no row).
+pub fn counts(rows: &[QueryResult], keys: &[Uuid]) -> Result<Map<Uuid, i64>, DbErr> {
+    let mut out: Map<Uuid, i64> = keys.iter().map(|id| (*id, 0)).collect();
+    for row in rows {
+        out.insert(row.try_get("", "owner")?, row.try_get("", "n")?);
+    }
+    Ok(out)
+}

@@ -8,7 +8,7 @@ pub mod schedule;
 
 use async_graphql::{Enum, InputObject};
 use bduf_core::Map;
-use bduf_core::aggregate::{Grouped, Tally, by_owner, counts};
+use bduf_core::aggregate::{Grouped, Tally, TallyRow, by_owner, counts};
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col};
 use bduf_core::{Error, RequestTxn, Result, TargetType, check, ordering};
@@ -282,10 +282,10 @@ impl Tally<OpenApprovalsOf> for RequestTxn {
     fn answer(
         &self,
         keys: &[OpenApprovalsOf],
-        rows: &[sea_orm::QueryResult],
+        rows: &[TallyRow],
     ) -> Result<Map<OpenApprovalsOf, i64>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        Ok(counts(rows, &ids)?
+        Ok(counts(rows, &ids)
             .into_iter()
             .map(|(id, n)| (OpenApprovalsOf(id), n))
             .collect())
@@ -323,10 +323,10 @@ impl Tally<OrganizationOpenApprovalsOf> for RequestTxn {
     fn answer(
         &self,
         keys: &[OrganizationOpenApprovalsOf],
-        rows: &[sea_orm::QueryResult],
+        rows: &[TallyRow],
     ) -> Result<Map<OrganizationOpenApprovalsOf, i64>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        Ok(counts(rows, &ids)?
+        Ok(counts(rows, &ids)
             .into_iter()
             .map(|(id, n)| (OrganizationOpenApprovalsOf(id), n))
             .collect())

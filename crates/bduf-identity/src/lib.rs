@@ -10,7 +10,7 @@ pub mod idempotency;
 
 use async_graphql::{Enum, InputObject};
 use bduf_core::Map;
-use bduf_core::aggregate::{Grouped, Tally, by_owner, counts};
+use bduf_core::aggregate::{Grouped, Tally, TallyRow, by_owner, counts};
 use bduf_core::read::{Filter, Link};
 use bduf_core::{Fetch, RequestTxn, Result, check, flag, ordering};
 use entity::{organization_members, organizations, users};
@@ -190,13 +190,9 @@ impl Tally<MemberCount> for RequestTxn {
         ))
     }
 
-    fn answer(
-        &self,
-        keys: &[MemberCount],
-        rows: &[sea_orm::QueryResult],
-    ) -> Result<Map<MemberCount, i64>> {
+    fn answer(&self, keys: &[MemberCount], rows: &[TallyRow]) -> Result<Map<MemberCount, i64>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        Ok(counts(rows, &ids)?
+        Ok(counts(rows, &ids)
             .into_iter()
             .map(|(id, n)| (MemberCount(id), n))
             .collect())

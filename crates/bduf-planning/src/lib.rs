@@ -6,7 +6,7 @@ pub mod commands;
 
 use async_graphql::{Enum, InputObject, SimpleObject};
 use bduf_core::Map;
-use bduf_core::aggregate::{Grouped, Tally, by_label, grouped_counts, label, rank, sql};
+use bduf_core::aggregate::{Grouped, Tally, TallyRow, by_label, grouped_counts, label, rank, sql};
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col, select_columns};
 use bduf_core::{Columns, Fetch, MAX_SEARCH, RequestTxn, Result, check, flag, ordering, search};
@@ -452,7 +452,7 @@ impl Tally<RequirementCountsOf> for RequestTxn {
     fn answer(
         &self,
         keys: &[RequirementCountsOf],
-        rows: &[sea_orm::QueryResult],
+        rows: &[TallyRow],
     ) -> Result<Map<RequirementCountsOf, RequirementCounts>> {
         let mut out: Map<_, _> = keys
             .iter()
@@ -460,10 +460,10 @@ impl Tally<RequirementCountsOf> for RequestTxn {
             .collect();
         for row in rows {
             out.insert(
-                RequirementCountsOf(row.try_get("", "owner")?),
+                RequirementCountsOf(row.owner),
                 RequirementCounts {
-                    total: row.try_get("", "n")?,
-                    validated: row.try_get("", "v1")?,
+                    total: row.n,
+                    validated: row.value(1),
                 },
             );
         }
@@ -488,10 +488,10 @@ impl Tally<ComponentStatusOf> for RequestTxn {
     fn answer(
         &self,
         keys: &[ComponentStatusOf],
-        rows: &[sea_orm::QueryResult],
+        rows: &[TallyRow],
     ) -> Result<Map<ComponentStatusOf, Vec<LabelCount>>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        Ok(grouped_counts(&ids, |id| id, rows)?
+        Ok(grouped_counts(&ids, |id| id, rows)
             .into_iter()
             .map(|(id, v)| {
                 let counts = v
@@ -581,10 +581,10 @@ impl Tally<ProjectStatusOf> for RequestTxn {
     fn answer(
         &self,
         keys: &[ProjectStatusOf],
-        rows: &[sea_orm::QueryResult],
+        rows: &[TallyRow],
     ) -> Result<Map<ProjectStatusOf, Vec<ProjectStatusCount>>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        Ok(grouped_counts(&ids, |id| id, rows)?
+        Ok(grouped_counts(&ids, |id| id, rows)
             .into_iter()
             .map(|(id, v)| {
                 let mut counts: Vec<(Option<entity::sea_orm_active_enums::ProjectStatus>, i64)> =

@@ -13,7 +13,7 @@ pub use dependencies::{
 use async_graphql::{Enum, InputObject, SimpleObject};
 use bduf_core::Map;
 use bduf_core::aggregate::{
-    Grouped, LabelCounts, Tally, by_label, grouped_counts, label, rank, sql,
+    Grouped, LabelCounts, Tally, TallyRow, by_label, grouped_counts, label, rank, sql,
 };
 use bduf_core::read::{Filter, Link};
 use bduf_core::window::{any_of, col};
@@ -249,10 +249,10 @@ impl Tally<OrganizationTaskStatusOf> for RequestTxn {
     fn answer(
         &self,
         keys: &[OrganizationTaskStatusOf],
-        rows: &[sea_orm::QueryResult],
+        rows: &[TallyRow],
     ) -> Result<Map<OrganizationTaskStatusOf, Vec<TaskStatusCount>>> {
         let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        let counts = grouped_counts(&ids, |id| id, rows)?;
+        let counts = grouped_counts(&ids, |id| id, rows);
         Ok(status_counts(counts, OrganizationTaskStatusOf))
     }
 }
@@ -278,12 +278,12 @@ impl Tally<TaskRollupOf> for RequestTxn {
     fn answer(
         &self,
         keys: &[TaskRollupOf],
-        rows: &[sea_orm::QueryResult],
+        rows: &[TallyRow],
     ) -> Result<Map<TaskRollupOf, TaskRollup>> {
         let ids = rollup_projects(keys);
-        let counts = grouped_counts(&ids, |id| id, rows)?;
+        let counts = grouped_counts(&ids, |id| id, rows);
         let progress = if keys.iter().any(|k| k.progress) {
-            progress(rows)?
+            progress(rows)
         } else {
             Map::default()
         };
@@ -391,16 +391,15 @@ fn rollup(txn: &RequestTxn, ids: &[Uuid]) -> Grouped {
 
 /// The progress of each project from the rows of [`rollup`]: weighted progress, weight,
 /// leaves and hours summed over the project's statuses.
-fn progress(rows: &[sea_orm::QueryResult]) -> Result<Map<Uuid, TaskProgress>> {
+fn progress(rows: &[TallyRow]) -> Map<Uuid, TaskProgress> {
     let mut sums: Map<Uuid, [i64; 4]> = Map::default();
     for row in rows {
-        let sum = sums.entry(row.try_get("", "owner")?).or_default();
-        for (total, column) in sum.iter_mut().zip(["v1", "v2", "v3", "v4"]) {
-            *total += row.try_get::<i64>("", column)?;
+        let sum = sums.entry(row.owner).or_default();
+        for (i, total) in sum.iter_mut().enumerate() {
+            *total += row.value(i + 1);
         }
     }
-    Ok(sums
-        .into_iter()
+    sums.into_iter()
         .map(|(id, [weighted, weight, leaves, hours])| {
             #[allow(clippy::cast_precision_loss)]
             let percent = if weight > 0 {
@@ -415,5 +414,5 @@ fn progress(rows: &[sea_orm::QueryResult]) -> Result<Map<Uuid, TaskProgress>> {
             };
             (id, progress)
         })
-        .collect())
+        .collect()
 }

@@ -147,6 +147,11 @@ async fn every_read_key_has_its_sql_pinned(backend: Backend) {
                 .to_owned(),
         ),
         (
+            "aggregates_riding_on_a_page_of_the_same_level",
+            "{ projects(first: 2) { nodes { stats { openApprovals } analyses(first: 1) { nodes { type } } } } }"
+                .to_owned(),
+        ),
+        (
             "aggregates_of_three_tables_in_one_statement",
             format!(
                 r#"{{ project(id: "{project}") {{ stats {{ requirements {{ total }} openApprovals progress {{ percent }} }} }} }}"#
