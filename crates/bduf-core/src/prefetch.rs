@@ -3,7 +3,7 @@
 //! `author` — the page's statement reads that row too, by a `LEFT JOIN` on the foreign
 //! key under the target table's own visibility, and each row it finds (or the absence
 //! of one) answers the `ById` key the edge's resolver will ask for
-//! ([`RequestTxn::prime`]). So the edge costs no statement and no wave of its own: a
+//! ([`RequestTxn::prime_all`]). So the edge costs no statement and no wave of its own: a
 //! page with its rows' projects and assignees is one statement, where it was three over
 //! two waves.
 //!
@@ -136,15 +136,26 @@ fn prime_target<T: Record>(
     columns: Columns,
 ) -> Result<()> {
     let id = format!("{prefix}{}", T::id_column().as_str());
+    // Each target once, however many rows point to it (an assignee of 100 tasks is
+    // decoded once, as its own key would have read it once).
+    let mut found: crate::Map<Uuid, Option<T>> = crate::Map::default();
     for row in rows {
         let Some(target) = row.try_get::<Option<Uuid>>("", fk)? else {
             continue;
         };
-        let found = match row.try_get::<Option<Uuid>>("", &id)? {
+        if found.contains_key(&target) {
+            continue;
+        }
+        let model = match row.try_get::<Option<Uuid>>("", &id)? {
             Some(_) => Some(T::from_query_result(row, prefix)?),
             None => None,
         };
-        txn.prime(ById::<T>::new(target, columns), found);
+        found.insert(target, model);
     }
+    txn.prime_all(
+        found
+            .into_iter()
+            .map(|(target, model)| (ById::<T>::new(target, columns), model)),
+    );
     Ok(())
 }

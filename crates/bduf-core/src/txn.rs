@@ -349,9 +349,9 @@ impl RequestTxn {
         &self.transaction
     }
 
-    /// Records the answer to key `K` read ahead of it: a later `Batcher::load` of the
-    /// key takes it instead of fetching.
-    pub fn prime<K, V>(&self, key: K, value: Option<V>)
+    /// Records the answers to keys `K` read ahead of them: a later `Batcher::load` of
+    /// such a key takes its answer instead of fetching.
+    pub fn prime_all<K, V>(&self, answers: impl IntoIterator<Item = (K, Option<V>)>)
     where
         K: Eq + Hash + Send + 'static,
         V: Send + 'static,
@@ -362,7 +362,7 @@ impl RequestTxn {
             .or_insert_with(|| Box::new(crate::Map::<K, Option<V>>::default()))
             .downcast_mut::<crate::Map<K, Option<V>>>()
         {
-            map.insert(key, value);
+            map.extend(answers);
         }
     }
 
