@@ -307,14 +307,17 @@ pub fn by_owner<M: crate::Record>(
     }
 }
 
-/// Reads the counts of a grouped count's rows, every key present (0 when it has no
-/// row).
-pub fn counts(rows: &[TallyRow], keys: &[Uuid]) -> Map<Uuid, i64> {
-    let mut out: Map<Uuid, i64> = keys.iter().map(|id| (*id, 0)).collect();
-    for row in rows {
-        out.insert(row.owner, row.n);
-    }
-    out
+/// The counts of a grouped count's rows by key, each key naming its parent with `id`:
+/// every key present (0 when its parent has no row). The `answer` of a count per parent.
+pub fn counts<K: Copy + Eq + Hash>(
+    keys: &[K],
+    id: impl Fn(&K) -> Uuid,
+    rows: &[TallyRow],
+) -> Map<K, i64> {
+    let found: Map<Uuid, i64> = rows.iter().map(|row| (row.owner, row.n)).collect();
+    keys.iter()
+        .map(|key| (*key, found.get(&id(key)).copied().unwrap_or(0)))
+        .collect()
 }
 
 /// Counts per label, for each owner.

@@ -155,6 +155,8 @@ trait Pending: Send {
 
 struct TallyQueue<K, V> {
     waiting: Vec<(K, Reply<V>)>,
+    /// The waiters' keys without repeats, and how many asked for each: set by `grouped`.
+    distinct: Option<(Vec<K>, Map<K, usize>)>,
 }
 
 impl<K> Pending for TallyQueue<K, <RequestTxn as Tally<K>>::Value>
@@ -167,12 +169,14 @@ where
     }
 
     fn grouped(&mut self, txn: &RequestTxn) -> Result<Grouped> {
-        txn.grouped(&distinct(&self.waiting).0)
+        let (keys, _) = self.distinct.insert(distinct(&self.waiting));
+        txn.grouped(keys)
     }
 
     fn answer(self: Box<Self>, txn: &RequestTxn, rows: &[TallyRow]) {
-        let (keys, asked) = distinct(&self.waiting);
-        reply(self.waiting, asked, txn.answer(&keys, rows));
+        let (keys, asked) = self.distinct.unwrap_or_else(|| distinct(&self.waiting));
+        let outcome = txn.answer(&keys, rows);
+        reply(self.waiting, asked, outcome);
     }
 
     fn fail(self: Box<Self>, err: Error) {
@@ -255,6 +259,7 @@ impl Batcher {
                 .or_insert_with(|| {
                     Box::new(TallyQueue::<K, <RequestTxn as Tally<K>>::Value> {
                         waiting: Vec::new(),
+                        distinct: None,
                     })
                 })
                 .as_any()

@@ -445,6 +445,11 @@ fn lateral<M: Record>(
         .from_function(Func::cust("unnest").arg(ids), "_p")
         .join_lateral(join, page, "_w", Expr::cust("TRUE"))
         .order_by_expr(parent(), Order::Asc);
+    in_page_order(select, spec)
+}
+
+/// PostgreSQL: `select`, whose page rows are `_w`, ordered as the page is, built.
+fn in_page_order<M: Record>(mut select: SelectStatement, spec: &PageSpec<'_, M>) -> Statement {
     order_by(
         DbBackend::Postgres,
         &mut select,
@@ -503,14 +508,7 @@ fn counted_root<M: Record>(
         .column(("_w", Asterisk))
         .from_subquery(total, "_c")
         .join_lateral(JoinType::LeftJoin, page, "_w", Expr::cust("TRUE"));
-    order_by(
-        DbBackend::Postgres,
-        &mut select,
-        spec,
-        false,
-        &|c: Column<M>| Expr::col(("_w", c.as_str())),
-    );
-    DbBackend::Postgres.build(&select)
+    in_page_order(select, spec)
 }
 
 /// The count of one parent's rows matching `condition`, correlated on the lateral

@@ -284,11 +284,7 @@ impl Tally<OpenApprovalsOf> for RequestTxn {
         keys: &[OpenApprovalsOf],
         rows: &[TallyRow],
     ) -> Result<Map<OpenApprovalsOf, i64>> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        Ok(counts(rows, &ids)
-            .into_iter()
-            .map(|(id, n)| (OpenApprovalsOf(id), n))
-            .collect())
+        Ok(counts(keys, |k| k.0, rows))
     }
 }
 
@@ -325,11 +321,7 @@ impl Tally<OrganizationOpenApprovalsOf> for RequestTxn {
         keys: &[OrganizationOpenApprovalsOf],
         rows: &[TallyRow],
     ) -> Result<Map<OrganizationOpenApprovalsOf, i64>> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        Ok(counts(rows, &ids)
-            .into_iter()
-            .map(|(id, n)| (OrganizationOpenApprovalsOf(id), n))
-            .collect())
+        Ok(counts(keys, |k| k.0, rows))
     }
 }
 

@@ -191,11 +191,7 @@ impl Tally<MemberCount> for RequestTxn {
     }
 
     fn answer(&self, keys: &[MemberCount], rows: &[TallyRow]) -> Result<Map<MemberCount, i64>> {
-        let ids: Vec<Uuid> = keys.iter().map(|k| k.0).collect();
-        Ok(counts(rows, &ids)
-            .into_iter()
-            .map(|(id, n)| (MemberCount(id), n))
-            .collect())
+        Ok(counts(keys, |k| k.0, rows))
     }
 }
 
