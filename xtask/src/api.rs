@@ -283,6 +283,13 @@ fn is_wide(column_type: &ColumnType) -> bool {
     )
 }
 
+/// Whether a nullable column holds a plain value that only its own field shows, and so is
+/// read only when a selection asks for that field (the model holds NULL otherwise): not an
+/// id nor a foreign key, which edges, cursors and visibility read whatever is selected.
+fn is_value(column_type: &ColumnType, name: &str, foreign_keys: &[&str]) -> bool {
+    !matches!(column_type, ColumnType::Uuid) && !foreign_keys.contains(&name)
+}
+
 /// A resolver's return type and body for a column.
 fn resolver(
     table: &str,
@@ -406,30 +413,34 @@ fn render_table(def: &TableDef, type_name: &str, module: &str, doc: &str) -> Res
             wide.push((graphql_name(method.trim_start_matches("r#")), position));
             continue;
         }
-        if is_wide(&column.col_type) {
+        let nullable = column.not_null.is_none();
+        if is_wide(&column.col_type) || nullable && is_value(&column.col_type, name, &foreign_keys)
+        {
             wide.push((graphql_name(method.trim_start_matches("r#")), position));
         } else {
             always |= 1 << position;
         }
-        let nullable = column.not_null.is_none();
         let (ty, body) = resolver(table, name, &column.col_type, nullable)?;
         if let Some((_, text)) = DOCS.iter().find(|(q, _)| *q == qualified) {
             let _ = writeln!(fields, "/// {text}");
         }
         let _ = writeln!(fields, "async fn {method}(&self) -> {ty} {{ {body} }}");
     }
-    // The narrow columns always, a wide one when a selection asks for its field.
+    // The keys and the NOT NULL columns always, any other when a selection asks for its
+    // field: one pass over each selection (fragments included).
     let (looks, columns) = if wide.is_empty() {
         ("_looks", format!("Columns({always:#b})"))
     } else {
-        let mut body = format!("let mut columns = Columns({always:#b});\nfor look in looks {{\n");
+        let mut body = format!(
+            "let mut columns = Columns({always:#b});\nfor look in looks {{\n\
+             for field in look.selection_fields() {{\n\
+             for selected in field.selection_set() {{\n\
+             columns = match selected.name() {{\n"
+        );
         for (field, position) in &wide {
-            let _ = writeln!(
-                body,
-                "if look.field(\"{field}\").exists() {{ columns = columns.with({position}); }}"
-            );
+            let _ = writeln!(body, "\"{field}\" => columns.with({position}),");
         }
-        body.push_str("}\ncolumns");
+        body.push_str("_ => columns,\n};\n}\n}\n}\ncolumns");
         ("looks", body)
     };
     let edges = format!("{type_name}Edges");

@@ -91,6 +91,11 @@ pub async fn render(db: &DatabaseConnection) -> Result<Outputs> {
         module.push_str("\npub mod rules;\n");
     }
     entities.insert("rules.rs".to_owned(), rules);
+    let positions = render_positions(&entities)?;
+    if let Some(module) = entities.get_mut("mod.rs") {
+        module.push_str("mod positions;\n");
+    }
+    entities.insert("positions.rs".to_owned(), positions);
     Ok(vec![
         (output_dir(), entities),
         (crate::api::output_dir(), api),
@@ -140,6 +145,71 @@ fn render_entities(
         );
     }
     Ok(files)
+}
+
+/// `positions.rs`: every entity model's [`ByPosition`] decoder, which reads a row's
+/// columns by their index from a base instead of looking each up by name (what SeaORM's
+/// derived `FromQueryResult` does, for every column of every row). The fields are those
+/// of each generated `Model`, in order, which is also the order of its `Column` enum.
+///
+/// [`ByPosition`]: ../../entity/src/position.rs
+fn render_positions(entities: &BTreeMap<String, String>) -> Result<String> {
+    let mut source = format!(
+        "{BANNER}\n\n//! Each entity model decoded from a row by position (`crate::position`).\n\n\
+         use sea_orm::{{DbErr, QueryResult}};\n\nuse crate::position::{{ByPosition, nullable}};\n"
+    );
+    for (file, contents) in entities {
+        let Some(module) = file.strip_suffix(".rs") else {
+            continue;
+        };
+        let fields = model_fields(contents);
+        if fields.is_empty() {
+            continue;
+        }
+        let reads: String = fields
+            .iter()
+            .enumerate()
+            .map(|(i, (field, nullable))| {
+                let index = match i {
+                    0 => "base".to_owned(),
+                    _ => format!("base + {i}"),
+                };
+                match nullable {
+                    true => format!("{field}: nullable(row, {index})?,\n"),
+                    false => format!("{field}: row.try_get_by_index({index})?,\n"),
+                }
+            })
+            .collect();
+        source.push_str(&format!(
+            "\nimpl ByPosition for super::{module}::Model {{\n\
+             const COLUMNS: usize = {n};\n\
+             fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {{\n\
+             Ok(Self {{\n{reads}}})\n}}\n}}\n",
+            n = fields.len()
+        ));
+    }
+    rustfmt(&source).context("formatting positions.rs")
+}
+
+/// The fields of the `pub struct Model` in a generated entity file, in order, each with
+/// whether it is an `Option`.
+fn model_fields(source: &str) -> Vec<(String, bool)> {
+    let mut fields = Vec::new();
+    let mut inside = false;
+    for line in source.lines() {
+        if line.starts_with("pub struct Model {") {
+            inside = true;
+        } else if inside && line.starts_with('}') {
+            break;
+        } else if inside
+            && let Some((name, ty)) = line
+                .strip_prefix("    pub ")
+                .and_then(|rest| rest.split_once(':'))
+        {
+            fields.push((name.to_owned(), ty.trim_start().starts_with("Option<")));
+        }
+    }
+    fields
 }
 
 /// Renames the numbered relation variants sea-orm-codegen emits when a table has several
@@ -223,6 +293,21 @@ fn remove_orphans(dir: &Path, files: &BTreeMap<String, String>, mode: Mode) -> R
 #[cfg(test)]
 mod tests {
     use crate::Mode;
+
+    #[test]
+    fn model_fields_are_read_in_order() {
+        let source = "pub struct Model {\n    #[sea_orm(primary_key)]\n    pub id: Uuid,\n    \
+                      #[sea_orm(column_type = \"Text\")]\n    pub r#type: Option<String>,\n    \
+                      pub organization_id: Uuid,\n}\n\npub enum Relation {\n    pub x: u8,\n}\n";
+        assert_eq!(
+            super::model_fields(source),
+            [
+                ("id".to_owned(), false),
+                ("r#type".to_owned(), true),
+                ("organization_id".to_owned(), false)
+            ]
+        );
+    }
 
     #[test]
     fn numbered_relations_are_named_after_their_column() {

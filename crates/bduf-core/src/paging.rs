@@ -12,6 +12,8 @@
 //! issued for another connection, ordering or type, is `VALIDATION` naming the
 //! argument.
 
+use std::borrow::Cow;
+
 use async_graphql::connection::{CursorType, OpaqueCursor};
 use chrono::{DateTime, FixedOffset, NaiveDate};
 use rust_decimal::Decimal;
@@ -46,10 +48,10 @@ pub struct CursorKey {
     /// The connection that issued it: a table, or a derived list such as
     /// `tasks.descendants`.
     #[serde(rename = "c")]
-    pub connection: String,
+    pub connection: Cow<'static, str>,
     /// The sort column; none when ordered by id alone.
     #[serde(rename = "o", default, skip_serializing_if = "Option::is_none")]
-    pub ordered_by: Option<String>,
+    pub ordered_by: Option<Cow<'static, str>>,
     #[serde(rename = "d", default, skip_serializing_if = "std::ops::Not::not")]
     pub descending: bool,
     #[serde(rename = "k")]
@@ -154,8 +156,22 @@ impl SortKey {
     }
 }
 
-/// The encoded form of a cursor.
-pub type Cursor = OpaqueCursor<CursorKey>;
+/// A cursor: its key, encoded only when a client asks for it (as async-graphql's
+/// `OpaqueCursor` encodes it: JSON, then URL-safe base64 without padding).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Cursor(pub CursorKey);
+
+impl CursorType for Cursor {
+    type Error = Box<dyn std::error::Error + Send + Sync>;
+
+    fn decode_cursor(s: &str) -> std::result::Result<Self, Self::Error> {
+        OpaqueCursor::<CursorKey>::decode_cursor(s).map(|c| Cursor(c.0))
+    }
+
+    fn encode_cursor(&self) -> String {
+        OpaqueCursor(self.0.clone()).encode_cursor()
+    }
+}
 
 impl CursorKey {
     /// The opaque string clients see.
@@ -262,8 +278,9 @@ impl PageArgs {
 /// One page of rows, with what the connection needs besides them.
 #[derive(Debug, Clone)]
 pub struct Page<M> {
-    /// Each row with its cursor, in order.
-    pub rows: Vec<(String, M)>,
+    /// Each row with its cursor, in order. A cursor is encoded only if its field is asked
+    /// for (async-graphql's `CursorType`), not for every row of every page.
+    pub rows: Vec<(Cursor, M)>,
     pub has_previous_page: bool,
     pub has_next_page: bool,
     /// Rows matching the filter, all pages together, when asked for.
@@ -284,7 +301,7 @@ impl<M> Default for Page<M> {
 impl<M> Page<M> {
     /// The page of `rows` fetched in traversal order with one row more than `args.limit`
     /// asked for, to tell whether rows lie beyond.
-    pub fn from_scan(mut rows: Vec<M>, args: &PageArgs, cursor: impl Fn(&M) -> String) -> Self {
+    pub fn from_scan(mut rows: Vec<M>, args: &PageArgs, cursor: impl Fn(&M) -> Cursor) -> Self {
         let more = rows.len() > args.limit;
         rows.truncate(args.limit);
         if args.from_end {
@@ -333,20 +350,19 @@ impl<M: Record> Ordering<M> {
     }
 
     /// The cursor of `row` under this ordering.
-    pub fn cursor_of(&self, row: &M) -> String
+    pub fn cursor_of(&self, row: &M) -> Cursor
     where
         M: ModelTrait<Entity = <M as Record>::E>,
     {
-        CursorKey {
-            connection: M::TABLE.to_owned(),
-            ordered_by: self.column.map(|c| c.as_str().to_owned()),
+        Cursor(CursorKey {
+            connection: Cow::Borrowed(M::TABLE),
+            ordered_by: self.column.map(|c| Cow::Borrowed(c.as_str())),
             descending: self.descending,
             key: self
                 .column
                 .map_or(SortKey::Null, |c| SortKey::from_value(row.get(c))),
             id: row.id(),
-        }
-        .encode()
+        })
     }
 }
 

@@ -16,13 +16,13 @@
 
 use std::hash::{Hash, Hasher};
 
+use sea_orm::QueryResult;
 use sea_orm::sea_query::{Alias, Condition, Expr, ExprTrait, JoinType, SelectStatement};
-use sea_orm::{IdenStatic, QueryResult};
 use uuid::Uuid;
 
 use crate::error::Result;
 use crate::read::ById;
-use crate::record::{Columns, Record};
+use crate::record::{Columns, Layout, Record};
 use crate::txn::RequestTxn;
 use crate::window::{col, select_columns_as};
 
@@ -135,19 +135,24 @@ fn prime_target<T: Record>(
     prefix: &str,
     columns: Columns,
 ) -> Result<()> {
-    let id = format!("{prefix}{}", T::id_column().as_str());
+    if rows.is_empty() {
+        return Ok(());
+    }
+    let layout = Layout::of(rows);
+    let (fk, at) = (layout.index(fk)?, layout.model::<T>(prefix)?);
+    let id = at.id_index();
     // Each target once, however many rows point to it (an assignee of 100 tasks is
     // decoded once, as its own key would have read it once).
     let mut found: crate::Map<Uuid, Option<T>> = crate::Map::default();
     for row in rows {
-        let Some(target) = row.try_get::<Option<Uuid>>("", fk)? else {
+        let Some(target) = row.try_get_by_index::<Option<Uuid>>(fk)? else {
             continue;
         };
         if found.contains_key(&target) {
             continue;
         }
-        let model = match row.try_get::<Option<Uuid>>("", &id)? {
-            Some(_) => Some(T::from_query_result(row, prefix)?),
+        let model = match row.try_get_by_index::<Option<Uuid>>(id)? {
+            Some(_) => Some(at.read(row)?),
             None => None,
         };
         found.insert(target, model);

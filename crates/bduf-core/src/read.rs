@@ -12,6 +12,7 @@
 //! [`Columns`] the client selected, so large columns are read only when asked for.
 
 use crate::Map;
+use std::borrow::Cow;
 use std::collections::HashSet;
 use std::fmt::Debug;
 use std::hash::{Hash, Hasher};
@@ -28,9 +29,9 @@ use uuid::Uuid;
 use crate::aggregate::{Grouped, Tally, TallyRow};
 use crate::batch::Fetch;
 use crate::error::{Error, Result};
-use crate::paging::{CursorKey, Page, PageArgs, SortKey};
+use crate::paging::{Cursor, CursorKey, Page, PageArgs, SortKey};
 use crate::prefetch::{self, Join};
-use crate::record::{Columns, Record, Tree};
+use crate::record::{Columns, Layout, Record, Tree};
 use crate::tree;
 use crate::txn::RequestTxn;
 use crate::window::{self, PageSpec, Parents, any_of, col, models, select_columns};
@@ -331,20 +332,46 @@ impl<M> ById<M> {
 impl<M: Record> Fetch<ById<M>> for RequestTxn {
     type Value = M;
 
+    /// One statement for every key, whatever columns each names: it reads the columns of
+    /// them all, and a key naming fewer gets the row with more.
     async fn fetch(&self, keys: &[ById<M>]) -> Result<Map<ById<M>, M>> {
         let backend = self.backend();
-        let mut groups: Map<Columns, Vec<Uuid>> = Map::default();
+        let columns = keys
+            .iter()
+            .fold(Columns(0), |columns, key| columns.union(key.columns));
+        // Each id once, with how many keys name it (the last takes the row, the others
+        // a copy).
+        let mut wanted: Map<Uuid, usize> = Map::default();
+        let mut ids = Vec::with_capacity(keys.len());
         for key in keys {
-            groups.entry(key.columns).or_default().push(key.id);
+            let n = wanted.entry(key.id).or_default();
+            if *n == 0 {
+                ids.push(key.id);
+            }
+            *n += 1;
         }
+        let mut select = window::select_from::<M>(columns);
+        select
+            .and_where(any_of(backend, col::<M>(M::id_column()), &ids))
+            .cond_where(self.visible::<M>());
+        let mut rows: Map<Uuid, M> = models::<M>(self, backend.build(&select))
+            .await?
+            .into_iter()
+            .map(|row| (row.id(), row))
+            .collect();
         let mut out = Map::with_capacity_and_hasher(keys.len(), Default::default());
-        for (columns, ids) in groups {
-            let mut select = window::select_from::<M>(columns);
-            select
-                .and_where(any_of(backend, col::<M>(M::id_column()), &ids))
-                .cond_where(self.visible::<M>());
-            for row in models::<M>(self, backend.build(&select)).await? {
-                out.insert(ById::new(row.id(), columns), row);
+        for key in keys {
+            let Some(left) = wanted.get_mut(&key.id) else {
+                continue;
+            };
+            *left -= 1;
+            let row = if *left == 0 {
+                rows.remove(&key.id)
+            } else {
+                rows.get(&key.id).cloned()
+            };
+            if let Some(row) = row {
+                out.insert(ById::new(key.id, key.columns), row);
             }
         }
         Ok(out)
@@ -420,10 +447,20 @@ impl<M: Tree> Fetch<Ancestors<M>> for RequestTxn {
             // Per start: its parent, and every ancestor by id.
             let mut first: Map<Uuid, Uuid> = Map::default();
             let mut found: Map<Uuid, Map<Uuid, M>> = Map::default();
-            for row in &rows {
-                let start: Uuid = row.try_get("", "_walk_start")?;
-                let is_first: i32 = row.try_get("", "_walk_first")?;
-                let model = M::from_query_result(row, "")?;
+            let layout = Layout::of(&rows);
+            let positions = if rows.is_empty() {
+                None
+            } else {
+                Some((
+                    layout.index("_walk_start")?,
+                    layout.index("_walk_first")?,
+                    layout.model::<M>("")?,
+                ))
+            };
+            for (row, (start, is_first, at)) in rows.iter().zip(positions.iter().cycle()) {
+                let start: Uuid = row.try_get_by_index(*start)?;
+                let is_first: i32 = row.try_get_by_index(*is_first)?;
+                let model = at.read(row)?;
                 if is_first == 1 {
                     first.insert(start, model.id());
                 }
@@ -468,8 +505,8 @@ impl<M: Tree> Fetch<DepthOf<M>> for RequestTxn {
 }
 
 /// The connection name of descendants lists in cursors.
-fn descendants_connection<M: Record>() -> String {
-    format!("{}.descendants", M::TABLE)
+fn descendants_connection<M: Record>() -> Cow<'static, str> {
+    Cow::Owned(format!("{}.descendants", M::TABLE))
 }
 
 /// The deepest `descendants(maxDepth)` a client may ask for.
@@ -649,16 +686,22 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
         .group_by_col((alias("_d"), alias("_start")));
     let mut by_start: Map<Uuid, Vec<(i64, M)>> = Map::default();
     let mut read = |rows: &[sea_orm::QueryResult]| -> Result<()> {
+        if rows.is_empty() {
+            return Ok(());
+        }
+        let layout = Layout::of(rows);
+        let (parent, depth) = (layout.index("_parent")?, layout.index("_depth")?);
+        let at = layout.model::<M>("")?;
         for row in rows {
             // A start whose page is empty but whose count is not: one row of NULLs.
-            let Some(start) = row.try_get::<Option<Uuid>>("", "_parent")? else {
+            let Some(start) = row.try_get_by_index::<Option<Uuid>>(parent)? else {
                 continue;
             };
-            let depth: i64 = row.try_get("", "_depth")?;
+            let depth: i64 = row.try_get_by_index(depth)?;
             by_start
                 .entry(start)
                 .or_default()
-                .push((depth, M::from_query_result(row, "")?));
+                .push((depth, at.read(row)?));
         }
         Ok(())
     };
@@ -708,14 +751,13 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
         .map(|id| {
             let rows = by_start.remove(id).unwrap_or_default();
             let page = Page::from_scan(rows, args, |(depth, row)| {
-                CursorKey {
+                Cursor(CursorKey {
                     connection: connection.clone(),
-                    ordered_by: Some("depth".to_owned()),
+                    ordered_by: Some(Cow::Borrowed("depth")),
                     descending: false,
                     key: SortKey::Int(*depth),
                     id: row.id(),
-                }
-                .encode()
+                })
             });
             let mut page = Page {
                 rows: page.rows.into_iter().map(|(c, (_, m))| (c, m)).collect(),

@@ -1,15 +1,16 @@
 //! [`Record`]: what the generic readers need to know of an entity model; [`Tree`] for the
 //! tables whose rows form trees over `parent_id`; [`Columns`], the set of columns a read
-//! fetches.
+//! fetches; [`Layout`], where a statement's columns are, so its rows are read by position.
 
+use entity::position::ByPosition;
 use sea_orm::sea_query::Condition;
-use sea_orm::{EntityTrait, FromQueryResult, IdenStatic, Iterable, ModelTrait};
+use sea_orm::{DbErr, EntityTrait, FromQueryResult, IdenStatic, Iterable, ModelTrait, QueryResult};
 use uuid::Uuid;
 
 use crate::scope::{Scope, Tenancy, tenancy};
 
 /// An entity model with a UUID primary key named `id`.
-pub trait Record: FromQueryResult + Clone + Send + Sync + 'static {
+pub trait Record: FromQueryResult + ByPosition + Clone + Send + Sync + 'static {
     /// The entity this is the model of.
     type E: EntityTrait<Model = Self> + Default;
     /// The table's name: the name of its connections in cursors, and of its SQL.
@@ -75,6 +76,86 @@ impl Columns {
         Column::<M>::iter()
             .position(|c| c.as_str() == column.as_str())
             .unwrap_or(usize::MAX)
+    }
+}
+
+/// Where the columns of a statement's rows are: looked up by name once, on its first row,
+/// then read by index from every row (sqlx hashes a column's name at every lookup by
+/// name, and SeaORM's derived `FromQueryResult` looks up every column of every row so).
+#[derive(Debug, Default)]
+pub struct Layout {
+    names: Vec<String>,
+}
+
+impl Layout {
+    /// The layout of `rows` (all rows of a statement share their first's).
+    pub fn of(rows: &[QueryResult]) -> Layout {
+        Layout {
+            names: rows
+                .first()
+                .map(QueryResult::column_names)
+                .unwrap_or_default(),
+        }
+    }
+
+    /// The index of the column named `name`.
+    pub fn index(&self, name: &str) -> Result<usize, DbErr> {
+        self.names
+            .iter()
+            .position(|n| n == name)
+            .ok_or_else(|| DbErr::Custom(format!("the statement has no column {name}")))
+    }
+
+    /// The reader of the model `M` whose columns are named with `prefix`: they must
+    /// follow one another in the order of `M`'s `Column` enum, as [`select_columns_as`]
+    /// selects them; any other order is an error, never a wrong field.
+    ///
+    /// [`select_columns_as`]: crate::window::select_columns_as
+    pub fn model<M: Record>(&self, prefix: &str) -> Result<At<M>, DbErr> {
+        let disorder = || {
+            DbErr::Custom(format!(
+                "the columns of {} are not together in their entity's order",
+                M::TABLE
+            ))
+        };
+        let mut columns = Column::<M>::iter();
+        let first = columns.next().ok_or_else(disorder)?;
+        let base = self.index(&format!("{prefix}{}", first.as_str()))?;
+        for (i, column) in columns.enumerate() {
+            let name = self.names.get(base + 1 + i).ok_or_else(disorder)?;
+            if name.strip_prefix(prefix) != Some(column.as_str()) {
+                return Err(disorder());
+            }
+        }
+        if M::COLUMNS != Column::<M>::iter().count() {
+            return Err(disorder());
+        }
+        Ok(At {
+            base,
+            model: std::marker::PhantomData,
+        })
+    }
+}
+
+/// Reads `M` from rows by position ([`Layout::model`]).
+#[derive(Debug, Clone, Copy)]
+pub struct At<M> {
+    base: usize,
+    model: std::marker::PhantomData<fn() -> M>,
+}
+
+impl<M: Record> At<M> {
+    /// The model in `row`.
+    pub fn read(&self, row: &QueryResult) -> Result<M, DbErr> {
+        M::at(row, self.base)
+    }
+
+    /// The index of the model's primary key.
+    pub fn id_index(&self) -> usize {
+        self.base
+            + Column::<M>::iter()
+                .position(|c| c.as_str() == M::id_column().as_str())
+                .unwrap_or(0)
     }
 }
 

@@ -24,13 +24,14 @@ use sea_orm::sea_query::{
     OverStatement, PgFunc, Query, SelectStatement, UnionType, Value, WindowStatement,
 };
 use sea_orm::{
-    ColumnTrait, DbBackend, DbErr, IdenStatic, Iterable, ModelTrait, QueryResult, Statement,
+    ColumnDef, ColumnTrait, DbBackend, DbErr, IdenStatic, Iterable, ModelTrait, QueryResult,
+    Statement,
 };
 use uuid::Uuid;
 
 use crate::error::Result;
 use crate::paging::{CursorKey, Ordering, Page, PageArgs};
-use crate::record::{Column, Columns, Record};
+use crate::record::{Column, Columns, Layout, Record};
 use crate::txn::RequestTxn;
 
 /// A column of `M`, qualified by its table.
@@ -47,18 +48,16 @@ pub fn any_of(backend: DbBackend, expr: Expr, ids: &[Uuid]) -> Expr {
     }
 }
 
-/// Whether a column may be left out of a read: large or free-text values, which the
-/// model then holds as NULL (or `''` where the column is NOT NULL). Every other column
-/// is always read.
-fn skippable(column_type: &ColumnType) -> bool {
-    matches!(
-        column_type,
-        ColumnType::Text
-            | ColumnType::Json
-            | ColumnType::JsonBinary
-            | ColumnType::String(_)
-            | ColumnType::Char(_)
-    )
+/// Whether a column may be left out of a read: any nullable one, which the model then
+/// holds as NULL, and a NOT NULL text, held as `''`. Every other column is always read.
+/// (Which are left out is the caller's [`Columns`]: the GraphQL types name every key and
+/// foreign key, whatever the selection.)
+fn skippable(def: &ColumnDef) -> bool {
+    def.is_null()
+        || matches!(
+            def.get_column_type(),
+            ColumnType::Text | ColumnType::String(_) | ColumnType::Char(_)
+        )
 }
 
 /// Selects the columns of `M` into `select`: those in `columns` (and every one that
@@ -72,7 +71,7 @@ pub fn select_columns<M: Record>(select: &mut SelectStatement, columns: Columns)
 pub fn select_columns_as<M: Record>(select: &mut SelectStatement, columns: Columns, prefix: &str) {
     for (position, column) in Column::<M>::iter().enumerate() {
         let def = column.def();
-        let expr = if columns.has(position) || !skippable(def.get_column_type()) {
+        let expr = if columns.has(position) || !skippable(&def) {
             column.select_as(col::<M>(column))
         } else if def.is_null() {
             Expr::cust("NULL")
@@ -98,9 +97,19 @@ pub fn select_from<M: Record>(columns: Columns) -> SelectStatement {
 /// Runs `select` and reads the rows as models.
 pub async fn models<M: Record>(txn: &RequestTxn, statement: Statement) -> Result<Vec<M>> {
     let rows = txn.query(statement).await?;
+    read_models(&rows)
+}
+
+/// The rows of a statement that selects `M`'s columns unprefixed, read as models by
+/// position ([`Layout`]).
+pub fn read_models<M: Record>(rows: &[QueryResult]) -> Result<Vec<M>> {
+    if rows.is_empty() {
+        return Ok(Vec::new());
+    }
+    let at = Layout::of(rows).model::<M>("")?;
     Ok(rows
         .iter()
-        .map(|row| M::from_query_result(row, ""))
+        .map(|row| at.read(row))
         .collect::<Result<_, DbErr>>()?)
 }
 
@@ -354,9 +363,7 @@ where
                 .query(backend.build(&page_select(backend, &base, spec)))
                 .await?;
             crate::prefetch::prime(txn, &rows, spec.joins)?;
-            rows.iter()
-                .map(|row| M::from_query_result(row, ""))
-                .collect::<Result<_, DbErr>>()?
+            read_models(&rows)?
         } else {
             Vec::new()
         };
@@ -389,12 +396,15 @@ where
         };
         crate::prefetch::prime(txn, &rows, spec.joins)?;
         let mut by_parent: Map<Uuid, Vec<M>> = Map::default();
-        for row in &rows {
-            let parent: Uuid = row.try_get("", "_parent")?;
-            by_parent
-                .entry(parent)
-                .or_default()
-                .push(M::from_query_result(row, "")?);
+        if !rows.is_empty() {
+            let layout = Layout::of(&rows);
+            let (parent, at) = (layout.index("_parent")?, layout.model::<M>("")?);
+            for row in &rows {
+                by_parent
+                    .entry(row.try_get_by_index(parent)?)
+                    .or_default()
+                    .push(at.read(row)?);
+            }
         }
         let totals = if spec.total {
             Some(count(txn, Some(&parents), &spec.condition).await?)
@@ -554,15 +564,18 @@ fn split_counted<M: Record>(
         .map(|id| (*id, 0))
         .collect();
     let mut by_parent: Map<Uuid, Vec<M>> = Map::default();
-    let id = M::id_column();
+    if rows.is_empty() {
+        return Ok((by_parent, totals));
+    }
+    let layout = Layout::of(rows);
+    let (parent, total) = (layout.index("_parent")?, layout.index("_total")?);
+    let at = layout.model::<M>("")?;
+    let id = at.id_index();
     for row in rows {
-        let parent: Uuid = row.try_get("", "_parent")?;
-        totals.insert(parent, row.try_get("", "_total")?);
-        if row.try_get::<Option<Uuid>>("", id.as_str())?.is_some() {
-            by_parent
-                .entry(parent)
-                .or_default()
-                .push(M::from_query_result(row, "")?);
+        let parent: Uuid = row.try_get_by_index(parent)?;
+        totals.insert(parent, row.try_get_by_index(total)?);
+        if row.try_get_by_index::<Option<Uuid>>(id)?.is_some() {
+            by_parent.entry(parent).or_default().push(at.read(row)?);
         }
     }
     Ok((by_parent, totals))

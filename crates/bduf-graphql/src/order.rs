@@ -93,25 +93,47 @@ fn keys<'a>(
     }
 }
 
+/// Reorders `value`, answering to the fields of `sets`: the order of their keys is worked
+/// out once for the value, however many objects a list of it holds.
 fn reorder(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
+    if matches!(value, Value::List(_) | Value::Object(_)) {
+        let mut order = Vec::new();
+        keys(sets, fragments, 0, &mut order);
+        apply(value, &order, fragments);
+    }
+}
+
+/// Puts the objects of `value` in `order`, then their fields' values in theirs.
+fn apply(value: &mut Value, order: &[(Name, Vec<&SelectionSet>)], fragments: &Fragments) {
     match value {
         Value::List(items) => {
             for item in items {
-                reorder(item, sets, fragments);
+                apply(item, order, fragments);
             }
         }
         Value::Object(map) => {
-            let mut order = Vec::new();
-            keys(sets, fragments, 0, &mut order);
-            let mut old = std::mem::take(map);
+            // Most objects come in order already (a level's scalars are answered as they
+            // are selected): rebuild only those that do not.
+            let mut named = order.iter().filter(|(key, _)| map.contains_key(key));
+            let in_order = map
+                .keys()
+                .all(|key| named.next().is_some_and(|(k, _)| k == key));
+            if !in_order {
+                let mut old = std::mem::take(map);
+                for (key, _) in order {
+                    if let Some(field) = old.shift_remove(key) {
+                        map.insert(key.clone(), field);
+                    }
+                }
+                // Anything the query does not name (nothing, today) keeps its place at the
+                // end.
+                map.extend(old);
+            }
             for (key, subs) in order {
-                if let Some(mut field) = old.shift_remove(&key) {
-                    reorder(&mut field, &subs, fragments);
-                    map.insert(key, field);
+                if let Some(field) = map.get_mut(key) {
+                    reorder(field, subs, fragments);
                 }
             }
-            // Anything the query does not name (nothing, today) keeps its place at the end.
-            map.extend(old);
         }
         _ => {}
     }
@@ -127,7 +149,7 @@ mod tests {
     fn fields_follow_the_query_through_aliases_lists_and_fragments() {
         let query = "{ b a: x { ...F d } c } fragment F on T { e ... on T { f } }";
         let mut data: Value = serde_json::from_str::<serde_json::Value>(
-            r#"{"c": 1, "a": [{"d": 1, "f": 2, "e": 3}], "b": 2}"#,
+            r#"{"c": 1, "a": [{"d": 1, "f": 2, "e": 3}, {"e": 3, "f": 2, "d": 1}, {"e": 3, "d": 1, "f": 2}], "b": 2}"#,
         )
         .and_then(serde_json::from_value)
         .expect("a value");
@@ -141,9 +163,13 @@ mod tests {
         let Value::List(items) = &top["a"] else {
             panic!("a list")
         };
-        let Value::Object(item) = &items[0] else {
-            panic!("an object")
-        };
-        assert_eq!(item.keys().collect::<Vec<_>>(), ["e", "f", "d"]);
+        // Out of order, in order already, out of order: each object of the list in order.
+        assert_eq!(items.len(), 3);
+        for item in items {
+            let Value::Object(item) = item else {
+                panic!("an object")
+            };
+            assert_eq!(item.keys().collect::<Vec<_>>(), ["e", "f", "d"]);
+        }
     }
 }

@@ -8,7 +8,7 @@ use std::sync::Arc;
 use async_graphql::connection::{Connection, Edge, EmptyFields};
 use async_graphql::{Context, Lookahead, OutputType, SimpleObject};
 use bduf_core::aggregate::Tally;
-use bduf_core::paging::{DEFAULT_PAGE, Page, PageArgs};
+use bduf_core::paging::{Cursor, DEFAULT_PAGE, Page, PageArgs};
 use bduf_core::read::{
     Ancestors, ById, CountOf, DepthOf, Descendants, Filter, Link, Order, Rows, TreeWindow, Window,
     descendant_depth,
@@ -36,7 +36,7 @@ pub struct Totals {
 }
 
 /// A Relay connection of `N` nodes.
-pub type Conn<N> = Connection<String, N, Totals, EmptyFields>;
+pub type Conn<N> = Connection<Cursor, N, Totals, EmptyFields>;
 
 /// The nodes a connection field may return, with what they select (see `crate::limits`):
 /// its page size — `first` or `last`, the default page size when neither is given —

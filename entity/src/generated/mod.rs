@@ -26,4 +26,5 @@ pub mod tasks;
 pub mod user_sessions;
 pub mod users;
 
+mod positions;
 pub mod rules;

@@ -26,25 +26,28 @@ impl Node for Analysis {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b1111011110000101111);
+        let mut columns = Columns(0b1000000000000001111);
         for look in looks {
-            if look.field("description").exists() {
-                columns = columns.with(4);
-            }
-            if look.field("findings").exists() {
-                columns = columns.with(6);
-            }
-            if look.field("recommendations").exists() {
-                columns = columns.with(7);
-            }
-            if look.field("risks").exists() {
-                columns = columns.with(8);
-            }
-            if look.field("opportunities").exists() {
-                columns = columns.with(9);
-            }
-            if look.field("contextSources").exists() {
-                columns = columns.with(14);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "description" => columns.with(4),
+                        "methodology" => columns.with(5),
+                        "findings" => columns.with(6),
+                        "recommendations" => columns.with(7),
+                        "risks" => columns.with(8),
+                        "opportunities" => columns.with(9),
+                        "confidenceScore" => columns.with(10),
+                        "completenessScore" => columns.with(11),
+                        "processingTimeSeconds" => columns.with(12),
+                        "aiModelUsed" => columns.with(13),
+                        "contextSources" => columns.with(14),
+                        "status" => columns.with(15),
+                        "createdAt" => columns.with(16),
+                        "updatedAt" => columns.with(17),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

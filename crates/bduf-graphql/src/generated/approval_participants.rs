@@ -29,10 +29,19 @@ impl Node for ApprovalParticipant {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b111101111);
+        let mut columns = Columns(0b100000111);
         for look in looks {
-            if look.field("responseNotes").exists() {
-                columns = columns.with(4);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "response" => columns.with(3),
+                        "responseNotes" => columns.with(4),
+                        "respondedAt" => columns.with(5),
+                        "isRequired" => columns.with(6),
+                        "weight" => columns.with(7),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

@@ -26,16 +26,26 @@ impl Node for Approval {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11111111100111101111);
+        let mut columns = Columns(0b10001100000010001111);
         for look in looks {
-            if look.field("description").exists() {
-                columns = columns.with(4);
-            }
-            if look.field("decisionRationale").exists() {
-                columns = columns.with(9);
-            }
-            if look.field("conditions").exists() {
-                columns = columns.with(10);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "description" => columns.with(4),
+                        "approvalType" => columns.with(5),
+                        "targetType" => columns.with(6),
+                        "status" => columns.with(8),
+                        "decisionRationale" => columns.with(9),
+                        "conditions" => columns.with(10),
+                        "requiresUnanimous" => columns.with(11),
+                        "requiredApproverCount" => columns.with(12),
+                        "autoApproveAfterHours" => columns.with(13),
+                        "resolvedAt" => columns.with(16),
+                        "createdAt" => columns.with(17),
+                        "updatedAt" => columns.with(18),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

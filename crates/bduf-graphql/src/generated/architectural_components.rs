@@ -32,28 +32,26 @@ impl Node for ArchitecturalComponent {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11110000001011111);
+        let mut columns = Columns(0b10000000000001111);
         for look in looks {
-            if look.field("description").exists() {
-                columns = columns.with(5);
-            }
-            if look.field("patterns").exists() {
-                columns = columns.with(7);
-            }
-            if look.field("interfaces").exists() {
-                columns = columns.with(8);
-            }
-            if look.field("dependencies").exists() {
-                columns = columns.with(9);
-            }
-            if look.field("scalabilityRequirements").exists() {
-                columns = columns.with(10);
-            }
-            if look.field("performanceRequirements").exists() {
-                columns = columns.with(11);
-            }
-            if look.field("securityRequirements").exists() {
-                columns = columns.with(12);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "type" => columns.with(4),
+                        "description" => columns.with(5),
+                        "technology" => columns.with(6),
+                        "patterns" => columns.with(7),
+                        "interfaces" => columns.with(8),
+                        "dependencies" => columns.with(9),
+                        "scalabilityRequirements" => columns.with(10),
+                        "performanceRequirements" => columns.with(11),
+                        "securityRequirements" => columns.with(12),
+                        "implementationStatus" => columns.with(13),
+                        "createdAt" => columns.with(14),
+                        "updatedAt" => columns.with(15),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

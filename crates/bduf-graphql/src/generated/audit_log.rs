@@ -29,19 +29,20 @@ impl Node for AuditLogEntry {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11111011000111111);
+        let mut columns = Columns(0b11111000000111111);
         for look in looks {
-            if look.field("oldValues").exists() {
-                columns = columns.with(6);
-            }
-            if look.field("newValues").exists() {
-                columns = columns.with(7);
-            }
-            if look.field("changedFields").exists() {
-                columns = columns.with(8);
-            }
-            if look.field("userAgent").exists() {
-                columns = columns.with(11);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "oldValues" => columns.with(6),
+                        "newValues" => columns.with(7),
+                        "changedFields" => columns.with(8),
+                        "changeReason" => columns.with(9),
+                        "clientIp" => columns.with(10),
+                        "userAgent" => columns.with(11),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

@@ -32,13 +32,25 @@ impl Node for CollaborationSession {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b1111111011101111);
+        let mut columns = Columns(0b1000000000001111);
         for look in looks {
-            if look.field("description").exists() {
-                columns = columns.with(4);
-            }
-            if look.field("sessionData").exists() {
-                columns = columns.with(8);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "description" => columns.with(4),
+                        "sessionType" => columns.with(5),
+                        "status" => columns.with(6),
+                        "currentPhase" => columns.with(7),
+                        "sessionData" => columns.with(8),
+                        "startedAt" => columns.with(9),
+                        "endedAt" => columns.with(10),
+                        "maxParticipants" => columns.with(11),
+                        "requiresApproval" => columns.with(12),
+                        "createdAt" => columns.with(13),
+                        "updatedAt" => columns.with(14),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

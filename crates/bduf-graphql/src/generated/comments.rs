@@ -26,10 +26,20 @@ impl Node for Comment {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11111111101111);
+        let mut columns = Columns(0b10001011001111);
         for look in looks {
-            if look.field("content").exists() {
-                columns = columns.with(4);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "content" => columns.with(4),
+                        "contentType" => columns.with(5),
+                        "isResolved" => columns.with(8),
+                        "resolvedAt" => columns.with(10),
+                        "createdAt" => columns.with(11),
+                        "updatedAt" => columns.with(12),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

@@ -29,10 +29,22 @@ impl Node for Notification {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11111111101111);
+        let mut columns = Columns(0b10000001001111);
         for look in looks {
-            if look.field("message").exists() {
-                columns = columns.with(4);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "message" => columns.with(4),
+                        "targetType" => columns.with(5),
+                        "isRead" => columns.with(7),
+                        "readAt" => columns.with(8),
+                        "deliveryMethod" => columns.with(9),
+                        "scheduledFor" => columns.with(10),
+                        "deliveredAt" => columns.with(11),
+                        "createdAt" => columns.with(12),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

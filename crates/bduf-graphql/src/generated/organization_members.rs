@@ -29,10 +29,16 @@ impl Node for OrganizationMember {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b101111);
+        let mut columns = Columns(0b1111);
         for look in looks {
-            if look.field("permissions").exists() {
-                columns = columns.with(4);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "permissions" => columns.with(4),
+                        "joinedAt" => columns.with(5),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

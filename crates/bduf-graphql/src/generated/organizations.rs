@@ -29,13 +29,19 @@ impl Node for Organization {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11100111);
+        let mut columns = Columns(0b111);
         for look in looks {
-            if look.field("description").exists() {
-                columns = columns.with(3);
-            }
-            if look.field("settings").exists() {
-                columns = columns.with(4);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "description" => columns.with(3),
+                        "settings" => columns.with(4),
+                        "isActive" => columns.with(5),
+                        "createdAt" => columns.with(6),
+                        "updatedAt" => columns.with(7),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

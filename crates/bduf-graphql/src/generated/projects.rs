@@ -26,19 +26,30 @@ impl Node for Project {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11111000111111101111);
+        let mut columns = Columns(0b1111);
         for look in looks {
-            if look.field("description").exists() {
-                columns = columns.with(4);
-            }
-            if look.field("technologyStack").exists() {
-                columns = columns.with(12);
-            }
-            if look.field("constraints").exists() {
-                columns = columns.with(13);
-            }
-            if look.field("assumptions").exists() {
-                columns = columns.with(14);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "description" => columns.with(4),
+                        "status" => columns.with(5),
+                        "projectType" => columns.with(6),
+                        "industry" => columns.with(7),
+                        "complexityScore" => columns.with(8),
+                        "estimatedDurationWeeks" => columns.with(9),
+                        "estimatedBudget" => columns.with(10),
+                        "currency" => columns.with(11),
+                        "technologyStack" => columns.with(12),
+                        "constraints" => columns.with(13),
+                        "assumptions" => columns.with(14),
+                        "version" => columns.with(15),
+                        "isArchived" => columns.with(16),
+                        "archivedAt" => columns.with(17),
+                        "createdAt" => columns.with(18),
+                        "updatedAt" => columns.with(19),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

@@ -29,19 +29,25 @@ impl Node for Requirement {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b1110101111001111);
+        let mut columns = Columns(0b1000000000001111);
         for look in looks {
-            if look.field("description").exists() {
-                columns = columns.with(4);
-            }
-            if look.field("acceptanceCriteria").exists() {
-                columns = columns.with(5);
-            }
-            if look.field("dependencies").exists() {
-                columns = columns.with(10);
-            }
-            if look.field("validationNotes").exists() {
-                columns = columns.with(12);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "description" => columns.with(4),
+                        "acceptanceCriteria" => columns.with(5),
+                        "priority" => columns.with(6),
+                        "category" => columns.with(7),
+                        "complexityScore" => columns.with(8),
+                        "effortEstimateHours" => columns.with(9),
+                        "dependencies" => columns.with(10),
+                        "isValidated" => columns.with(11),
+                        "validationNotes" => columns.with(12),
+                        "createdAt" => columns.with(13),
+                        "updatedAt" => columns.with(14),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

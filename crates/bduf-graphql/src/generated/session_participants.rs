@@ -28,8 +28,24 @@ impl From<Model> for SessionParticipant {
 impl Node for SessionParticipant {
     type Model = Model;
 
-    fn columns(_looks: &[Lookahead<'_>]) -> Columns {
-        Columns(0b1111111111)
+    fn columns(looks: &[Lookahead<'_>]) -> Columns {
+        let mut columns = Columns(0b1000000111);
+        for look in looks {
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "role" => columns.with(3),
+                        "joinedAt" => columns.with(4),
+                        "lastActiveAt" => columns.with(5),
+                        "isActive" => columns.with(6),
+                        "canEdit" => columns.with(7),
+                        "canApprove" => columns.with(8),
+                        _ => columns,
+                    };
+                }
+            }
+        }
+        columns
     }
 }
 

@@ -26,19 +26,31 @@ impl Node for Task {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11111111110011111001111);
+        let mut columns = Columns(0b10000000010000000001111);
         for look in looks {
-            if look.field("description").exists() {
-                columns = columns.with(4);
-            }
-            if look.field("acceptanceCriteria").exists() {
-                columns = columns.with(5);
-            }
-            if look.field("dependencies").exists() {
-                columns = columns.with(11);
-            }
-            if look.field("blockers").exists() {
-                columns = columns.with(12);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "description" => columns.with(4),
+                        "acceptanceCriteria" => columns.with(5),
+                        "workType" => columns.with(6),
+                        "priority" => columns.with(7),
+                        "complexityScore" => columns.with(8),
+                        "estimatedHours" => columns.with(9),
+                        "actualHours" => columns.with(10),
+                        "dependencies" => columns.with(11),
+                        "blockers" => columns.with(12),
+                        "status" => columns.with(14),
+                        "progressPercentage" => columns.with(15),
+                        "plannedStartDate" => columns.with(16),
+                        "plannedEndDate" => columns.with(17),
+                        "actualStartDate" => columns.with(18),
+                        "actualEndDate" => columns.with(19),
+                        "createdAt" => columns.with(20),
+                        "updatedAt" => columns.with(21),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns

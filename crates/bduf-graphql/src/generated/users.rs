@@ -26,13 +26,25 @@ impl Node for User {
     type Model = Model;
 
     fn columns(looks: &[Lookahead<'_>]) -> Columns {
-        let mut columns = Columns(0b11111011110101);
+        let mut columns = Columns(0b101);
         for look in looks {
-            if look.field("email").exists() {
-                columns = columns.with(1);
-            }
-            if look.field("preferences").exists() {
-                columns = columns.with(8);
+            for field in look.selection_fields() {
+                for selected in field.selection_set() {
+                    columns = match selected.name() {
+                        "email" => columns.with(1),
+                        "firstName" => columns.with(4),
+                        "lastName" => columns.with(5),
+                        "avatarUrl" => columns.with(6),
+                        "timezone" => columns.with(7),
+                        "preferences" => columns.with(8),
+                        "isActive" => columns.with(9),
+                        "emailVerified" => columns.with(10),
+                        "lastLoginAt" => columns.with(11),
+                        "createdAt" => columns.with(12),
+                        "updatedAt" => columns.with(13),
+                        _ => columns,
+                    };
+                }
             }
         }
         columns
