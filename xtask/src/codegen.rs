@@ -93,7 +93,7 @@ pub async fn render(db: &DatabaseConnection) -> Result<Outputs> {
     entities.insert("rules.rs".to_owned(), rules);
     let positions = render_positions(&entities)?;
     if let Some(module) = entities.get_mut("mod.rs") {
-        module.push_str("mod positions;\n");
+        module.push_str("\nmod positions;\n");
     }
     entities.insert("positions.rs".to_owned(), positions);
     Ok(vec![

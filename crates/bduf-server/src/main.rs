@@ -23,6 +23,12 @@ use migration::runner::{self, Command};
 use migration::{DEFAULT_DATABASE_URL, Migrator};
 use tracing_subscriber::EnvFilter;
 
+/// The allocator: mimalloc instead of glibc's malloc, which was about a quarter of the
+/// instructions a dashboard request costs (every field and value of an answer is an
+/// allocation; docs/benchmarks.md, "The server's own cost").
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Serves bduf's GraphQL API.
 #[derive(Debug, Parser)]
 #[command(version, about)]

@@ -26,5 +26,6 @@ pub mod tasks;
 pub mod user_sessions;
 pub mod users;
 
-mod positions;
 pub mod rules;
+
+mod positions;
