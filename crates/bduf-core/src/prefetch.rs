@@ -33,8 +33,12 @@ pub struct Target {
     /// Its table.
     pub table: &'static str,
     join: fn(&RequestTxn, &mut SelectStatement, Expr, Columns, &str),
-    prime: fn(&RequestTxn, &[QueryResult], &str, &str, Columns) -> Result<()>,
+    prime: Prime,
 }
+
+/// Remembers the targets a statement's rows read: its rows, where their columns are, the
+/// foreign key, the target's column prefix and the columns read.
+type Prime = fn(&RequestTxn, &[QueryResult], &Layout, &str, &str, Columns) -> Result<()>;
 
 impl std::fmt::Debug for Target {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
@@ -105,8 +109,13 @@ pub fn add<M: Record>(txn: &RequestTxn, select: &mut SelectStatement, joins: &[J
 /// Remembers what `rows` (of a statement made with [`add`]) read of each join's target:
 /// the row, or none where the foreign key names one the request may not see.
 pub fn prime(txn: &RequestTxn, rows: &[QueryResult], joins: &[Join]) -> Result<()> {
+    if rows.is_empty() || joins.is_empty() {
+        return Ok(());
+    }
+    // Where the columns are, once for every join of the statement.
+    let layout = Layout::of(rows);
     for (n, joined) in joins.iter().enumerate() {
-        (joined.target.prime)(txn, rows, joined.fk, &prefix(n), joined.columns)?;
+        (joined.target.prime)(txn, rows, &layout, joined.fk, &prefix(n), joined.columns)?;
     }
     Ok(())
 }
@@ -131,14 +140,11 @@ fn join_target<T: Record>(
 fn prime_target<T: Record>(
     txn: &RequestTxn,
     rows: &[QueryResult],
+    layout: &Layout,
     fk: &str,
     prefix: &str,
     columns: Columns,
 ) -> Result<()> {
-    if rows.is_empty() {
-        return Ok(());
-    }
-    let layout = Layout::of(rows);
     let (fk, at) = (layout.index(fk)?, layout.model::<T>(prefix)?);
     let id = at.id_index();
     // Each target once, however many rows point to it (an assignee of 100 tasks is

@@ -447,24 +447,19 @@ impl<M: Tree> Fetch<Ancestors<M>> for RequestTxn {
             // Per start: its parent, and every ancestor by id.
             let mut first: Map<Uuid, Uuid> = Map::default();
             let mut found: Map<Uuid, Map<Uuid, M>> = Map::default();
-            let layout = Layout::of(&rows);
-            let positions = if rows.is_empty() {
-                None
-            } else {
-                Some((
-                    layout.index("_walk_start")?,
-                    layout.index("_walk_first")?,
-                    layout.model::<M>("")?,
-                ))
-            };
-            for (row, (start, is_first, at)) in rows.iter().zip(positions.iter().cycle()) {
-                let start: Uuid = row.try_get_by_index(*start)?;
-                let is_first: i32 = row.try_get_by_index(*is_first)?;
-                let model = at.read(row)?;
-                if is_first == 1 {
-                    first.insert(start, model.id());
+            if !rows.is_empty() {
+                let layout = Layout::of(&rows);
+                let (start, is_first) =
+                    (layout.index("_walk_start")?, layout.index("_walk_first")?);
+                let at = layout.model::<M>("")?;
+                for row in &rows {
+                    let start: Uuid = row.try_get_by_index(start)?;
+                    let model = at.read(row)?;
+                    if row.try_get_by_index::<i32>(is_first)? == 1 {
+                        first.insert(start, model.id());
+                    }
+                    found.entry(start).or_default().insert(model.id(), model);
                 }
-                found.entry(start).or_default().insert(model.id(), model);
             }
             for id in ids {
                 let mut nodes = found.remove(&id).unwrap_or_default();
