@@ -11,7 +11,9 @@
 //!   EXISTS`, which takes a `SHARE UPDATE EXCLUSIVE` lock (writes go on) instead of
 //!   `SHARE` (writes wait for the whole build), after dropping an `INVALID` index a
 //!   failed build left behind. SQLite: `CREATE INDEX IF NOT EXISTS` (one process's
-//!   database; nothing to keep going meanwhile).
+//!   database; nothing to keep going meanwhile). [`create_covering_index_concurrently`]
+//!   is the same with columns the index carries without sorting by them (`INCLUDE`;
+//!   SQLite, which has no `INCLUDE`, gets them as the last key columns).
 //! - [`update_in_batches`]: a backfill of [`BATCH`] rows a transaction, each with
 //!   `lock_timeout` 5 s, until no row is left to do. The audit triggers record every
 //!   row it changes, as for any writer.
@@ -51,10 +53,30 @@ pub async fn create_index_concurrently(
     table: &str,
     columns: &str,
 ) -> Result<(), DbErr> {
+    create_covering_index_concurrently(manager, name, table, columns, "").await
+}
+
+/// Creates the index `name` on `table` `(columns)` that also carries the columns
+/// `include` (none when empty), without blocking the table's writes: PostgreSQL's
+/// `INCLUDE (include)`, and on SQLite, which has no `INCLUDE`, `include` as the index's
+/// last key columns. Either way an index-only scan can read them. Must run outside a
+/// transaction on PostgreSQL.
+pub async fn create_covering_index_concurrently(
+    manager: &SchemaManager<'_>,
+    name: &str,
+    table: &str,
+    columns: &str,
+    include: &str,
+) -> Result<(), DbErr> {
     let db = manager.get_connection();
     if manager.get_database_backend() != DbBackend::Postgres {
+        let key = if include.is_empty() {
+            columns.to_owned()
+        } else {
+            format!("{columns}, {include}")
+        };
         db.execute_unprepared(&format!(
-            "CREATE INDEX IF NOT EXISTS {name} ON {table} ({columns})"
+            "CREATE INDEX IF NOT EXISTS {name} ON {table} ({key})"
         ))
         .await?;
         return Ok(());
@@ -63,8 +85,13 @@ pub async fn create_index_concurrently(
         db.execute_unprepared(&format!("DROP INDEX CONCURRENTLY IF EXISTS {name}"))
             .await?;
     }
+    let include = if include.is_empty() {
+        String::new()
+    } else {
+        format!(" INCLUDE ({include})")
+    };
     db.execute_unprepared(&format!(
-        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} ({columns})"
+        "CREATE INDEX CONCURRENTLY IF NOT EXISTS {name} ON {table} ({columns}){include}"
     ))
     .await?;
     Ok(())

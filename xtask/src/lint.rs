@@ -8,7 +8,9 @@
 //! it with sea-query or wrote it by hand. The migration runner's own statements — the
 //! lock, the ledger `seaql_migrations` and its checksums, `BEGIN`/`COMMIT` — are left
 //! out. Each step's statements go to `target/migration-lint/<step>.sql`, which squawk
-//! reads as one transaction (every step runs in one).
+//! reads as one transaction — every step runs in one, except an online step
+//! (`migration::online`, `use_transaction` `Some(false)`), whose statements squawk reads
+//! as each its own.
 
 use std::collections::BTreeSet;
 use std::fmt::Write as _;
@@ -81,6 +83,11 @@ pub async fn run(since: Option<&str>) -> Result<()> {
         .iter()
         .map(|m| m.name().to_owned())
         .collect();
+    let online: BTreeSet<String> = Migrator::migrations()
+        .iter()
+        .filter(|m| m.use_transaction() == Some(false))
+        .map(|m| m.name().to_owned())
+        .collect();
     let linted: Vec<String> = match since {
         None => steps.clone(),
         Some(reference) => steps_added_since(&root, reference, &steps)?,
@@ -104,7 +111,7 @@ pub async fn run(since: Option<&str>) -> Result<()> {
         if !linted.contains(step) {
             continue;
         }
-        let file = StepFile::new(step, statements);
+        let file = StepFile::new(step, statements, !online.contains(step));
         std::fs::write(out_dir.join(format!("{step}.sql")), &file.text)?;
         files.push(file);
     }
@@ -526,13 +533,20 @@ struct StepFile {
     /// The line (from 0) of `text` each statement starts on.
     lines: Vec<usize>,
     text: String,
+    /// Whether the step runs in one transaction (all but the online steps).
+    in_transaction: bool,
 }
 
 impl StepFile {
-    fn new(step: &str, statements: &[String]) -> Self {
+    fn new(step: &str, statements: &[String], in_transaction: bool) -> Self {
+        let how = if in_transaction {
+            "in one transaction"
+        } else {
+            "each in a transaction of its own: an online step"
+        };
         let mut text = format!(
             "-- Written by `cargo xtask migration-lint`: the PostgreSQL statements of {step}, \
-             in the order it runs them (in one transaction).\n"
+             in the order it runs them ({how}).\n"
         );
         let mut lines = Vec::new();
         for sql in statements {
@@ -544,6 +558,7 @@ impl StepFile {
             statements: statements.to_vec(),
             lines,
             text,
+            in_transaction,
         }
     }
 
@@ -590,14 +605,35 @@ impl Squawk {
         Ok(Self { path, help })
     }
 
-    /// squawk's findings in `files` (written in `dir`).
+    /// squawk's findings in `files` (written in `dir`): those of steps that run in one
+    /// transaction read as such, those of online steps as statements each on its own.
     fn check(&self, dir: &Path, files: &[StepFile]) -> Result<Vec<Finding>> {
+        let mut findings = Vec::new();
+        for in_transaction in [true, false] {
+            let group: Vec<&StepFile> = files
+                .iter()
+                .filter(|f| f.in_transaction == in_transaction)
+                .collect();
+            if !group.is_empty() {
+                findings.extend(self.check_group(dir, &group, in_transaction)?);
+            }
+        }
+        Ok(findings)
+    }
+
+    /// squawk's findings in `files`, read as one transaction each or not.
+    fn check_group(
+        &self,
+        dir: &Path,
+        files: &[&StepFile],
+        in_transaction: bool,
+    ) -> Result<Vec<Finding>> {
         let mut command = Command::new(&self.path);
         command.current_dir(dir).args(["--reporter", "json"]);
         if self.help.contains("--pg-version") {
             command.arg(format!("--pg-version={PG_VERSION}"));
         }
-        if self.help.contains("--assume-in-transaction") {
+        if in_transaction && self.help.contains("--assume-in-transaction") {
             command.arg("--assume-in-transaction");
         }
         let excluded: Vec<&str> = EXCLUDED_SQUAWK_RULES.iter().map(|(r, _)| *r).collect();
@@ -1142,6 +1178,7 @@ mod tests {
                 "CREATE TABLE t (\n  id uuid\n)".to_owned(),
                 "DROP TABLE u".to_owned(),
             ],
+            true,
         );
         assert_eq!(file.lines, [1, 4]);
         assert_eq!(file.text.lines().nth(4), Some("DROP TABLE u;"));
