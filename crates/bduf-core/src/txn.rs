@@ -134,10 +134,10 @@ pub fn set_local(settings: &[(&str, String)]) -> Statement {
 
 /// The expressions that make a transaction act for a user in an organization, for the
 /// SELECT list of the statement that finds them (PostgreSQL): `app.user_id` and
-/// `app.organization_id` (as text; `''` for none) and the role `bduf_app`, each
-/// `set_config(…, true)`. Row-level security is planned with the statement, so the role
-/// it switches to binds the statements after it, not itself.
-pub fn acting_for(user: Expr, organization: Expr) -> [Expr; 3] {
+/// `app.organization_id` (as text; `''` for none), the role `bduf_app` and
+/// [`PLAN_CACHE_MODE`], each `set_config(…, true)`. Row-level security is planned with
+/// the statement, so the role it switches to binds the statements after it, not itself.
+pub fn acting_for(user: Expr, organization: Expr) -> [Expr; 4] {
     let set = |name: &str, value: Expr| -> Expr {
         Func::cust("set_config")
             .arg(Expr::val(name))
@@ -149,8 +149,27 @@ pub fn acting_for(user: Expr, organization: Expr) -> [Expr; 3] {
         set("app.user_id", user),
         set("app.organization_id", organization),
         set("role", Expr::val(APP_ROLE)),
+        set("plan_cache_mode", Expr::val(PLAN_CACHE_MODE)),
     ]
 }
+
+/// How PostgreSQL plans a request's statements after the one that begins it:
+/// `force_generic_plan`, one plan per statement text and connection, made on its first
+/// execution and reused (the driver prepares every statement and keeps it per
+/// connection). Under the default (`auto`) PostgreSQL plans each execution anew with its
+/// values for at least five executions, and for the statements of the batcher forever:
+/// a generic plan's estimate for an array of keys is of ten keys or a hundred rows, which
+/// never looks cheaper than the custom plan for the one key a request often has. But
+/// every statement of the API carries the row-level-security conditions of each table it
+/// reads, and planning one of them costs more than executing it (on M, a project
+/// overview's statement with its riding aggregates: 5.3 ms to plan, 6.0 ms to run). The
+/// API's statements find their rows through an index on the key they are given (a
+/// parent's, an owner's, an id), and such a plan does not depend on the values: the
+/// generic plan is the custom one without its planning (`docs/benchmarks.md`, "Generic
+/// plans"; `xtask` `bench::explain` checks the generic plans of the suite's statements).
+/// Transaction-local like the rest, so nothing else on the pooled connection is
+/// affected.
+pub const PLAN_CACHE_MODE: &str = "force_generic_plan";
 
 /// The scope of a request without a viewer: it sees no tenant rows.
 const NOBODY: Scope = Scope {

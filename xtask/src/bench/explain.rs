@@ -1,6 +1,7 @@
 //! Index use, checked on the S dataset: every statement the dashboard suite makes the
-//! server send is `EXPLAIN`ed, with sequential scans disabled so that any left are scans
-//! no index could serve. A sequential scan of a large table, or a sort of one read whole,
+//! server send is `EXPLAIN`ed — its generic plan, the one the server's requests run
+//! (`bduf_core::txn::PLAN_CACHE_MODE`) — with sequential scans disabled so that any left
+//! are scans no index could serve. A sequential scan of a large table, or a sort of one read whole,
 //! fails the test.
 
 use serde_json::Value;
@@ -54,6 +55,7 @@ mod tests {
 
     use async_graphql::{Request, Variables};
     use bduf_core::{Db, RequestContext};
+    use sea_orm::sea_query::{PostgresQueryBuilder, QueryBuilder};
     use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
     use serde_json::{Value, json};
 
@@ -138,22 +140,59 @@ mod tests {
                 "{ran} of {answerable} queries answered, {} statements",
                 statements.len()
             );
-            // One transaction: one connection, where the setting holds.
+            // One transaction: one connection, where the settings hold. The plans are
+            // the generic ones the server's requests run (`bduf_core::txn::
+            // PLAN_CACHE_MODE`): each statement prepared, then its execution explained.
             let explaining = conn.begin().await?;
             explaining
                 .execute_unprepared("SET LOCAL enable_seqscan = off")
                 .await?;
+            explaining
+                .execute_unprepared(&format!(
+                    "SET LOCAL plan_cache_mode = {}",
+                    bduf_core::txn::PLAN_CACHE_MODE
+                ))
+                .await?;
             let mut found = BTreeSet::new();
-            for statement in statements {
-                let sql = format!("EXPLAIN (FORMAT JSON) {}", statement.sql);
-                let explain = match &statement.values {
-                    Some(values) => {
-                        Statement::from_sql_and_values(DbBackend::Postgres, sql, values.0.clone())
-                    }
-                    None => Statement::from_string(DbBackend::Postgres, sql),
+            for (i, statement) in statements.iter().enumerate() {
+                explaining
+                    .execute_unprepared(&format!("PREPARE explained_{i} AS {}", statement.sql))
+                    .await?;
+                // EXECUTE takes no parameters of its own: each value is written as a
+                // literal, cast to the type PostgreSQL gave its parameter.
+                let types: Vec<String> = explaining
+                    .query_one_raw(Statement::from_string(
+                        DbBackend::Postgres,
+                        format!(
+                            "SELECT parameter_types::text[] FROM pg_prepared_statements \
+                             WHERE name = 'explained_{i}'"
+                        ),
+                    ))
+                    .await?
+                    .ok_or_else(|| anyhow::anyhow!("statement {i} was not prepared"))?
+                    .try_get_by_index(0)?;
+                let values = statement
+                    .values
+                    .as_ref()
+                    .map(|v| v.0.clone())
+                    .unwrap_or_default();
+                let arguments: Vec<String> = values
+                    .iter()
+                    .zip(&types)
+                    .map(|(value, ty)| {
+                        format!("{}::{ty}", PostgresQueryBuilder.value_to_string(value))
+                    })
+                    .collect();
+                let sql = if arguments.is_empty() {
+                    format!("EXPLAIN (FORMAT JSON) EXECUTE explained_{i}")
+                } else {
+                    format!(
+                        "EXPLAIN (FORMAT JSON) EXECUTE explained_{i}({})",
+                        arguments.join(", ")
+                    )
                 };
                 let row = explaining
-                    .query_one_raw(explain)
+                    .query_one_raw(Statement::from_string(DbBackend::Postgres, sql))
                     .await?
                     .ok_or_else(|| anyhow::anyhow!("no plan"))?;
                 let plan: Value = row.try_get_by_index(0)?;
