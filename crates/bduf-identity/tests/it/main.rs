@@ -12,7 +12,9 @@ use bduf_identity::commands::{self as identity, CreateOrganizationInput};
 use bduf_testkit::{Backend, TestDb, on_both_backends};
 use entity::organization_members;
 use migration::Migrator;
-use sea_orm::{ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter};
+use sea_orm::{
+    ColumnTrait, ConnectionTrait, DbBackend, EntityTrait, PaginatorTrait, QueryFilter, Statement,
+};
 use uuid::Uuid;
 
 mod maintenance;
@@ -46,6 +48,58 @@ async fn sign_up(core: &Db, email: &str) -> auth::NewSession {
     session
 }
 
+/// On PostgreSQL the statement that authenticates also makes the rest of the
+/// transaction act for the user — the role `bduf_app`, `app.user_id`, generic plans
+/// (`bduf_core::txn::PLAN_CACHE_MODE`) — and none of it outlives the transaction on the
+/// pooled connection.
+async fn acting_for_her_is_transaction_local(core: &Db, ada: &auth::NewSession) {
+    let settings = "SELECT current_user::text AS role, \
+                    current_setting('app.user_id', true) AS user_id, \
+                    current_setting('plan_cache_mode') AS plans";
+    let read = |row: sea_orm::QueryResult| -> (String, Option<String>, String) {
+        (
+            row.try_get("", "role").expect("role"),
+            row.try_get("", "user_id").expect("user"),
+            row.try_get("", "plans").expect("plans"),
+        )
+    };
+    let statement = || Statement::from_string(DbBackend::Postgres, settings);
+    let txn = RequestTxn::begin(core, Access::Read)
+        .await
+        .expect("a request");
+    auth::authenticate(&txn, &ada.token, None)
+        .await
+        .expect("a viewer");
+    let inside = txn
+        .conn()
+        .query_one_raw(statement())
+        .await
+        .expect("the settings")
+        .expect("a row");
+    assert_eq!(
+        read(inside),
+        (
+            "bduf_app".to_owned(),
+            Some(ada.user.id.to_string()),
+            bduf_core::txn::PLAN_CACHE_MODE.to_owned()
+        )
+    );
+    txn.commit().await.expect("commit");
+    // Every connection of the pool (the test's pool holds a few) is back to its own.
+    for _ in 0..4 {
+        let (role, user, plans) = read(
+            core.conn()
+                .query_one_raw(statement())
+                .await
+                .expect("the settings")
+                .expect("a row"),
+        );
+        assert_ne!(role, "bduf_app");
+        assert!(user.unwrap_or_default().is_empty(), "no user is left set");
+        assert_eq!(plans, "auto");
+    }
+}
+
 /// Authenticates `token` in a request of its own, asking for `organization`.
 async fn authenticate(
     core: &Db,
@@ -67,6 +121,9 @@ async fn a_session_authenticates_in_the_requests_transaction(backend: Backend) {
         .await
         .expect("a viewer");
     assert_eq!((viewer.user, viewer.organization), (ada.user.id, None));
+    if backend == Backend::Postgres {
+        acting_for_her_is_transaction_local(&core, &ada).await;
+    }
     // Creating an organization makes her its owner, and the rest of the request acts in
     // it (the next command finds the organization).
     let txn = RequestTxn::begin(&core, Access::Write)
@@ -287,7 +344,7 @@ async fn sign_in_throttling_is_shared_by_every_server_and_survives_restarts(back
             "UPDATE sign_in_failures SET first_failed_at = '2020-01-01T00:00:00+00:00'"
         }
     };
-    sea_orm::ConnectionTrait::execute_unprepared(db.conn(), rewind)
+    ConnectionTrait::execute_unprepared(db.conn(), rewind)
         .await
         .expect("the window passes");
     let signed = sign_in(
