@@ -79,14 +79,12 @@ pub async fn run(since: Option<&str>) -> Result<()> {
     let allow_text =
         std::fs::read_to_string(&allow_path).with_context(|| format!("reading {ALLOW_LIST}"))?;
     let allowances = parse_allow_list(&allow_text)?;
-    let steps: Vec<String> = Migrator::migrations()
-        .iter()
-        .map(|m| m.name().to_owned())
-        .collect();
-    let online: BTreeSet<String> = Migrator::migrations()
+    let migrations = Migrator::migrations();
+    let steps: Vec<String> = migrations.iter().map(|m| m.name().to_owned()).collect();
+    let online: BTreeSet<&str> = migrations
         .iter()
         .filter(|m| m.use_transaction() == Some(false))
-        .map(|m| m.name().to_owned())
+        .map(|m| m.name())
         .collect();
     let linted: Vec<String> = match since {
         None => steps.clone(),
@@ -111,7 +109,7 @@ pub async fn run(since: Option<&str>) -> Result<()> {
         if !linted.contains(step) {
             continue;
         }
-        let file = StepFile::new(step, statements, !online.contains(step));
+        let file = StepFile::new(step, statements, !online.contains(step.as_str()));
         std::fs::write(out_dir.join(format!("{step}.sql")), &file.text)?;
         files.push(file);
     }
