@@ -18,7 +18,9 @@
 //! off its time. Rewrites: a table whose `pg_class.relfilenode` changed (or that was
 //! replaced by a new table of the same name) between before and after the step. Rows
 //! written: the rows whose `xmin` is the step's transaction, in the tables it held in
-//! ROW EXCLUSIVE mode.
+//! ROW EXCLUSIVE mode. An online step (`migration::online`: no transaction of its own,
+//! each statement committed alone) is only timed, without the barrier, which its
+//! `CREATE INDEX CONCURRENTLY` would wait for.
 
 use std::collections::BTreeMap;
 use std::fmt;
@@ -26,8 +28,8 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result, bail, ensure};
-use migration::Migrator;
 use migration::runner::{self, Command, History};
+use migration::{Migrator, MigratorTrait};
 use sea_orm::DatabaseConnection;
 use sea_orm::sqlx::{self, AssertSqlSafe, Connection as _, PgConnection, PgPool};
 
@@ -226,6 +228,11 @@ pub async fn run(machine: &str) -> Result<String> {
 async fn measure(url: &str, scale: seed::Scale, machine: &str) -> Result<String> {
     let steps = Migrator::sources();
     ensure!(steps.len() > FLOOR, "fewer steps than the floor");
+    // An online step runs outside a transaction (`migration::online`): no barrier.
+    let online: Vec<bool> = Migrator::migrations()
+        .iter()
+        .map(|m| m.use_transaction() == Some(false))
+        .collect();
     let db = migration::connect(url)
         .await
         .context("connecting the migrator")?;
@@ -238,7 +245,7 @@ async fn measure(url: &str, scale: seed::Scale, machine: &str) -> Result<String>
     let mut empty = Vec::new();
     for (number, (name, _)) in steps.iter().enumerate().map(|(i, s)| (i + 1, s)) {
         eprintln!("xtask: upgrade: step {number} {name} on the empty database");
-        empty.push(apply(&db, &mut watcher, up()).await?);
+        empty.push(apply(&db, &mut watcher, up(), online[number - 1]).await?);
     }
 
     // Seed the data.
@@ -256,7 +263,13 @@ async fn measure(url: &str, scale: seed::Scale, machine: &str) -> Result<String>
     let mut downs = BTreeMap::new();
     for number in (FLOOR + 1..=steps.len()).rev() {
         eprintln!("xtask: upgrade: down step {number} {}", steps[number - 1].0);
-        let seen = apply(&db, &mut watcher, Command::Down { steps: 1 }).await?;
+        let seen = apply(
+            &db,
+            &mut watcher,
+            Command::Down { steps: 1 },
+            online[number - 1],
+        )
+        .await?;
         downs.insert(number, seen.seconds);
         let now = super::dataset(&pool).await?;
         ensure!(
@@ -286,7 +299,7 @@ async fn measure(url: &str, scale: seed::Scale, machine: &str) -> Result<String>
         }
         eprintln!("xtask: upgrade: up step {number} {name} on the data");
         let before = files(&pool).await?;
-        let seen = apply(&db, &mut watcher, up()).await?;
+        let seen = apply(&db, &mut watcher, up(), online[number - 1]).await?;
         let after = files(&pool).await?;
         let written = written(&pool, &seen, &before, &after).await?;
         eprintln!(
@@ -348,7 +361,23 @@ async fn apply(
     db: &DatabaseConnection,
     watcher: &mut PgConnection,
     command: Command,
+    online: bool,
 ) -> Result<Seen> {
+    if online {
+        // Each statement of an online step commits on its own, so there are no locks held
+        // to the end to read. And a barrier transaction would hang it: `CREATE INDEX
+        // CONCURRENTLY` waits for every transaction whose snapshot it saw, the barrier's
+        // polls included, and the barrier waits for the step's ledger row.
+        let started = Instant::now();
+        runner::run::<Migrator>(db, command, LOCK_WAIT)
+            .await
+            .with_context(|| format!("{command:?}"))?;
+        return Ok(Seen {
+            seconds: started.elapsed().as_secs_f64(),
+            locks: Locks::default(),
+            xids: Vec::new(),
+        });
+    }
     let mut barrier = watcher.begin().await?;
     sqlx::query("LOCK TABLE seaql_migrations IN SHARE MODE")
         .execute(&mut *barrier)
