@@ -412,6 +412,50 @@ impl<M> DepthOf<M> {
     }
 }
 
+/// Depths known without a statement of their own. A tree's walks find depths on the way:
+/// a descendant sits as deep as its start plus its depth below it (the `_depth` of the
+/// walk, its cursor's key), and a chain of ancestors that reaches a root numbers itself.
+/// Each walk records what it found ([`RequestTxn::prime_all`]), so `depth` on a page of
+/// descendants, on a list of ancestors or on a root costs no wave: a requirement tree with
+/// its depths is as many statements as its levels without them. The rows of a tree are
+/// of one organization (composite foreign keys), so the nodes a walk sees are the ones
+/// [`DepthOf`]'s own walk would count.
+impl<M: Tree> DepthOf<M> {
+    /// How deep `node` sits, when that is known: 0 for a root, or recorded by a walk.
+    pub fn known(txn: &RequestTxn, node: &M) -> Option<i32> {
+        if node.parent().is_none() {
+            return Some(0);
+        }
+        txn.primed::<Self, i32>(&Self::new(node.id())).flatten()
+    }
+
+    /// Records the depth of every node of `page`, a page of `start`'s descendants, when
+    /// `start`'s own depth is known.
+    pub fn prime_below(txn: &RequestTxn, start: &M, page: &Page<M>) {
+        let Some(base) = Self::known(txn, start) else {
+            return;
+        };
+        txn.prime_all(page.rows.iter().filter_map(|(cursor, node)| {
+            let SortKey::Int(below) = cursor.0.key else {
+                return None;
+            };
+            let depth = i64::from(base).checked_add(below)?;
+            Some((Self::new(node.id()), Some(i32::try_from(depth).ok()?)))
+        }));
+    }
+
+    /// Records the depths along `chain`, the ancestors of node `id` root first, when it
+    /// reaches a root (a chain cut at [`MAX_ANCESTORS`] does not).
+    pub fn prime_along(txn: &RequestTxn, id: Uuid, chain: &[M]) {
+        if chain.first().is_none_or(|root| root.parent().is_some()) {
+            return;
+        }
+        let depths = (0..).map_while(|n: usize| i32::try_from(n).ok());
+        let ids = chain.iter().map(Record::id).chain([id]);
+        txn.prime_all(ids.zip(depths).map(|(id, n)| (Self::new(id), Some(n))));
+    }
+}
+
 fn alias(name: &str) -> Alias {
     Alias::new(name)
 }

@@ -13,7 +13,7 @@ use bduf_core::read::{
     Ancestors, ById, CountOf, DepthOf, Descendants, Filter, Link, Order, Rows, TreeWindow, Window,
     descendant_depth,
 };
-use bduf_core::{Columns, Fetch, RequestTxn, Row, Tree};
+use bduf_core::{Columns, Fetch, Record as _, RequestTxn, Row, Tree};
 use uuid::Uuid;
 
 use crate::context::{batcher, txn};
@@ -225,25 +225,33 @@ where
     Ok(into_connection(page))
 }
 
-/// The ancestors of tree node `id`, root first.
+/// The ancestors of tree node `id`, root first. A chain that reaches its root tells the
+/// depth of each of its nodes and of `id` ([`DepthOf::prime_along`]).
 pub async fn ancestors<N>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<Vec<N>>
 where
     N: Node,
     N::Model: Tree,
 {
     let key = Ancestors::<N::Model>::new(id, selected::<N>(ctx));
-    Ok(value(ctx, key).await?.into_iter().map(N::from).collect())
+    let chain = value(ctx, key).await?;
+    DepthOf::prime_along(txn(ctx)?, id, &chain);
+    Ok(chain.into_iter().map(N::from).collect())
 }
 
-/// How deep tree node `id` sits: 0 for a root.
-pub async fn depth<M: Tree>(ctx: &Context<'_>, id: Uuid) -> async_graphql::Result<i32> {
-    value(ctx, DepthOf::<M>::new(id)).await
+/// How deep tree node `node` sits: 0 for a root; a wave's walk up for the others, unless
+/// the walk that found the node told ([`DepthOf::known`]).
+pub async fn depth<M: Tree>(ctx: &Context<'_>, node: &M) -> async_graphql::Result<i32> {
+    if let Some(depth) = DepthOf::known(txn(ctx)?, node) {
+        return Ok(depth);
+    }
+    value(ctx, DepthOf::<M>::new(node.id())).await
 }
 
-/// The descendants of tree node `id`, at most `max_depth` levels down, breadth first.
+/// The descendants of tree node `start`, at most `max_depth` levels down, breadth first.
+/// When `start`'s depth is known, so are theirs ([`DepthOf::prime_below`]).
 pub async fn descendants<F, N>(
     ctx: &Context<'_>,
-    id: Uuid,
+    start: &N::Model,
     max_depth: i32,
     filter: Option<F>,
     paging: Paging,
@@ -255,7 +263,7 @@ where
 {
     let max_depth = descendant_depth(max_depth).or_gql()?;
     let key = Descendants::new(
-        id,
+        start.id(),
         TreeWindow {
             filter: filter.unwrap_or_default(),
             max_depth,
@@ -268,6 +276,7 @@ where
     );
     key.check(txn(ctx)?.backend()).or_gql()?;
     let page = load(ctx, key).await?.unwrap_or_default();
+    DepthOf::prime_below(txn(ctx)?, start, &page);
     Ok(into_connection(page))
 }
 
@@ -359,7 +368,7 @@ macro_rules! edges {
                 last: Option<i32>,
             ) -> async_graphql::Result<$crate::support::Conn<$node>> {
                 let paging = $crate::support::Paging { after, before, first, last };
-                $crate::support::descendants(ctx, self.0.id, max_depth, filter, paging).await
+                $crate::support::descendants(ctx, &*self.0, max_depth, filter, paging).await
             }
         ] $($rest)*);
     };

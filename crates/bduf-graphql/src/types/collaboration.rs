@@ -58,7 +58,7 @@ edges! {
         descendants: Comment, CommentFilter;
         /// 0 for a comment that starts a thread.
         async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
-            depth::<comments::Model>(ctx, self.0.id).await
+            depth::<comments::Model>(ctx, &self.0).await
         }
     }
 }

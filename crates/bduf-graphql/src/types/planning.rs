@@ -194,7 +194,7 @@ edges! {
         descendants: Requirement, RequirementFilter;
         /// 0 for a root requirement.
         async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
-            depth::<requirements::Model>(ctx, self.0.id).await
+            depth::<requirements::Model>(ctx, &self.0).await
         }
         /// Comments on this requirement.
         connection comments: Comment = CommentsOf::Target(TargetType::Requirement), CommentFilter, CommentOrder;
@@ -221,7 +221,7 @@ edges! {
         descendants: ArchitecturalComponent, ComponentFilter;
         /// 0 for a root component.
         async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
-            depth::<architectural_components::Model>(ctx, self.0.id).await
+            depth::<architectural_components::Model>(ctx, &self.0).await
         }
         /// Comments on this component.
         connection comments: Comment = CommentsOf::Target(TargetType::Component), CommentFilter, CommentOrder;

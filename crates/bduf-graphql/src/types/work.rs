@@ -35,7 +35,7 @@ edges! {
         descendants: Task, TaskFilter;
         /// 0 for a root task.
         async fn depth(&self, ctx: &Context<'_>) -> Result<i32> {
-            depth::<tasks::Model>(ctx, self.0.id).await
+            depth::<tasks::Model>(ctx, &self.0).await
         }
         /// Comments on this task.
         connection comments: Comment = CommentsOf::Target(TargetType::Task), CommentFilter, CommentOrder;

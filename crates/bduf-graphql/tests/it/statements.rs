@@ -62,7 +62,8 @@ fn wide_statements(backend: Backend) -> u64 {
 on_both_backends!(
     statements_depend_on_the_shape_not_the_breadth,
     deep_nesting_costs_one_statement_per_level,
-    a_connection_asked_only_for_its_count_reads_no_rows
+    a_connection_asked_only_for_its_count_reads_no_rows,
+    depths_come_with_the_walks_that_find_them
 );
 
 /// Counts the objects under `path` (arrays and connections flattened) in `data`.
@@ -280,4 +281,100 @@ async fn a_connection_asked_only_for_its_count_reads_no_rows(backend: Backend) {
     );
     let more = 3;
     assert_eq!(with_rows, alone + more, "statements with the rows too");
+}
+
+/// A project's requirement trees with their depths: the roots, and each root's
+/// descendants with their ancestors. `{depth}` is `depth` or nothing.
+const TREES: &str = r#"query($project: UUID!) {
+  project(id: $project) {
+    requirements(filter: { rootsOnly: true }, first: 100) { nodes { id {depth}
+      descendants(maxDepth: 10, first: 100) { nodes { id parentId {depth}
+        ancestors { id {depth} }
+      } }
+    } }
+  }
+}"#;
+
+/// `depth` costs no statement where a walk found the node: a root is at 0, a descendant
+/// as deep as its start plus its depth below it, and a chain of ancestors that reaches
+/// its root numbers itself. Checked at breadth (12 roots, 1,080 descendants, each with
+/// its ancestors) against the depths the parent ids give; a start whose own depth is not
+/// known still answers, with a statement for its descendants' depths.
+async fn depths_come_with_the_walks_that_find_them(backend: Backend) {
+    let app = TestApp::new(backend).await.without_cost_limit();
+    let plan = Plan::build(
+        app.conn(),
+        Shape {
+            projects: 1,
+            roots: 12,
+            breadth: 9,
+            comments: 0,
+        },
+    )
+    .await;
+    let variables = serde_json::json!({ "project": plan.projects[0] });
+    let (without, _) = app
+        .counted_with(&TREES.replace("{depth}", ""), variables.clone())
+        .await;
+    let (with, data) = app
+        .counted_with(&TREES.replace("{depth}", "depth"), variables)
+        .await;
+    assert_eq!(with, without, "depths cost no statement");
+    assert_eq!(
+        with,
+        setup(backend) + 4,
+        "the project, the roots, the descendants, their ancestors"
+    );
+
+    // Every node's depth, from the parent ids alone.
+    let roots = nodes(&data["project"]["requirements"]);
+    let mut parent_of = std::collections::HashMap::new();
+    let descendants: Vec<Value> = roots
+        .iter()
+        .flat_map(|root| nodes(&root["descendants"]))
+        .collect();
+    for node in &descendants {
+        parent_of.insert(node["id"].clone(), node["parentId"].clone());
+    }
+    let depth_of = |id: &Value| {
+        let mut depth = 0;
+        let mut at = id.clone();
+        while let Some(parent) = parent_of.get(&at).filter(|p| !p.is_null()) {
+            depth += 1;
+            at = parent.clone();
+        }
+        depth
+    };
+    assert_eq!(roots.len(), 12);
+    assert_eq!(descendants.len(), 12 * (9 + 81));
+    for root in &roots {
+        assert_eq!(root["depth"], 0, "{root}");
+    }
+    for node in &descendants {
+        assert_eq!(node["depth"], depth_of(&node["id"]), "{node}");
+        let chain = node["ancestors"].as_array().expect("ancestors");
+        assert_eq!(chain.len(), depth_of(&node["id"]), "{node}");
+        for (n, ancestor) in chain.iter().enumerate() {
+            assert_eq!(ancestor["depth"], n, "{node}");
+        }
+    }
+
+    // Below a start whose depth no walk told: the depths are a wave's walk up.
+    let middle = descendants
+        .iter()
+        .find(|node| node["depth"] == 1)
+        .expect("a second-level requirement");
+    let below =
+        r#"query($id: UUID!) { requirement(id: $id) { descendants { nodes { {depth} } } } }"#;
+    let variables = serde_json::json!({ "id": middle["id"] });
+    let (without, _) = app
+        .counted_with(&below.replace("{depth}", "id"), variables.clone())
+        .await;
+    let (with, data) = app
+        .counted_with(&below.replace("{depth}", "id depth"), variables)
+        .await;
+    assert_eq!(with, without + 1, "one statement for the depths");
+    let leaves = nodes(&data["requirement"]["descendants"]);
+    assert_eq!(leaves.len(), 9);
+    assert!(leaves.iter().all(|leaf| leaf["depth"] == 2), "{leaves:?}");
 }

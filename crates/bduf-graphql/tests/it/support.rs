@@ -268,6 +268,18 @@ impl TestApp {
         let data = self.data(query).await;
         (self.core.statements() - before, data)
     }
+
+    /// [`TestApp::counted`] with `variables`.
+    pub async fn counted_with(&self, query: &str, variables: Value) -> (u64, Value) {
+        let before = self.core.statements();
+        let response = self.run_with(query, variables).await;
+        let count = self.core.statements() - before;
+        assert!(
+            response.get("errors").is_none(),
+            "{query}\nfailed: {response:#}"
+        );
+        (count, response["data"].clone())
+    }
 }
 
 /// The shape of a generated plan.
