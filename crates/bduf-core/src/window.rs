@@ -429,7 +429,10 @@ where
 /// `FROM unnest($ids) AS _p JOIN LATERAL (page of one parent) AS _w ON TRUE`. With
 /// `total` (a count of one parent's rows, correlated on `_p._p`), every row carries its
 /// parent's count as `_total` and the join is a LEFT one, so a parent whose page is empty
-/// still has one row (of NULLs but for `_parent` and `_total`).
+/// still has one row (of NULLs but for `_parent` and `_total`). The count is a lateral
+/// of its own, `CROSS JOIN LATERAL (count) AS _c`, between the parents and their pages:
+/// counted once a parent. (As a scalar subquery in the select list PostgreSQL counted
+/// once a *row*: twenty times for a parent with a page of twenty.)
 fn lateral<M: Record>(
     base: &SelectStatement,
     parents: &Parents<'_, M>,
@@ -442,17 +445,24 @@ fn lateral<M: Record>(
     let page = page_select(DbBackend::Postgres, &one, spec);
     let ids = Func::cast_as(Expr::val(Value::from(parents.ids.to_vec())), "uuid[]");
     let mut select = Query::select();
-    select.expr_as(parent(), "_parent");
+    select
+        .expr_as(parent(), "_parent")
+        .from_function(Func::cust("unnest").arg(ids), "_p");
     let join = match total {
-        Some(total) => {
-            select.expr_as(Expr::SubQuery(None, Box::new(total.into())), "_total");
+        Some(mut total) => {
+            total.expr_as(Expr::cust("COUNT(*)"), "_total");
+            select.column(("_c", "_total")).join_lateral(
+                JoinType::InnerJoin,
+                total,
+                "_c",
+                Expr::cust("TRUE"),
+            );
             JoinType::LeftJoin
         }
         None => JoinType::InnerJoin,
     };
     select
         .column(("_w", Asterisk))
-        .from_function(Func::cust("unnest").arg(ids), "_p")
         .join_lateral(join, page, "_w", Expr::cust("TRUE"))
         .order_by_expr(parent(), Order::Asc);
     in_page_order(select, spec)
@@ -522,16 +532,14 @@ fn counted_root<M: Record>(
 }
 
 /// The count of one parent's rows matching `condition`, correlated on the lateral
-/// parent `_p._p`: a scalar subquery of [`lateral`].
+/// parent `_p._p`, its select list left to [`lateral`].
 fn parent_count<M: Record>(
     txn: &RequestTxn,
     parents: &Parents<'_, M>,
     condition: &Condition,
 ) -> SelectStatement {
     let mut select = count_select::<M>(txn, condition);
-    select
-        .expr(Expr::cust("COUNT(*)"))
-        .and_where(col::<M>(parents.column).eq(Expr::col(("_p", "_p"))));
+    select.and_where(col::<M>(parents.column).eq(Expr::col(("_p", "_p"))));
     if let Some(scope) = &parents.scope {
         select.cond_where(scope.clone());
     }
