@@ -67,4 +67,5 @@ migrations!(
     m20261206_000005_partition_audit_log,
     m20261206_000006_audit_collaboration_session,
     m20261207_000001_tenant_key_in_link_indexes,
+    m20261207_000002_tenant_key_in_index_keys,
 );
