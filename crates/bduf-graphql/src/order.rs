@@ -7,11 +7,13 @@
 //! differently from run to run and from backend to backend. This puts every object of a
 //! response back into the order of its selection set, fragments included.
 
+use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::Positioned;
 use async_graphql::parser::types::{
     DocumentOperations, ExecutableDocument, FragmentDefinition, Selection, SelectionSet,
 };
 use async_graphql::{Name, Value};
+use std::cell::OnceCell;
 use std::collections::HashMap;
 
 /// The deepest fragment nesting followed; validation has refused cycles already.
@@ -93,45 +95,94 @@ fn keys<'a>(
     }
 }
 
-/// Reorders `value`, answering to the fields of `sets`: the order of their keys is worked
-/// out once for the value, however many objects a list of it holds.
-fn reorder(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
-    if matches!(value, Value::List(_) | Value::Object(_)) {
+/// The order of the keys of an object answering to some selection sets, and the plan of
+/// each key's own value — worked out once per response on first use (lazily, so a field
+/// that is null or absent costs nothing), however many objects answer to it.
+struct Plan<'a> {
+    keys: Vec<Key<'a>>,
+}
+
+struct Key<'a> {
+    name: Name,
+    sets: Vec<&'a SelectionSet>,
+    plan: OnceCell<Plan<'a>>,
+}
+
+impl<'a> Plan<'a> {
+    fn of(sets: &[&'a SelectionSet], fragments: &'a Fragments) -> Self {
         let mut order = Vec::new();
         keys(sets, fragments, 0, &mut order);
-        apply(value, &order, fragments);
+        Self {
+            keys: order
+                .into_iter()
+                .map(|(name, sets)| Key {
+                    name,
+                    sets,
+                    plan: OnceCell::new(),
+                })
+                .collect(),
+        }
+    }
+
+    /// Whether `map` holds exactly this plan's keys, in order: compared by position, no
+    /// hashing (the common case).
+    fn matches(&self, map: &IndexMap<Name, Value>) -> bool {
+        map.len() == self.keys.len() && map.keys().zip(&self.keys).all(|(a, b)| *a == b.name)
     }
 }
 
-/// Puts the objects of `value` in `order`, then their fields' values in theirs.
-fn apply(value: &mut Value, order: &[(Name, Vec<&SelectionSet>)], fragments: &Fragments) {
+impl<'a> Key<'a> {
+    fn plan(&self, fragments: &'a Fragments) -> &Plan<'a> {
+        self.plan.get_or_init(|| Plan::of(&self.sets, fragments))
+    }
+}
+
+/// Reorders `value`, answering to the fields of `sets`.
+fn reorder(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
+    if matches!(value, Value::List(_) | Value::Object(_)) {
+        apply(value, &Plan::of(sets, fragments), fragments);
+    }
+}
+
+/// Puts the objects of `value` in `plan`'s order, then their fields' values in theirs.
+fn apply<'a>(value: &mut Value, plan: &Plan<'a>, fragments: &'a Fragments) {
     match value {
         Value::List(items) => {
             for item in items {
-                apply(item, order, fragments);
+                apply(item, plan, fragments);
             }
         }
         Value::Object(map) => {
-            // Most objects come in order already (a level's scalars are answered as they
-            // are selected): rebuild only those that do not.
-            let mut named = order.iter().filter(|(key, _)| map.contains_key(key));
+            // Most objects come in order already, with every key selected (a level's
+            // scalars are answered as they are selected): those are checked by position.
+            if plan.matches(map) {
+                for (field, key) in map.values_mut().zip(&plan.keys) {
+                    if matches!(field, Value::List(_) | Value::Object(_)) {
+                        apply(field, key.plan(fragments), fragments);
+                    }
+                }
+                return;
+            }
+            let mut named = plan.keys.iter().filter(|key| map.contains_key(&key.name));
             let in_order = map
                 .keys()
-                .all(|key| named.next().is_some_and(|(k, _)| k == key));
+                .all(|name| named.next().is_some_and(|key| key.name == *name));
             if !in_order {
                 let mut old = std::mem::take(map);
-                for (key, _) in order {
-                    if let Some(field) = old.shift_remove(key) {
-                        map.insert(key.clone(), field);
+                for key in &plan.keys {
+                    if let Some(field) = old.shift_remove(&key.name) {
+                        map.insert(key.name.clone(), field);
                     }
                 }
                 // Anything the query does not name (nothing, today) keeps its place at the
                 // end.
                 map.extend(old);
             }
-            for (key, subs) in order {
-                if let Some(field) = map.get_mut(key) {
-                    reorder(field, subs, fragments);
+            for key in &plan.keys {
+                if let Some(field) = map.get_mut(&key.name)
+                    && matches!(field, Value::List(_) | Value::Object(_))
+                {
+                    apply(field, key.plan(fragments), fragments);
                 }
             }
         }
@@ -171,5 +222,24 @@ mod tests {
             };
             assert_eq!(item.keys().collect::<Vec<_>>(), ["e", "f", "d"]);
         }
+    }
+
+    /// An object in order with every key checked by position still has its values put in
+    /// order; one without some of its keys (`@skip`) is put in order by name.
+    #[test]
+    fn nested_values_follow_the_query_whether_their_parent_was_in_order_or_not() {
+        let query = "{ a { x { p q } y } b { x { p q } y @skip(if: true) z } }";
+        let mut data: Value = serde_json::from_str::<serde_json::Value>(
+            r#"{"a": {"x": {"q": 1, "p": 2}, "y": 3}, "b": {"z": 4, "x": [{"q": 1, "p": 2}, null]}}"#,
+        )
+        .and_then(serde_json::from_value)
+        .expect("a value");
+        let document = async_graphql::parser::parse_query(query).expect("a query");
+        in_query_order(&mut data, &document, None);
+        let printed = serde_json::to_string(&data).expect("JSON");
+        assert_eq!(
+            printed,
+            r#"{"a":{"x":{"p":2,"q":1},"y":3},"b":{"x":[{"p":2,"q":1},null],"z":4}}"#
+        );
     }
 }
