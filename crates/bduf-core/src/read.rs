@@ -450,9 +450,11 @@ impl<M: Tree> DepthOf<M> {
         if chain.first().is_none_or(|root| root.parent().is_some()) {
             return;
         }
-        let depths = (0..).map_while(|n: usize| i32::try_from(n).ok());
         let ids = chain.iter().map(Record::id).chain([id]);
-        txn.prime_all(ids.zip(depths).map(|(id, n)| (Self::new(id), Some(n))));
+        txn.prime_all(
+            ids.zip(0..)
+                .map(|(id, n): (Uuid, i32)| (Self::new(id), Some(n))),
+        );
     }
 }
 

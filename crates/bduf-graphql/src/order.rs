@@ -26,7 +26,10 @@ pub fn in_query_order(data: &mut Value, document: &ExecutableDocument, operation
     let Some(set) = operation_set(document, operation) else {
         return;
     };
-    reorder(data, &[set], &document.fragments);
+    if matches!(data, Value::List(_) | Value::Object(_)) {
+        let fragments = &document.fragments;
+        apply(data, &Plan::of(&[set], fragments), fragments);
+    }
 }
 
 fn operation_set<'a>(
@@ -134,13 +137,6 @@ impl<'a> Plan<'a> {
 impl<'a> Key<'a> {
     fn plan(&self, fragments: &'a Fragments) -> &Plan<'a> {
         self.plan.get_or_init(|| Plan::of(&self.sets, fragments))
-    }
-}
-
-/// Reorders `value`, answering to the fields of `sets`.
-fn reorder(value: &mut Value, sets: &[&SelectionSet], fragments: &Fragments) {
-    if matches!(value, Value::List(_) | Value::Object(_)) {
-        apply(value, &Plan::of(sets, fragments), fragments);
     }
 }
 

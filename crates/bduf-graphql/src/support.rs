@@ -239,10 +239,11 @@ where
 }
 
 /// How deep tree node `node` sits: 0 for a root; a wave's walk up for the others, unless
-/// the walk that found the node told ([`DepthOf::known`]).
+/// the walk that found the node told (its answer primed: [`DepthOf::prime_below`],
+/// [`DepthOf::prime_along`]).
 pub async fn depth<M: Tree>(ctx: &Context<'_>, node: &M) -> async_graphql::Result<i32> {
-    if let Some(depth) = DepthOf::known(txn(ctx)?, node) {
-        return Ok(depth);
+    if node.parent().is_none() {
+        return Ok(0);
     }
     value(ctx, DepthOf::<M>::new(node.id())).await
 }

@@ -231,7 +231,12 @@ impl TestApp {
 
     /// Runs `query`, fails on any error, and returns `data`.
     pub async fn data(&self, query: &str) -> Value {
-        let response = self.run(query).await;
+        self.data_with(query, Value::Null).await
+    }
+
+    /// [`TestApp::data`] with `variables`.
+    pub async fn data_with(&self, query: &str, variables: Value) -> Value {
+        let response = self.run_with(query, variables).await;
         assert!(
             response.get("errors").is_none(),
             "{query}\nfailed: {response:#}"
@@ -264,21 +269,14 @@ impl TestApp {
 
     /// Runs `query` and returns `data` with the number of SQL statements it took.
     pub async fn counted(&self, query: &str) -> (u64, Value) {
-        let before = self.core.statements();
-        let data = self.data(query).await;
-        (self.core.statements() - before, data)
+        self.counted_with(query, Value::Null).await
     }
 
     /// [`TestApp::counted`] with `variables`.
     pub async fn counted_with(&self, query: &str, variables: Value) -> (u64, Value) {
         let before = self.core.statements();
-        let response = self.run_with(query, variables).await;
-        let count = self.core.statements() - before;
-        assert!(
-            response.get("errors").is_none(),
-            "{query}\nfailed: {response:#}"
-        );
-        (count, response["data"].clone())
+        let data = self.data_with(query, variables).await;
+        (self.core.statements() - before, data)
     }
 }
 
