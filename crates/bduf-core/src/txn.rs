@@ -56,6 +56,8 @@ pub struct RequestTxn {
     client: Arc<Client>,
     /// Whether the database has been told [`Client`] (the first change does it).
     told: Arc<AtomicBool>,
+    /// Whether a savepoint or a command has run: something may have been written.
+    changed: Arc<AtomicBool>,
     /// Answers read ahead of their keys (`crate::prefetch`), by key type: a
     /// `Map<K, Option<V>>` each. Forgotten by every change and every change of who the
     /// request acts for, so a read never answers from before a write.
@@ -202,6 +204,7 @@ impl RequestTxn {
             })),
             client: Arc::new(Client::default()),
             told: Arc::new(AtomicBool::new(false)),
+            changed: Arc::new(AtomicBool::new(false)),
             primed: Arc::default(),
             rider: Arc::default(),
         })
@@ -462,6 +465,7 @@ impl RequestTxn {
         F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Result<T>>,
     {
         self.forget_primed();
+        self.changed.store(true, Ordering::SeqCst);
         self.tell_audit().await?;
         let savepoint = self.transaction.begin().await?;
         let outcome = work(&savepoint).await;
@@ -478,6 +482,7 @@ impl RequestTxn {
     {
         let viewer = self.viewer()?;
         self.forget_primed();
+        self.changed.store(true, Ordering::SeqCst);
         self.tell_audit().await?;
         let savepoint = self.transaction.begin().await?;
         let tx = Tx::new(&savepoint, &viewer);
@@ -505,7 +510,21 @@ impl RequestTxn {
 
     /// Ends the transaction, keeping what it wrote. Every clone (the batcher's) must be
     /// gone by then.
+    ///
+    /// A query's transaction on PostgreSQL that wrote nothing — no savepoint ran, so not
+    /// even a session's touch — has nothing to keep, and is not waited for: it is dropped,
+    /// which queues its `ROLLBACK` on the connection, and the pool sends it with the
+    /// check it makes of every connection it takes back, in a task of its own (sqlx's
+    /// `PoolConnection` release). The answer then leaves without the round trip of a
+    /// `COMMIT`, and the connection is not handed out again before the `ROLLBACK` is
+    /// answered. Everything else commits, and waits for it.
     pub async fn commit(self) -> Result<()> {
+        if self.backend == DbBackend::Postgres
+            && self.access == Access::Read
+            && !self.changed.load(Ordering::SeqCst)
+        {
+            return Ok(());
+        }
         if self.backend == DbBackend::Sqlite && self.told.load(Ordering::SeqCst) {
             self.transaction
                 .execute_unprepared("DELETE FROM audit_context")

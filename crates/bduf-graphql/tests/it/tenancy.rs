@@ -20,6 +20,7 @@ on_both_backends!(
     trees_are_created_and_moved_whole,
     a_new_organization_is_acted_in_for_the_rest_of_the_request,
     a_stale_session_is_touched_once_by_concurrent_requests,
+    a_query_leaves_its_connection_to_the_next_request_clean,
 );
 
 /// Every tenant table, with the root field that looks one row up by id.
@@ -912,4 +913,53 @@ async fn a_stale_session_is_touched_once_by_concurrent_requests(backend: Backend
         after > before,
         "the session's last use moved: {before} → {after}"
     );
+}
+
+/// A query's transaction that wrote nothing is not committed and waited for
+/// (`RequestTxn::commit`): it is dropped, and the pool rolls it back before it hands the
+/// connection out again. On a pool of one connection, each query after a change made
+/// elsewhere sees that change — were the `ROLLBACK` not sent first, the next request's
+/// `BEGIN` would only warn and it would read on in the old transaction's snapshot — and
+/// each mutation in between commits, on the connection the queries left.
+async fn a_query_leaves_its_connection_to_the_next_request_clean(backend: Backend) {
+    use sea_orm::{ActiveModelTrait, Set};
+    let app = TestApp::new(backend).await.on_one_connection().await;
+    let plan = Plan::build(app.conn(), plan_shape()).await;
+    app.act_as(plan.users[0], plan.organization).await;
+    let project = plan.projects[0];
+    let read = format!("{{ project(id: \"{project}\") {{ name }} }}");
+    for round in 0..30 {
+        let elsewhere = format!("Renamed elsewhere {round}");
+        entity::projects::ActiveModel {
+            id: Set(project),
+            name: Set(elsewhere.clone()),
+            ..Default::default()
+        }
+        .update(app.conn())
+        .await
+        .expect("renaming the project on another pool");
+        let seen = app.run(&read).await;
+        assert_eq!(
+            seen["data"]["project"]["name"],
+            json!(elsewhere),
+            "round {round}: {seen:#}"
+        );
+        let mine = format!("Renamed by a request {round}");
+        let renamed = app
+            .run_with(
+                "mutation($id: UUID!, $name: String!) { updateProject(id: $id, input: { name: $name }) { name } }",
+                json!({ "id": project, "name": mine }),
+            )
+            .await;
+        assert!(
+            renamed.get("errors").is_none(),
+            "round {round}: {renamed:#}"
+        );
+        let seen = app.run(&read).await;
+        assert_eq!(
+            seen["data"]["project"]["name"],
+            json!(mine),
+            "round {round}: {seen:#}"
+        );
+    }
 }
