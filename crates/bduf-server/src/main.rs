@@ -16,6 +16,7 @@ use std::net::SocketAddr;
 use std::time::Duration;
 
 use anyhow::{Context, Result};
+use axum::serve::ListenerExt as _;
 use bduf_core::Db;
 use bduf_core::db::PoolOptions;
 use clap::{Parser, ValueEnum};
@@ -228,6 +229,14 @@ async fn main() -> Result<()> {
     let address = listener.local_addr()?;
     tracing::info!(database = %runner::redact(&config.database_url), "serving GraphQL at http://{address}/graphql");
     println!("bduf: serving GraphQL at http://{address}/graphql");
+    // Answers go out as they are written: without TCP_NODELAY the kernel holds an
+    // answer's last partial segment until the client acknowledges the ones before it
+    // (Nagle's algorithm), which a client's delayed acknowledgement can make milliseconds.
+    let listener = listener.tap_io(|stream| {
+        if let Err(err) = stream.set_nodelay(true) {
+            tracing::debug!(error = %err, "setting TCP_NODELAY on a connection failed");
+        }
+    });
     axum::serve(
         listener,
         app.into_make_service_with_connect_info::<SocketAddr>(),
