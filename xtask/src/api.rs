@@ -444,6 +444,7 @@ fn render_table(def: &TableDef, type_name: &str, module: &str, doc: &str) -> Res
         ("looks", body)
     };
     let edges = format!("{type_name}Edges");
+    let doc_literal = format!("{:?}", doc.trim());
     Ok(format!(
         r#"{BANNER}
 
@@ -451,16 +452,19 @@ fn render_table(def: &TableDef, type_name: &str, module: &str, doc: &str) -> Res
 
 use std::sync::Arc;
 
-use async_graphql::{{Lookahead, MergedObject, Object}};
+use async_graphql::{{Lookahead, Object}};
 use bduf_core::Columns;
 use entity::{table}::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::{module}::{edges};
 
 /// {doc}
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct {type_name}(pub {type_name}Fields, pub {edges});
+
+object!({type_name}({type_name}Fields, {edges}), {doc_literal});
 
 impl From<Model> for {type_name} {{
     fn from(model: Model) -> Self {{

@@ -19,6 +19,7 @@ pub mod generated;
 pub mod jobs;
 mod limits;
 pub mod mutation;
+pub(crate) mod object;
 mod order;
 mod prefetch;
 pub mod query;

@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::analyses::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::planning::AnalysisEdges;
 
 /// The result of one analysis of a project.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Analysis(pub AnalysisFields, pub AnalysisEdges);
+
+object!(
+    Analysis(AnalysisFields, AnalysisEdges),
+    "The result of one analysis of a project."
+);
 
 impl From<Model> for Analysis {
     fn from(model: Model) -> Self {

@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::approval_participants::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::governance::ApprovalParticipantEdges;
 
 /// One approver of an approval, and their response.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct ApprovalParticipant(pub ApprovalParticipantFields, pub ApprovalParticipantEdges);
+
+object!(
+    ApprovalParticipant(ApprovalParticipantFields, ApprovalParticipantEdges),
+    "One approver of an approval, and their response."
+);
 
 impl From<Model> for ApprovalParticipant {
     fn from(model: Model) -> Self {

@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::approvals::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::governance::ApprovalEdges;
 
 /// A request for sign-off on a project, requirement, analysis, …
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Approval(pub ApprovalFields, pub ApprovalEdges);
+
+object!(
+    Approval(ApprovalFields, ApprovalEdges),
+    "A request for sign-off on a project, requirement, analysis, …"
+);
 
 impl From<Model> for Approval {
     fn from(model: Model) -> Self {

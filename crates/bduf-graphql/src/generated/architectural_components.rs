@@ -4,18 +4,24 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::architectural_components::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::planning::ArchitecturalComponentEdges;
 
 /// An architectural component, in a tree under its project.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct ArchitecturalComponent(
     pub ArchitecturalComponentFields,
     pub ArchitecturalComponentEdges,
+);
+
+object!(
+    ArchitecturalComponent(ArchitecturalComponentFields, ArchitecturalComponentEdges),
+    "An architectural component, in a tree under its project."
 );
 
 impl From<Model> for ArchitecturalComponent {

@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::audit_log::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::governance::AuditLogEntryEdges;
 
 /// One recorded change to a record.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct AuditLogEntry(pub AuditLogEntryFields, pub AuditLogEntryEdges);
+
+object!(
+    AuditLogEntry(AuditLogEntryFields, AuditLogEntryEdges),
+    "One recorded change to a record."
+);
 
 impl From<Model> for AuditLogEntry {
     fn from(model: Model) -> Self {

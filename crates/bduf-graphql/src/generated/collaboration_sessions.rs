@@ -4,18 +4,24 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::collaboration_sessions::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::collaboration::CollaborationSessionEdges;
 
 /// A live working session on a project.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct CollaborationSession(
     pub CollaborationSessionFields,
     pub CollaborationSessionEdges,
+);
+
+object!(
+    CollaborationSession(CollaborationSessionFields, CollaborationSessionEdges),
+    "A live working session on a project."
 );
 
 impl From<Model> for CollaborationSession {

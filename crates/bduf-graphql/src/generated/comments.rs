@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::comments::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::collaboration::CommentEdges;
 
 /// A comment on a project, requirement, component, task, analysis or approval; replies form a tree.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Comment(pub CommentFields, pub CommentEdges);
+
+object!(
+    Comment(CommentFields, CommentEdges),
+    "A comment on a project, requirement, component, task, analysis or approval; replies form a tree."
+);
 
 impl From<Model> for Comment {
     fn from(model: Model) -> Self {

@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::notifications::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::collaboration::NotificationEdges;
 
 /// A message to one user.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Notification(pub NotificationFields, pub NotificationEdges);
+
+object!(
+    Notification(NotificationFields, NotificationEdges),
+    "A message to one user."
+);
 
 impl From<Model> for Notification {
     fn from(model: Model) -> Self {

@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::organization_members::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::identity::OrganizationMemberEdges;
 
 /// A user's membership of an organization.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct OrganizationMember(pub OrganizationMemberFields, pub OrganizationMemberEdges);
+
+object!(
+    OrganizationMember(OrganizationMemberFields, OrganizationMemberEdges),
+    "A user's membership of an organization."
+);
 
 impl From<Model> for OrganizationMember {
     fn from(model: Model) -> Self {

@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::organizations::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::identity::OrganizationEdges;
 
 /// An organization: the tenant that owns projects.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Organization(pub OrganizationFields, pub OrganizationEdges);
+
+object!(
+    Organization(OrganizationFields, OrganizationEdges),
+    "An organization: the tenant that owns projects."
+);
 
 impl From<Model> for Organization {
     fn from(model: Model) -> Self {

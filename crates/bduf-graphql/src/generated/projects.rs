@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::projects::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::planning::ProjectEdges;
 
 /// A project: the plan of one system, owned by an organization.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Project(pub ProjectFields, pub ProjectEdges);
+
+object!(
+    Project(ProjectFields, ProjectEdges),
+    "A project: the plan of one system, owned by an organization."
+);
 
 impl From<Model> for Project {
     fn from(model: Model) -> Self {

@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::requirements::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::planning::RequirementEdges;
 
 /// A requirement, in a tree under its project.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Requirement(pub RequirementFields, pub RequirementEdges);
+
+object!(
+    Requirement(RequirementFields, RequirementEdges),
+    "A requirement, in a tree under its project."
+);
 
 impl From<Model> for Requirement {
     fn from(model: Model) -> Self {

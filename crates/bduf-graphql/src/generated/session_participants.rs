@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::session_participants::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::collaboration::SessionParticipantEdges;
 
 /// A user taking part in a session.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct SessionParticipant(pub SessionParticipantFields, pub SessionParticipantEdges);
+
+object!(
+    SessionParticipant(SessionParticipantFields, SessionParticipantEdges),
+    "A user taking part in a session."
+);
 
 impl From<Model> for SessionParticipant {
     fn from(model: Model) -> Self {

@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::task_dependencies::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::work::TaskDependencyEdges;
 
 /// A task waiting for another of its project.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct TaskDependency(pub TaskDependencyFields, pub TaskDependencyEdges);
+
+object!(
+    TaskDependency(TaskDependencyFields, TaskDependencyEdges),
+    "A task waiting for another of its project."
+);
 
 impl From<Model> for TaskDependency {
     fn from(model: Model) -> Self {

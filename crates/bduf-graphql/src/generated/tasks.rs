@@ -4,16 +4,22 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::tasks::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::work::TaskEdges;
 
 /// A unit of work, in a tree under its project.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct Task(pub TaskFields, pub TaskEdges);
+
+object!(
+    Task(TaskFields, TaskEdges),
+    "A unit of work, in a tree under its project."
+);
 
 impl From<Model> for Task {
     fn from(model: Model) -> Self {

@@ -4,16 +4,19 @@
 
 use std::sync::Arc;
 
-use async_graphql::{Lookahead, MergedObject, Object};
+use async_graphql::{Lookahead, Object};
 use bduf_core::Columns;
 use entity::users::Model;
 
+use crate::object::object;
 use crate::support::Node;
 use crate::types::identity::UserEdges;
 
 /// A person who signs in.
-#[derive(MergedObject, Debug, Clone)]
+#[derive(Debug, Clone)]
 pub struct User(pub UserFields, pub UserEdges);
+
+object!(User(UserFields, UserEdges), "A person who signs in.");
 
 impl From<Model> for User {
     fn from(model: Model) -> Self {

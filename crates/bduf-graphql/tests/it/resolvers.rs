@@ -21,6 +21,7 @@ on_both_backends!(
     hierarchies_walk_up_and_down,
     a_chain_thousands_deep_is_walked_within_its_caps,
     project_stats_add_up,
+    a_selection_answers_alike_with_fragments_directives_and_repeats,
 );
 
 async fn lookups_by_id_find_rows_and_null_for_unknown_ids(backend: Backend) {
@@ -466,4 +467,75 @@ async fn a_chain_thousands_deep_is_walked_within_its_caps(backend: Backend) {
         strings(&nodes(&data["root"]["down"]), "title"),
         ["D1", "D2", "D3"]
     );
+}
+
+/// A task's selection answers the same whether its fields are plain (answered by
+/// `bduf_graphql`'s own object resolution, scalars at once), in fragments or under
+/// directives (left to async-graphql's), with aliases, `__typename` and response keys
+/// selected twice merged — over 100 tasks of 1,200, each with its assignee, project and
+/// sub-tasks.
+async fn a_selection_answers_alike_with_fragments_directives_and_repeats(backend: Backend) {
+    let app = TestApp::new(backend).await;
+    Breadth::build(app.conn(), 400).await;
+    let plain = app
+        .data(
+            r#"{ tasks(first: 100) { nodes {
+                __typename id t: title title
+                assignee { username } assignee { id __typename }
+                project { name } p: project { id }
+                children(first: 5) { totalCount nodes { title } }
+                children(first: 5) { nodes { id } }
+            } } }"#,
+        )
+        .await;
+    let fragments = app
+        .data(
+            r#"{ tasks(first: 100) { nodes {
+                ...Some
+                ... on Task { assignee { id __typename } children(first: 5) { nodes { id } } }
+                p: project { id }
+            } } }
+            fragment Some on Task {
+                __typename id t: title title assignee { username } project { name }
+                children(first: 5) { totalCount nodes { title } }
+            }"#,
+        )
+        .await;
+    let directives = app
+        .data(
+            r#"{ tasks(first: 100) { nodes {
+                __typename id t: title @include(if: true) title
+                assignee @skip(if: false) { username } assignee { id __typename }
+                project { name } p: project { id } skipped: title @skip(if: true)
+                children(first: 5) { totalCount nodes { title } }
+                children(first: 5) { nodes { id } }
+            } } }"#,
+        )
+        .await;
+    assert_eq!(plain, fragments);
+    assert_eq!(plain, directives);
+    let tasks = nodes(&plain["tasks"]);
+    assert_eq!(tasks.len(), 100);
+    let mut assigned = 0;
+    for task in &tasks {
+        assert_eq!(task["__typename"], "Task", "{task:#}");
+        assert!(task["title"].is_string(), "{task:#}");
+        assert_eq!(task["t"], task["title"], "{task:#}");
+        assert_eq!(task["p"]["id"].as_str().map(str::len), Some(36), "{task:#}");
+        assert!(task["project"]["name"].is_string(), "{task:#}");
+        if !task["assignee"].is_null() {
+            assigned += 1;
+            assert_eq!(task["assignee"]["__typename"], "User", "{task:#}");
+            assert!(task["assignee"]["username"].is_string(), "{task:#}");
+            assert!(task["assignee"]["id"].is_string(), "{task:#}");
+        }
+        let children = &task["children"];
+        let count = children["totalCount"].as_u64().expect("a count");
+        let kids = nodes(children);
+        assert_eq!(kids.len() as u64, count.min(5), "{task:#}");
+        for kid in &kids {
+            assert!(kid["title"].is_string() && kid["id"].is_string(), "{kid:#}");
+        }
+    }
+    assert!(assigned > 0, "some of the tasks have an assignee");
 }
