@@ -4,14 +4,15 @@
 //! one `#[derive(MergedObject)]` gives — with [`resolve`] to answer a selection of it.
 //!
 //! async-graphql's own resolution of an object (`resolve_container`) makes every
-//! selected field a boxed future of the object's largest resolver — a scalar's as much as
-//! a connection's — and, since the schema has extensions (the cost guard, the document
-//! cache), passes each through the extensions' resolve hook with a look-up of the field
-//! in the registry. A scalar field is a column of a row already read: [`resolve`] answers
-//! those at once by the same generated resolvers, and awaits only the edges, together.
-//! Nothing the schema's extensions do happens in a field's resolution: they hook
-//! requests, parsing and validation, never `Extension::resolve` (`crate::limits`,
-//! `crate::documents`).
+//! selected field a boxed future the size of the object's largest resolver — a scalar's
+//! as large as a connection's, moved into its box — polled in a `FuturesUnordered`, and
+//! inserts the answers as they complete, out of the query's order. A scalar field is a
+//! column of a row already read: [`resolve`] answers those at once, by the same
+//! generated resolvers, and awaits only the edges, together, then inserts every answer
+//! in the order of the selection (so `crate::order` finds the object in order). Like
+//! async-graphql on the `fast` schema (`crate::documents`), it passes no field through
+//! an extension's resolve hook: no extension of the API has one (`crate::limits`'s
+//! guard hooks parsing, validation and the request).
 
 use async_graphql::indexmap::IndexMap;
 use async_graphql::parser::types::Selection;
