@@ -464,10 +464,7 @@ impl RequestTxn {
     where
         F: for<'a> FnOnce(&'a DatabaseTransaction) -> BoxFuture<'a, Result<T>>,
     {
-        self.forget_primed();
-        self.changed.store(true, Ordering::SeqCst);
-        self.tell_audit().await?;
-        let savepoint = self.transaction.begin().await?;
+        let savepoint = self.change().await?;
         let outcome = work(&savepoint).await;
         close(savepoint, outcome).await
     }
@@ -481,10 +478,7 @@ impl RequestTxn {
         F: for<'a> FnOnce(&'a Tx<'a>) -> BoxFuture<'a, Result<T>>,
     {
         let viewer = self.viewer()?;
-        self.forget_primed();
-        self.changed.store(true, Ordering::SeqCst);
-        self.tell_audit().await?;
-        let savepoint = self.transaction.begin().await?;
+        let savepoint = self.change().await?;
         let tx = Tx::new(&savepoint, &viewer);
         let outcome = work(&tx).await;
         let moved = tx.moved();
@@ -493,6 +487,16 @@ impl RequestTxn {
             self.moved_to(organization, role);
         }
         Ok(value)
+    }
+
+    /// Opens the savepoint of a change: the answers read ahead are forgotten, the
+    /// transaction is marked as one that may have written ([`RequestTxn::commit`]), and
+    /// the database is told who changes things ([`RequestTxn::tell_audit`]).
+    async fn change(&self) -> Result<DatabaseTransaction> {
+        self.forget_primed();
+        self.changed.store(true, Ordering::SeqCst);
+        self.tell_audit().await?;
+        Ok(self.transaction.begin().await?)
     }
 
     /// The request acts in `organization`, where the viewer now has `role`.

@@ -14,8 +14,9 @@
 //! an extension's resolve hook: no extension of the API has one (`crate::limits`'s
 //! guard hooks parsing, validation and the request).
 
+use async_graphql::Positioned;
 use async_graphql::indexmap::IndexMap;
-use async_graphql::parser::types::Selection;
+use async_graphql::parser::types::{Field, Selection};
 use async_graphql::resolver_utils::{ContainerType, resolve_container};
 use async_graphql::{ContextSelectionSet, Name, ServerResult, Value};
 use futures_util::FutureExt as _;
@@ -37,48 +38,45 @@ where
     E: ContainerType,
 {
     let items = &ctx.item.node.items;
+    if !items.iter().all(|selection| plain(selection).is_some()) {
+        return resolve_container(ctx, root).await;
+    }
+    // Each field with its answer: known now (a scalar, `__typename`), or `None`, an
+    // edge's, awaited below.
     let mut fields = Vec::with_capacity(items.len());
-    for selection in items {
-        match &selection.node {
-            Selection::Field(field) if field.node.directives.is_empty() => fields.push(field),
-            _ => return resolve_container(ctx, root).await,
-        }
-    }
-    let contexts: Vec<_> = fields.iter().map(|field| ctx.with_field(field)).collect();
-    // Each field's answer: known now (a scalar, `__typename`), or `None`, an edge's.
-    let mut answers: Vec<Option<ServerResult<Value>>> = Vec::with_capacity(fields.len());
-    for field in &contexts {
-        if field.item.node.name.node == "__typename" {
+    for field in items.iter().filter_map(plain) {
+        let field = ctx.with_field(field);
+        let answer = if field.item.node.name.node == "__typename" {
             let name = root.introspection_type_name().into_owned();
-            answers.push(Some(Ok(Value::String(name))));
-            continue;
-        }
-        match scalars.resolve_field(field).now_or_never() {
-            Some(Ok(Some(value))) => answers.push(Some(Ok(value))),
-            Some(Ok(None)) => answers.push(None),
-            Some(Err(err)) => answers.push(Some(Err(err))),
-            // A scalar resolver that waits: none does, but then nothing is assumed.
-            None => return resolve_container(ctx, root).await,
-        }
+            Some(Ok(Value::String(name)))
+        } else {
+            match scalars.resolve_field(&field).now_or_never() {
+                Some(Ok(Some(value))) => Some(Ok(value)),
+                Some(Ok(None)) => None,
+                Some(Err(err)) => Some(Err(err)),
+                // A scalar resolver that waits: none does, but then nothing is assumed.
+                None => return resolve_container(ctx, root).await,
+            }
+        };
+        fields.push((field, answer));
     }
-    let waiting = contexts
+    let waiting = fields
         .iter()
-        .zip(&answers)
         .filter(|(_, answer)| answer.is_none())
         // Boxed: an edge's answer holds objects resolved the same way, and an unboxed
         // future would contain itself.
         .map(|(field, _)| edges.resolve_field(field).boxed());
     let mut edged = futures_util::future::join_all(waiting).await.into_iter();
     let mut object = IndexMap::with_capacity(fields.len());
-    for (field, answer) in contexts.iter().zip(answers) {
-        let answer = match answer {
-            Some(answer) => answer,
-            // Unknown to both halves: validation refuses it first; async-graphql answers null.
-            None => edged
+    for (field, answer) in fields {
+        // An edge's answer comes in the order its field was asked; a field unknown to
+        // both halves (validation refuses it first) is null, as async-graphql answers.
+        let answer = answer.unwrap_or_else(|| {
+            edged
                 .next()
                 .unwrap_or(Ok(None))
-                .map(Option::unwrap_or_default),
-        };
+                .map(Option::unwrap_or_default)
+        });
         match answer {
             Ok(value) => insert(
                 &mut object,
@@ -93,6 +91,14 @@ where
     } else {
         Value::Object(object)
     })
+}
+
+/// The field `selection` is, if it is one without directives.
+fn plain(selection: &Positioned<Selection>) -> Option<&Positioned<Field>> {
+    match &selection.node {
+        Selection::Field(field) if field.node.directives.is_empty() => Some(field),
+        _ => None,
+    }
 }
 
 /// Adds `value` under `name`, merging it into an object or list already there: a key

@@ -184,12 +184,17 @@ impl Drop for TestDb {
 
 /// Connects with a small pool and no statement logging.
 pub async fn connect(url: &str) -> Result<DatabaseConnection, DbErr> {
+    connect_with(url, 5).await
+}
+
+/// Connects with a pool of at most `connections` and no statement logging.
+pub async fn connect_with(url: &str, connections: u32) -> Result<DatabaseConnection, DbErr> {
     let mut options = ConnectOptions::new(url.to_owned());
     // No idle timeout or maximum lifetime, so no pool reaper: sqlx 0.9.0's can spin for
     // ever once its idle count wraps, hanging a finished test (see
     // `bduf_core::db::without_pool_reaper`).
     options
-        .max_connections(5)
+        .max_connections(connections)
         .sqlx_logging(false)
         .idle_timeout(None)
         .max_lifetime(None);

@@ -143,13 +143,7 @@ impl TestApp {
     /// The same, with the requests' pool holding one connection: each request gets the
     /// connection the one before it released.
     pub async fn on_one_connection(mut self) -> Self {
-        let mut options = sea_orm::ConnectOptions::new(self.db.url().to_owned());
-        options
-            .max_connections(1)
-            .sqlx_logging(false)
-            .idle_timeout(None)
-            .max_lifetime(None);
-        let conn = sea_orm::Database::connect(options)
+        let conn = bduf_testkit::connect_with(self.db.url(), 1)
             .await
             .expect("connecting to the test database");
         self.core = Db::counting(conn);
