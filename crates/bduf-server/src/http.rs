@@ -3,7 +3,8 @@
 //!
 //! A query on `/graphql` passes, in order: admission (at most `in_flight` run at once, a
 //! queue as long as its expected wait fits the budget, the rest `503` with `Retry-After`;
-//! `admission.rs`), the body limit (`413`), JSON parsing
+//! `admission.rs`), the body limit (`413`, after the rest of the body is read and dropped
+//! so the client reads it), JSON parsing
 //! (`400`), and the request timeout (a `TIMEOUT` error). What it asks is bounded by the
 //! schema's depth and cost limits (`QUERY_TOO_DEEP`, `QUERY_TOO_COSTLY`), and each of its
 //! statements by PostgreSQL's `statement_timeout`.
@@ -13,6 +14,8 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use async_graphql::http::GraphiQLSource;
 use axum::Router;
+use axum::body::{Body, BodyDataStream};
+use futures_util::StreamExt as _;
 use std::net::SocketAddr;
 
 use axum::extract::{ConnectInfo, MatchedPath, Request, State};
@@ -84,6 +87,41 @@ fn error_response(status: StatusCode, message: &str, extensions: serde_json::Val
         "errors": [{ "message": message, "extensions": extensions }],
     });
     (status, axum::Json(body)).into_response()
+}
+
+/// How much of a body over the limit is read on and dropped before the refusal, and for
+/// how long at most.
+const DRAIN_BYTES: usize = 16 << 20;
+const DRAIN_FOR: Duration = Duration::from_secs(2);
+
+/// The request body, if it is at most `max` bytes long; else what is left of it unread.
+async fn read_body(body: Body, max: usize) -> Result<Vec<u8>, BodyDataStream> {
+    let mut rest = body.into_data_stream();
+    let mut bytes = Vec::new();
+    while let Some(chunk) = rest.next().await {
+        match chunk {
+            Ok(chunk) if bytes.len() + chunk.len() <= max => bytes.extend_from_slice(&chunk),
+            _ => return Err(rest),
+        }
+    }
+    Ok(bytes)
+}
+
+/// Reads the rest of a body over the limit and drops it — at most [`DRAIN_BYTES`] for at
+/// most [`DRAIN_FOR`] — so that a client still sending it reads the refusal instead of
+/// having its connection reset (closing a socket with unread data sends a reset), as a
+/// web server's lingering close does. A longer or slower body is cut off.
+async fn drain(mut rest: BodyDataStream) {
+    let reading = async {
+        let mut left = DRAIN_BYTES;
+        while let Some(Ok(chunk)) = rest.next().await {
+            let Some(after) = left.checked_sub(chunk.len()) else {
+                return;
+            };
+            left = after;
+        }
+    };
+    let _ = tokio::time::timeout(DRAIN_FOR, reading).await;
 }
 
 /// The answer to a request that was not admitted: come back in a second.
@@ -176,12 +214,22 @@ async fn graphql(State(app): State<App>, request: Request) -> Response {
         Err(reason) => return busy(reason),
     };
     let max = app.settings.max_body_bytes;
-    let Ok(bytes) = axum::body::to_bytes(body, max).await else {
-        return error_response(
-            StatusCode::PAYLOAD_TOO_LARGE,
-            &format!("the request body is larger than {max} bytes"),
-            json!({ "code": "PAYLOAD_TOO_LARGE", "max": max }),
-        );
+    let bytes = match read_body(body, max).await {
+        Ok(bytes) => bytes,
+        Err(rest) => {
+            drop(turn);
+            drain(rest).await;
+            let mut response = error_response(
+                StatusCode::PAYLOAD_TOO_LARGE,
+                &format!("the request body is larger than {max} bytes"),
+                json!({ "code": "PAYLOAD_TOO_LARGE", "max": max }),
+            );
+            response.headers_mut().insert(
+                header::CONNECTION,
+                header::HeaderValue::from_static("close"),
+            );
+            return response;
+        }
     };
     let request: async_graphql::Request = match serde_json::from_slice(&bytes) {
         Ok(request) => request,
