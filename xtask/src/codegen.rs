@@ -156,7 +156,7 @@ fn render_entities(
 fn render_positions(entities: &BTreeMap<String, String>) -> Result<String> {
     let mut source = format!(
         "{BANNER}\n\n//! Each entity model decoded from a row by position (`crate::position`).\n\n\
-         use sea_orm::{{DbErr, QueryResult}};\n\nuse crate::position::{{ByPosition, nullable}};\n"
+         use sea_orm::{{DbErr, QueryResult}};\n\nuse crate::position::{{ByPosition, nullable, plain, plain_nullable}};\n"
     );
     for (file, contents) in entities {
         let Some(module) = file.strip_suffix(".rs") else {
@@ -169,14 +169,17 @@ fn render_positions(entities: &BTreeMap<String, String>) -> Result<String> {
         let reads: String = fields
             .iter()
             .enumerate()
-            .map(|(i, (field, nullable))| {
+            .map(|(i, field)| {
                 let index = match i {
                     0 => "base".to_owned(),
                     _ => format!("base + {i}"),
                 };
-                match nullable {
-                    true => format!("{field}: nullable(row, {index})?,\n"),
-                    false => format!("{field}: row.try_get_by_index({index})?,\n"),
+                let name = &field.name;
+                match (field.nullable, PLAIN.contains(&field.ty.as_str())) {
+                    (true, true) => format!("{name}: plain_nullable(row, {index})?,\n"),
+                    (true, false) => format!("{name}: nullable(row, {index})?,\n"),
+                    (false, true) => format!("{name}: plain(row, {index})?,\n"),
+                    (false, false) => format!("{name}: row.try_get_by_index({index})?,\n"),
                 }
             })
             .collect();
@@ -191,9 +194,35 @@ fn render_positions(entities: &BTreeMap<String, String>) -> Result<String> {
     rustfmt(&source).context("formatting positions.rs")
 }
 
-/// The fields of the `pub struct Model` in a generated entity file, in order, each with
-/// whether it is an `Option`.
-fn model_fields(source: &str) -> Vec<(String, bool)> {
+/// The types of model fields read with `entity::position::plain` (as they are spelled in
+/// a generated `Model`): those `entity::position::Plain` is implemented for, which
+/// PostgreSQL's driver decodes as SeaORM does. A field of any other type is read through
+/// SeaORM.
+const PLAIN: &[&str] = &[
+    "bool",
+    "i16",
+    "i32",
+    "i64",
+    "f32",
+    "f64",
+    "String",
+    "Uuid",
+    "Json",
+    "Date",
+    "DateTimeWithTimeZone",
+    "Decimal",
+];
+
+/// A field of a generated `Model`.
+struct Field {
+    name: String,
+    /// Its type, without the `Option` around it.
+    ty: String,
+    nullable: bool,
+}
+
+/// The fields of the `pub struct Model` in a generated entity file, in order.
+fn model_fields(source: &str) -> Vec<Field> {
     let mut fields = Vec::new();
     let mut inside = false;
     for line in source.lines() {
@@ -206,7 +235,13 @@ fn model_fields(source: &str) -> Vec<(String, bool)> {
                 .strip_prefix("    pub ")
                 .and_then(|rest| rest.split_once(':'))
         {
-            fields.push((name.to_owned(), ty.trim_start().starts_with("Option<")));
+            let ty = ty.trim().trim_end_matches(',');
+            let inner = ty.strip_prefix("Option<").and_then(|t| t.strip_suffix('>'));
+            fields.push(Field {
+                name: name.to_owned(),
+                ty: inner.unwrap_or(ty).to_owned(),
+                nullable: inner.is_some(),
+            });
         }
     }
     fields
@@ -299,12 +334,17 @@ mod tests {
         let source = "pub struct Model {\n    #[sea_orm(primary_key)]\n    pub id: Uuid,\n    \
                       #[sea_orm(column_type = \"Text\")]\n    pub r#type: Option<String>,\n    \
                       pub organization_id: Uuid,\n}\n\npub enum Relation {\n    pub x: u8,\n}\n";
+        let fields: Vec<(String, String, bool)> = super::model_fields(source)
+            .into_iter()
+            .map(|f| (f.name, f.ty, f.nullable))
+            .collect();
+        let field = |name: &str, ty: &str, nullable| (name.to_owned(), ty.to_owned(), nullable);
         assert_eq!(
-            super::model_fields(source),
+            fields,
             [
-                ("id".to_owned(), false),
-                ("r#type".to_owned(), true),
-                ("organization_id".to_owned(), false)
+                field("id", "Uuid", false),
+                field("r#type", "String", true),
+                field("organization_id", "Uuid", false)
             ]
         );
     }

@@ -4,31 +4,31 @@
 
 use sea_orm::{DbErr, QueryResult};
 
-use crate::position::{ByPosition, nullable};
+use crate::position::{ByPosition, nullable, plain, plain_nullable};
 
 impl ByPosition for super::analyses::Model {
     const COLUMNS: usize = 19;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            project_id: row.try_get_by_index(base + 1)?,
+            id: plain(row, base)?,
+            project_id: plain(row, base + 1)?,
             r#type: row.try_get_by_index(base + 2)?,
-            title: row.try_get_by_index(base + 3)?,
-            description: nullable(row, base + 4)?,
-            methodology: nullable(row, base + 5)?,
-            findings: nullable(row, base + 6)?,
-            recommendations: nullable(row, base + 7)?,
-            risks: nullable(row, base + 8)?,
-            opportunities: nullable(row, base + 9)?,
-            confidence_score: nullable(row, base + 10)?,
-            completeness_score: nullable(row, base + 11)?,
-            processing_time_seconds: nullable(row, base + 12)?,
-            ai_model_used: nullable(row, base + 13)?,
-            context_sources: nullable(row, base + 14)?,
-            status: nullable(row, base + 15)?,
-            created_at: nullable(row, base + 16)?,
-            updated_at: nullable(row, base + 17)?,
-            organization_id: row.try_get_by_index(base + 18)?,
+            title: plain(row, base + 3)?,
+            description: plain_nullable(row, base + 4)?,
+            methodology: plain_nullable(row, base + 5)?,
+            findings: plain_nullable(row, base + 6)?,
+            recommendations: plain_nullable(row, base + 7)?,
+            risks: plain_nullable(row, base + 8)?,
+            opportunities: plain_nullable(row, base + 9)?,
+            confidence_score: plain_nullable(row, base + 10)?,
+            completeness_score: plain_nullable(row, base + 11)?,
+            processing_time_seconds: plain_nullable(row, base + 12)?,
+            ai_model_used: plain_nullable(row, base + 13)?,
+            context_sources: plain_nullable(row, base + 14)?,
+            status: plain_nullable(row, base + 15)?,
+            created_at: plain_nullable(row, base + 16)?,
+            updated_at: plain_nullable(row, base + 17)?,
+            organization_id: plain(row, base + 18)?,
         })
     }
 }
@@ -37,15 +37,15 @@ impl ByPosition for super::approval_participants::Model {
     const COLUMNS: usize = 9;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            approval_id: row.try_get_by_index(base + 1)?,
-            user_id: row.try_get_by_index(base + 2)?,
+            id: plain(row, base)?,
+            approval_id: plain(row, base + 1)?,
+            user_id: plain(row, base + 2)?,
             response: nullable(row, base + 3)?,
-            response_notes: nullable(row, base + 4)?,
-            responded_at: nullable(row, base + 5)?,
-            is_required: nullable(row, base + 6)?,
-            weight: nullable(row, base + 7)?,
-            organization_id: row.try_get_by_index(base + 8)?,
+            response_notes: plain_nullable(row, base + 4)?,
+            responded_at: plain_nullable(row, base + 5)?,
+            is_required: plain_nullable(row, base + 6)?,
+            weight: plain_nullable(row, base + 7)?,
+            organization_id: plain(row, base + 8)?,
         })
     }
 }
@@ -54,26 +54,26 @@ impl ByPosition for super::approvals::Model {
     const COLUMNS: usize = 20;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            project_id: row.try_get_by_index(base + 1)?,
-            requested_by: row.try_get_by_index(base + 2)?,
-            title: row.try_get_by_index(base + 3)?,
-            description: nullable(row, base + 4)?,
-            approval_type: nullable(row, base + 5)?,
-            target_type: nullable(row, base + 6)?,
-            target_id: row.try_get_by_index(base + 7)?,
+            id: plain(row, base)?,
+            project_id: plain(row, base + 1)?,
+            requested_by: plain(row, base + 2)?,
+            title: plain(row, base + 3)?,
+            description: plain_nullable(row, base + 4)?,
+            approval_type: plain_nullable(row, base + 5)?,
+            target_type: plain_nullable(row, base + 6)?,
+            target_id: plain(row, base + 7)?,
             status: nullable(row, base + 8)?,
-            decision_rationale: nullable(row, base + 9)?,
-            conditions: nullable(row, base + 10)?,
-            requires_unanimous: nullable(row, base + 11)?,
-            required_approver_count: nullable(row, base + 12)?,
-            auto_approve_after_hours: nullable(row, base + 13)?,
-            approved_by: nullable(row, base + 14)?,
-            rejected_by: nullable(row, base + 15)?,
-            resolved_at: nullable(row, base + 16)?,
-            created_at: nullable(row, base + 17)?,
-            updated_at: nullable(row, base + 18)?,
-            organization_id: row.try_get_by_index(base + 19)?,
+            decision_rationale: plain_nullable(row, base + 9)?,
+            conditions: plain_nullable(row, base + 10)?,
+            requires_unanimous: plain_nullable(row, base + 11)?,
+            required_approver_count: plain_nullable(row, base + 12)?,
+            auto_approve_after_hours: plain_nullable(row, base + 13)?,
+            approved_by: plain_nullable(row, base + 14)?,
+            rejected_by: plain_nullable(row, base + 15)?,
+            resolved_at: plain_nullable(row, base + 16)?,
+            created_at: plain_nullable(row, base + 17)?,
+            updated_at: plain_nullable(row, base + 18)?,
+            organization_id: plain(row, base + 19)?,
         })
     }
 }
@@ -82,23 +82,23 @@ impl ByPosition for super::architectural_components::Model {
     const COLUMNS: usize = 17;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            project_id: row.try_get_by_index(base + 1)?,
-            parent_id: nullable(row, base + 2)?,
-            name: row.try_get_by_index(base + 3)?,
-            r#type: nullable(row, base + 4)?,
-            description: nullable(row, base + 5)?,
-            technology: nullable(row, base + 6)?,
-            patterns: nullable(row, base + 7)?,
-            interfaces: nullable(row, base + 8)?,
-            dependencies: nullable(row, base + 9)?,
-            scalability_requirements: nullable(row, base + 10)?,
-            performance_requirements: nullable(row, base + 11)?,
-            security_requirements: nullable(row, base + 12)?,
-            implementation_status: nullable(row, base + 13)?,
-            created_at: nullable(row, base + 14)?,
-            updated_at: nullable(row, base + 15)?,
-            organization_id: row.try_get_by_index(base + 16)?,
+            id: plain(row, base)?,
+            project_id: plain(row, base + 1)?,
+            parent_id: plain_nullable(row, base + 2)?,
+            name: plain(row, base + 3)?,
+            r#type: plain_nullable(row, base + 4)?,
+            description: plain_nullable(row, base + 5)?,
+            technology: plain_nullable(row, base + 6)?,
+            patterns: plain_nullable(row, base + 7)?,
+            interfaces: plain_nullable(row, base + 8)?,
+            dependencies: plain_nullable(row, base + 9)?,
+            scalability_requirements: plain_nullable(row, base + 10)?,
+            performance_requirements: plain_nullable(row, base + 11)?,
+            security_requirements: plain_nullable(row, base + 12)?,
+            implementation_status: plain_nullable(row, base + 13)?,
+            created_at: plain_nullable(row, base + 14)?,
+            updated_at: plain_nullable(row, base + 15)?,
+            organization_id: plain(row, base + 16)?,
         })
     }
 }
@@ -107,8 +107,8 @@ impl ByPosition for super::audit_feed::Model {
     const COLUMNS: usize = 2;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            organization_id: row.try_get_by_index(base)?,
-            last_seq: row.try_get_by_index(base + 1)?,
+            organization_id: plain(row, base)?,
+            last_seq: plain(row, base + 1)?,
         })
     }
 }
@@ -117,23 +117,23 @@ impl ByPosition for super::audit_log::Model {
     const COLUMNS: usize = 17;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            table_name: row.try_get_by_index(base + 1)?,
-            record_id: row.try_get_by_index(base + 2)?,
-            operation: row.try_get_by_index(base + 3)?,
-            user_id: nullable(row, base + 4)?,
-            session_id: nullable(row, base + 5)?,
-            old_values: nullable(row, base + 6)?,
-            new_values: nullable(row, base + 7)?,
-            changed_fields: nullable(row, base + 8)?,
-            change_reason: nullable(row, base + 9)?,
+            id: plain(row, base)?,
+            table_name: plain(row, base + 1)?,
+            record_id: plain(row, base + 2)?,
+            operation: plain(row, base + 3)?,
+            user_id: plain_nullable(row, base + 4)?,
+            session_id: plain_nullable(row, base + 5)?,
+            old_values: plain_nullable(row, base + 6)?,
+            new_values: plain_nullable(row, base + 7)?,
+            changed_fields: plain_nullable(row, base + 8)?,
+            change_reason: plain_nullable(row, base + 9)?,
             client_ip: nullable(row, base + 10)?,
-            user_agent: nullable(row, base + 11)?,
-            created_at: row.try_get_by_index(base + 12)?,
-            organization_id: row.try_get_by_index(base + 13)?,
-            seq: row.try_get_by_index(base + 14)?,
-            request_id: nullable(row, base + 15)?,
-            source: row.try_get_by_index(base + 16)?,
+            user_agent: plain_nullable(row, base + 11)?,
+            created_at: plain(row, base + 12)?,
+            organization_id: plain(row, base + 13)?,
+            seq: plain(row, base + 14)?,
+            request_id: plain_nullable(row, base + 15)?,
+            source: plain(row, base + 16)?,
         })
     }
 }
@@ -142,22 +142,22 @@ impl ByPosition for super::collaboration_sessions::Model {
     const COLUMNS: usize = 16;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            project_id: row.try_get_by_index(base + 1)?,
-            created_by: row.try_get_by_index(base + 2)?,
-            title: row.try_get_by_index(base + 3)?,
-            description: nullable(row, base + 4)?,
-            session_type: nullable(row, base + 5)?,
-            status: nullable(row, base + 6)?,
-            current_phase: nullable(row, base + 7)?,
-            session_data: nullable(row, base + 8)?,
-            started_at: nullable(row, base + 9)?,
-            ended_at: nullable(row, base + 10)?,
-            max_participants: nullable(row, base + 11)?,
-            requires_approval: nullable(row, base + 12)?,
-            created_at: nullable(row, base + 13)?,
-            updated_at: nullable(row, base + 14)?,
-            organization_id: row.try_get_by_index(base + 15)?,
+            id: plain(row, base)?,
+            project_id: plain(row, base + 1)?,
+            created_by: plain(row, base + 2)?,
+            title: plain(row, base + 3)?,
+            description: plain_nullable(row, base + 4)?,
+            session_type: plain_nullable(row, base + 5)?,
+            status: plain_nullable(row, base + 6)?,
+            current_phase: plain_nullable(row, base + 7)?,
+            session_data: plain_nullable(row, base + 8)?,
+            started_at: plain_nullable(row, base + 9)?,
+            ended_at: plain_nullable(row, base + 10)?,
+            max_participants: plain_nullable(row, base + 11)?,
+            requires_approval: plain_nullable(row, base + 12)?,
+            created_at: plain_nullable(row, base + 13)?,
+            updated_at: plain_nullable(row, base + 14)?,
+            organization_id: plain(row, base + 15)?,
         })
     }
 }
@@ -166,20 +166,20 @@ impl ByPosition for super::comments::Model {
     const COLUMNS: usize = 14;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            target_type: row.try_get_by_index(base + 1)?,
-            target_id: row.try_get_by_index(base + 2)?,
-            author_id: row.try_get_by_index(base + 3)?,
-            content: row.try_get_by_index(base + 4)?,
-            content_type: nullable(row, base + 5)?,
-            parent_id: nullable(row, base + 6)?,
-            thread_id: nullable(row, base + 7)?,
-            is_resolved: nullable(row, base + 8)?,
-            resolved_by: nullable(row, base + 9)?,
-            resolved_at: nullable(row, base + 10)?,
-            created_at: nullable(row, base + 11)?,
-            updated_at: nullable(row, base + 12)?,
-            organization_id: row.try_get_by_index(base + 13)?,
+            id: plain(row, base)?,
+            target_type: plain(row, base + 1)?,
+            target_id: plain(row, base + 2)?,
+            author_id: plain(row, base + 3)?,
+            content: plain(row, base + 4)?,
+            content_type: plain_nullable(row, base + 5)?,
+            parent_id: plain_nullable(row, base + 6)?,
+            thread_id: plain_nullable(row, base + 7)?,
+            is_resolved: plain_nullable(row, base + 8)?,
+            resolved_by: plain_nullable(row, base + 9)?,
+            resolved_at: plain_nullable(row, base + 10)?,
+            created_at: plain_nullable(row, base + 11)?,
+            updated_at: plain_nullable(row, base + 12)?,
+            organization_id: plain(row, base + 13)?,
         })
     }
 }
@@ -188,13 +188,13 @@ impl ByPosition for super::idempotency_keys::Model {
     const COLUMNS: usize = 7;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            user_id: row.try_get_by_index(base + 1)?,
-            organization_id: nullable(row, base + 2)?,
-            key: row.try_get_by_index(base + 3)?,
-            fingerprint: row.try_get_by_index(base + 4)?,
-            response: nullable(row, base + 5)?,
-            created_at: row.try_get_by_index(base + 6)?,
+            id: plain(row, base)?,
+            user_id: plain(row, base + 1)?,
+            organization_id: plain_nullable(row, base + 2)?,
+            key: plain(row, base + 3)?,
+            fingerprint: plain(row, base + 4)?,
+            response: plain_nullable(row, base + 5)?,
+            created_at: plain(row, base + 6)?,
         })
     }
 }
@@ -203,20 +203,20 @@ impl ByPosition for super::notifications::Model {
     const COLUMNS: usize = 14;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            user_id: row.try_get_by_index(base + 1)?,
-            r#type: row.try_get_by_index(base + 2)?,
-            title: row.try_get_by_index(base + 3)?,
-            message: nullable(row, base + 4)?,
-            target_type: nullable(row, base + 5)?,
-            target_id: nullable(row, base + 6)?,
-            is_read: nullable(row, base + 7)?,
-            read_at: nullable(row, base + 8)?,
-            delivery_method: nullable(row, base + 9)?,
-            scheduled_for: nullable(row, base + 10)?,
-            delivered_at: nullable(row, base + 11)?,
-            created_at: nullable(row, base + 12)?,
-            organization_id: row.try_get_by_index(base + 13)?,
+            id: plain(row, base)?,
+            user_id: plain(row, base + 1)?,
+            r#type: plain(row, base + 2)?,
+            title: plain(row, base + 3)?,
+            message: plain_nullable(row, base + 4)?,
+            target_type: plain_nullable(row, base + 5)?,
+            target_id: plain_nullable(row, base + 6)?,
+            is_read: plain_nullable(row, base + 7)?,
+            read_at: plain_nullable(row, base + 8)?,
+            delivery_method: plain_nullable(row, base + 9)?,
+            scheduled_for: plain_nullable(row, base + 10)?,
+            delivered_at: plain_nullable(row, base + 11)?,
+            created_at: plain_nullable(row, base + 12)?,
+            organization_id: plain(row, base + 13)?,
         })
     }
 }
@@ -225,12 +225,12 @@ impl ByPosition for super::organization_members::Model {
     const COLUMNS: usize = 6;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            organization_id: row.try_get_by_index(base + 1)?,
-            user_id: row.try_get_by_index(base + 2)?,
+            id: plain(row, base)?,
+            organization_id: plain(row, base + 1)?,
+            user_id: plain(row, base + 2)?,
             role: row.try_get_by_index(base + 3)?,
-            permissions: nullable(row, base + 4)?,
-            joined_at: nullable(row, base + 5)?,
+            permissions: plain_nullable(row, base + 4)?,
+            joined_at: plain_nullable(row, base + 5)?,
         })
     }
 }
@@ -239,14 +239,14 @@ impl ByPosition for super::organizations::Model {
     const COLUMNS: usize = 8;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            name: row.try_get_by_index(base + 1)?,
-            slug: row.try_get_by_index(base + 2)?,
-            description: nullable(row, base + 3)?,
-            settings: nullable(row, base + 4)?,
-            is_active: nullable(row, base + 5)?,
-            created_at: nullable(row, base + 6)?,
-            updated_at: nullable(row, base + 7)?,
+            id: plain(row, base)?,
+            name: plain(row, base + 1)?,
+            slug: plain(row, base + 2)?,
+            description: plain_nullable(row, base + 3)?,
+            settings: plain_nullable(row, base + 4)?,
+            is_active: plain_nullable(row, base + 5)?,
+            created_at: plain_nullable(row, base + 6)?,
+            updated_at: plain_nullable(row, base + 7)?,
         })
     }
 }
@@ -255,26 +255,26 @@ impl ByPosition for super::projects::Model {
     const COLUMNS: usize = 20;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            organization_id: row.try_get_by_index(base + 1)?,
-            created_by: row.try_get_by_index(base + 2)?,
-            name: row.try_get_by_index(base + 3)?,
-            description: nullable(row, base + 4)?,
+            id: plain(row, base)?,
+            organization_id: plain(row, base + 1)?,
+            created_by: plain(row, base + 2)?,
+            name: plain(row, base + 3)?,
+            description: plain_nullable(row, base + 4)?,
             status: nullable(row, base + 5)?,
-            project_type: nullable(row, base + 6)?,
-            industry: nullable(row, base + 7)?,
-            complexity_score: nullable(row, base + 8)?,
-            estimated_duration_weeks: nullable(row, base + 9)?,
-            estimated_budget: nullable(row, base + 10)?,
-            currency: nullable(row, base + 11)?,
-            technology_stack: nullable(row, base + 12)?,
-            constraints: nullable(row, base + 13)?,
-            assumptions: nullable(row, base + 14)?,
-            version: nullable(row, base + 15)?,
-            is_archived: nullable(row, base + 16)?,
-            archived_at: nullable(row, base + 17)?,
-            created_at: nullable(row, base + 18)?,
-            updated_at: nullable(row, base + 19)?,
+            project_type: plain_nullable(row, base + 6)?,
+            industry: plain_nullable(row, base + 7)?,
+            complexity_score: plain_nullable(row, base + 8)?,
+            estimated_duration_weeks: plain_nullable(row, base + 9)?,
+            estimated_budget: plain_nullable(row, base + 10)?,
+            currency: plain_nullable(row, base + 11)?,
+            technology_stack: plain_nullable(row, base + 12)?,
+            constraints: plain_nullable(row, base + 13)?,
+            assumptions: plain_nullable(row, base + 14)?,
+            version: plain_nullable(row, base + 15)?,
+            is_archived: plain_nullable(row, base + 16)?,
+            archived_at: plain_nullable(row, base + 17)?,
+            created_at: plain_nullable(row, base + 18)?,
+            updated_at: plain_nullable(row, base + 19)?,
         })
     }
 }
@@ -283,22 +283,22 @@ impl ByPosition for super::requirements::Model {
     const COLUMNS: usize = 16;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            project_id: row.try_get_by_index(base + 1)?,
-            parent_id: nullable(row, base + 2)?,
-            title: row.try_get_by_index(base + 3)?,
-            description: nullable(row, base + 4)?,
-            acceptance_criteria: nullable(row, base + 5)?,
-            priority: nullable(row, base + 6)?,
-            category: nullable(row, base + 7)?,
-            complexity_score: nullable(row, base + 8)?,
-            effort_estimate_hours: nullable(row, base + 9)?,
-            dependencies: nullable(row, base + 10)?,
-            is_validated: nullable(row, base + 11)?,
-            validation_notes: nullable(row, base + 12)?,
-            created_at: nullable(row, base + 13)?,
-            updated_at: nullable(row, base + 14)?,
-            organization_id: row.try_get_by_index(base + 15)?,
+            id: plain(row, base)?,
+            project_id: plain(row, base + 1)?,
+            parent_id: plain_nullable(row, base + 2)?,
+            title: plain(row, base + 3)?,
+            description: plain_nullable(row, base + 4)?,
+            acceptance_criteria: plain_nullable(row, base + 5)?,
+            priority: plain_nullable(row, base + 6)?,
+            category: plain_nullable(row, base + 7)?,
+            complexity_score: plain_nullable(row, base + 8)?,
+            effort_estimate_hours: plain_nullable(row, base + 9)?,
+            dependencies: plain_nullable(row, base + 10)?,
+            is_validated: plain_nullable(row, base + 11)?,
+            validation_notes: plain_nullable(row, base + 12)?,
+            created_at: plain_nullable(row, base + 13)?,
+            updated_at: plain_nullable(row, base + 14)?,
+            organization_id: plain(row, base + 15)?,
         })
     }
 }
@@ -307,16 +307,16 @@ impl ByPosition for super::session_participants::Model {
     const COLUMNS: usize = 10;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            session_id: row.try_get_by_index(base + 1)?,
-            user_id: row.try_get_by_index(base + 2)?,
+            id: plain(row, base)?,
+            session_id: plain(row, base + 1)?,
+            user_id: plain(row, base + 2)?,
             role: nullable(row, base + 3)?,
-            joined_at: nullable(row, base + 4)?,
-            last_active_at: nullable(row, base + 5)?,
-            is_active: nullable(row, base + 6)?,
-            can_edit: nullable(row, base + 7)?,
-            can_approve: nullable(row, base + 8)?,
-            organization_id: row.try_get_by_index(base + 9)?,
+            joined_at: plain_nullable(row, base + 4)?,
+            last_active_at: plain_nullable(row, base + 5)?,
+            is_active: plain_nullable(row, base + 6)?,
+            can_edit: plain_nullable(row, base + 7)?,
+            can_approve: plain_nullable(row, base + 8)?,
+            organization_id: plain(row, base + 9)?,
         })
     }
 }
@@ -325,10 +325,10 @@ impl ByPosition for super::sign_in_failures::Model {
     const COLUMNS: usize = 4;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            key: row.try_get_by_index(base)?,
-            failures: row.try_get_by_index(base + 1)?,
-            first_failed_at: row.try_get_by_index(base + 2)?,
-            last_failed_at: row.try_get_by_index(base + 3)?,
+            key: plain(row, base)?,
+            failures: plain(row, base + 1)?,
+            first_failed_at: plain(row, base + 2)?,
+            last_failed_at: plain(row, base + 3)?,
         })
     }
 }
@@ -337,15 +337,15 @@ impl ByPosition for super::task_dependencies::Model {
     const COLUMNS: usize = 9;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            organization_id: row.try_get_by_index(base + 1)?,
-            project_id: row.try_get_by_index(base + 2)?,
-            task_id: row.try_get_by_index(base + 3)?,
-            depends_on_task_id: row.try_get_by_index(base + 4)?,
+            id: plain(row, base)?,
+            organization_id: plain(row, base + 1)?,
+            project_id: plain(row, base + 2)?,
+            task_id: plain(row, base + 3)?,
+            depends_on_task_id: plain(row, base + 4)?,
             dependency_type: row.try_get_by_index(base + 5)?,
-            lag_hours: row.try_get_by_index(base + 6)?,
-            created_by: nullable(row, base + 7)?,
-            created_at: row.try_get_by_index(base + 8)?,
+            lag_hours: plain(row, base + 6)?,
+            created_by: plain_nullable(row, base + 7)?,
+            created_at: plain(row, base + 8)?,
         })
     }
 }
@@ -354,29 +354,29 @@ impl ByPosition for super::tasks::Model {
     const COLUMNS: usize = 23;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            project_id: row.try_get_by_index(base + 1)?,
-            parent_id: nullable(row, base + 2)?,
-            title: row.try_get_by_index(base + 3)?,
-            description: nullable(row, base + 4)?,
-            acceptance_criteria: nullable(row, base + 5)?,
-            work_type: nullable(row, base + 6)?,
-            priority: nullable(row, base + 7)?,
-            complexity_score: nullable(row, base + 8)?,
-            estimated_hours: nullable(row, base + 9)?,
-            actual_hours: nullable(row, base + 10)?,
-            dependencies: nullable(row, base + 11)?,
-            blockers: nullable(row, base + 12)?,
-            assigned_to: nullable(row, base + 13)?,
+            id: plain(row, base)?,
+            project_id: plain(row, base + 1)?,
+            parent_id: plain_nullable(row, base + 2)?,
+            title: plain(row, base + 3)?,
+            description: plain_nullable(row, base + 4)?,
+            acceptance_criteria: plain_nullable(row, base + 5)?,
+            work_type: plain_nullable(row, base + 6)?,
+            priority: plain_nullable(row, base + 7)?,
+            complexity_score: plain_nullable(row, base + 8)?,
+            estimated_hours: plain_nullable(row, base + 9)?,
+            actual_hours: plain_nullable(row, base + 10)?,
+            dependencies: plain_nullable(row, base + 11)?,
+            blockers: plain_nullable(row, base + 12)?,
+            assigned_to: plain_nullable(row, base + 13)?,
             status: nullable(row, base + 14)?,
-            progress_percentage: nullable(row, base + 15)?,
-            planned_start_date: nullable(row, base + 16)?,
-            planned_end_date: nullable(row, base + 17)?,
-            actual_start_date: nullable(row, base + 18)?,
-            actual_end_date: nullable(row, base + 19)?,
-            created_at: nullable(row, base + 20)?,
-            updated_at: nullable(row, base + 21)?,
-            organization_id: row.try_get_by_index(base + 22)?,
+            progress_percentage: plain_nullable(row, base + 15)?,
+            planned_start_date: plain_nullable(row, base + 16)?,
+            planned_end_date: plain_nullable(row, base + 17)?,
+            actual_start_date: plain_nullable(row, base + 18)?,
+            actual_end_date: plain_nullable(row, base + 19)?,
+            created_at: plain_nullable(row, base + 20)?,
+            updated_at: plain_nullable(row, base + 21)?,
+            organization_id: plain(row, base + 22)?,
         })
     }
 }
@@ -385,14 +385,14 @@ impl ByPosition for super::user_sessions::Model {
     const COLUMNS: usize = 9;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            user_id: row.try_get_by_index(base + 1)?,
-            token_hash: row.try_get_by_index(base + 2)?,
-            created_at: nullable(row, base + 3)?,
-            expires_at: row.try_get_by_index(base + 4)?,
-            last_used_at: nullable(row, base + 5)?,
-            revoked_at: nullable(row, base + 6)?,
-            user_agent: nullable(row, base + 7)?,
+            id: plain(row, base)?,
+            user_id: plain(row, base + 1)?,
+            token_hash: plain(row, base + 2)?,
+            created_at: plain_nullable(row, base + 3)?,
+            expires_at: plain(row, base + 4)?,
+            last_used_at: plain_nullable(row, base + 5)?,
+            revoked_at: plain_nullable(row, base + 6)?,
+            user_agent: plain_nullable(row, base + 7)?,
             ip_address: nullable(row, base + 8)?,
         })
     }
@@ -402,20 +402,20 @@ impl ByPosition for super::users::Model {
     const COLUMNS: usize = 14;
     fn at(row: &QueryResult, base: usize) -> Result<Self, DbErr> {
         Ok(Self {
-            id: row.try_get_by_index(base)?,
-            email: row.try_get_by_index(base + 1)?,
-            username: row.try_get_by_index(base + 2)?,
-            password_hash: row.try_get_by_index(base + 3)?,
-            first_name: nullable(row, base + 4)?,
-            last_name: nullable(row, base + 5)?,
-            avatar_url: nullable(row, base + 6)?,
-            timezone: nullable(row, base + 7)?,
-            preferences: nullable(row, base + 8)?,
-            is_active: nullable(row, base + 9)?,
-            email_verified: nullable(row, base + 10)?,
-            last_login_at: nullable(row, base + 11)?,
-            created_at: nullable(row, base + 12)?,
-            updated_at: nullable(row, base + 13)?,
+            id: plain(row, base)?,
+            email: plain(row, base + 1)?,
+            username: plain(row, base + 2)?,
+            password_hash: plain(row, base + 3)?,
+            first_name: plain_nullable(row, base + 4)?,
+            last_name: plain_nullable(row, base + 5)?,
+            avatar_url: plain_nullable(row, base + 6)?,
+            timezone: plain_nullable(row, base + 7)?,
+            preferences: plain_nullable(row, base + 8)?,
+            is_active: plain_nullable(row, base + 9)?,
+            email_verified: plain_nullable(row, base + 10)?,
+            last_login_at: plain_nullable(row, base + 11)?,
+            created_at: plain_nullable(row, base + 12)?,
+            updated_at: plain_nullable(row, base + 13)?,
         })
     }
 }
