@@ -16,6 +16,7 @@
 
 use async_graphql::Positioned;
 use async_graphql::indexmap::IndexMap;
+use async_graphql::indexmap::map::Entry;
 use async_graphql::parser::types::{Field, Selection};
 use async_graphql::resolver_utils::{ContainerType, resolve_container};
 use async_graphql::{ContextSelectionSet, Name, ServerResult, Value};
@@ -103,10 +104,14 @@ fn plain(selection: &Positioned<Selection>) -> Option<&Positioned<Field>> {
 
 /// Adds `value` under `name`, merging it into an object or list already there: a key
 /// selected twice, as async-graphql's `insert_value` does.
+/// The key is hashed once (an `Entry`), not once to look and again to insert.
 fn insert(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
-    let Some(previous) = target.get_mut(&name) else {
-        target.insert(name, value);
-        return;
+    let previous = match target.entry(name) {
+        Entry::Vacant(vacant) => {
+            vacant.insert(value);
+            return;
+        }
+        Entry::Occupied(occupied) => occupied.into_mut(),
     };
     match (previous, value) {
         (Value::Object(into), Value::Object(from)) => {
