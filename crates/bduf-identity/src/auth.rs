@@ -17,7 +17,7 @@
 
 use std::fmt::Write as _;
 use std::net::IpAddr;
-use std::sync::LazyLock;
+use std::sync::{LazyLock, OnceLock};
 use std::time::Duration;
 
 use argon2::password_hash::rand_core::{OsRng, RngCore};
@@ -33,7 +33,7 @@ use entity::{organization_members, sign_in_failures, user_sessions, users};
 use sea_orm::sea_query::{Expr, ExprTrait, Func, LockBehavior, LockType, OnConflict, Order, Query};
 use sea_orm::{
     ActiveModelTrait, ActiveValue::Set, ColumnTrait, DatabaseTransaction, DbBackend, EntityTrait,
-    QueryFilter,
+    QueryFilter, Statement,
 };
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
@@ -155,88 +155,11 @@ pub async fn authenticate(
     token: &str,
     organization: Option<Uuid>,
 ) -> Result<Viewer> {
-    use organization_members as members;
-    use user_sessions as sessions;
     let expired =
         || Error::Unauthenticated("the session is unknown, expired or revoked; sign in again");
-    let mut select = Query::select();
-    select
-        .expr_as(sessions::Column::Id.into_expr(), "session")
-        .expr_as(sessions::Column::UserId.into_expr(), "user")
-        .expr_as(sessions::Column::LastUsedAt.into_expr(), "last_used_at")
-        .expr_as(members::Column::OrganizationId.into_expr(), "organization")
-        .expr_as(
-            members::Column::Role.select_as(members::Column::Role.into_expr()),
-            "role",
-        )
-        .from(sessions::Entity)
-        .inner_join(
-            users::Entity,
-            users::Column::Id
-                .into_expr()
-                .equals(sessions::Column::UserId.as_column_ref()),
-        )
-        .left_join(
-            members::Entity,
-            members::Column::UserId
-                .into_expr()
-                .equals(sessions::Column::UserId.as_column_ref()),
-        )
-        .and_where(
-            sessions::Column::TokenHash
-                .into_expr()
-                .eq(token_hash(token)),
-        )
-        .and_where(sessions::Column::RevokedAt.into_expr().is_null())
-        .and_where(sessions::Column::ExpiresAt.into_expr().gt(now()))
-        .and_where(
-            sessions::Column::LastUsedAt
-                .into_expr()
-                .is_null()
-                .or(sessions::Column::LastUsedAt
-                    .into_expr()
-                    .gt(ago(SESSION_IDLE))),
-        )
-        .and_where(
-            users::Column::IsActive
-                .into_expr()
-                .is_null()
-                .or(users::Column::IsActive.into_expr().eq(true)),
-        )
-        .order_by((members::Entity, members::Column::JoinedAt), Order::Asc)
-        .order_by((members::Entity, members::Column::Id), Order::Asc);
-    if txn.backend() == DbBackend::Postgres {
-        // The organization the request acts in, of the session's user: the one asked
-        // for if a member (else none, and the request is refused below), or the earliest.
-        let mut chosen = Query::select();
-        chosen
-            .expr(Expr::col(("_m", members::Column::OrganizationId)))
-            .from_as(members::Entity, "_m")
-            .and_where(
-                Expr::col(("_m", members::Column::UserId))
-                    .equals((sessions::Entity, sessions::Column::UserId)),
-            );
-        match organization {
-            Some(org) => {
-                chosen.and_where(Expr::col(("_m", members::Column::OrganizationId)).eq(org));
-            }
-            None => {
-                chosen
-                    .order_by(("_m", members::Column::JoinedAt), Order::Asc)
-                    .order_by(("_m", members::Column::Id), Order::Asc)
-                    .limit(1);
-            }
-        }
-        let text = |expr: Expr| Expr::from(Func::cast_as(expr, "text"));
-        let org = Expr::from(Func::coalesce([
-            text(Expr::SubQuery(None, Box::new(chosen.into()))),
-            Expr::val(""),
-        ]));
-        for setting in acting_for(text(sessions::Column::UserId.into_expr()), org) {
-            select.expr(setting);
-        }
-    }
-    let rows = txn.query(txn.backend().build(&select)).await?;
+    let rows = txn
+        .query(session_lookup(txn.backend(), token, organization))
+        .await?;
     let first = rows.first().ok_or_else(expired)?;
     let session: Uuid = first.try_get("", "session")?;
     let user: Uuid = first.try_get("", "user")?;
@@ -269,6 +192,168 @@ pub async fn authenticate(
         touch(txn, session).await;
     }
     Ok(viewer)
+}
+
+/// The statement that finds a session's viewer ([`authenticate`]) for `token` at this
+/// moment. Its text depends only on the backend and whether an organization is asked
+/// for, so it is rendered once for each ([`Template`]) and only its values change: the
+/// token's hash, the time, the last use that is still recent enough, and the
+/// organization.
+fn session_lookup(backend: DbBackend, token: &str, organization: Option<Uuid>) -> Statement {
+    let hash = token_hash(token);
+    let (at, idle_since) = (now(), ago(SESSION_IDLE));
+    static TEMPLATES: [OnceLock<Option<Template>>; 4] = [const { OnceLock::new() }; 4];
+    let slot =
+        usize::from(backend == DbBackend::Postgres) * 2 + usize::from(organization.is_some());
+    let template = TEMPLATES[slot].get_or_init(|| Template::of(backend, organization.is_some()));
+    match template {
+        Some(template) => template.with([
+            Some(hash.into()),
+            Some(at.into()),
+            Some(idle_since.into()),
+            organization.map(Into::into),
+        ]),
+        None => session_statement(backend, hash, at, idle_since, organization),
+    }
+}
+
+/// [`session_lookup`]'s statement rendered once, with where each of its four changing
+/// values goes among its parameters.
+struct Template {
+    statement: Statement,
+    /// The parameter of the token's hash, the time, the idle limit, the organization.
+    slots: [Option<usize>; 4],
+}
+
+impl Template {
+    /// Rendered with stand-ins, each found among the parameters exactly once (the
+    /// organization: once or, on SQLite, where the statement does not name it, never); a
+    /// stand-in found elsewhere leaves the statement rendered anew every time (`None`).
+    fn of(backend: DbBackend, organization: bool) -> Option<Self> {
+        let time = |seconds| DateTime::from_timestamp(seconds, 0).map(|t| t.fixed_offset());
+        let stand_ins: [sea_orm::Value; 4] = [
+            "\u{0}token hash".to_owned().into(),
+            time(-2_000_000_001)?.into(),
+            time(-2_000_000_002)?.into(),
+            Uuid::from_u128(0x5e55_1011).into(),
+        ];
+        let statement = session_statement(
+            backend,
+            "\u{0}token hash".to_owned(),
+            time(-2_000_000_001)?,
+            time(-2_000_000_002)?,
+            organization.then_some(Uuid::from_u128(0x5e55_1011)),
+        );
+        let values = &statement.values.as_ref()?.0;
+        let mut slots = [None; 4];
+        for (slot, stand_in) in slots.iter_mut().zip(&stand_ins) {
+            let mut found = values.iter().enumerate().filter(|(_, v)| *v == stand_in);
+            *slot = found.next().map(|(i, _)| i);
+            if found.next().is_some() {
+                return None;
+            }
+        }
+        let named = slots[..3].iter().all(Option::is_some)
+            && (slots[3].is_some() || !organization || backend != DbBackend::Postgres);
+        named.then_some(Self { statement, slots })
+    }
+
+    /// The statement with `values` in their places.
+    fn with(&self, values: [Option<sea_orm::Value>; 4]) -> Statement {
+        let mut statement = self.statement.clone();
+        if let Some(params) = statement.values.as_mut() {
+            for (slot, value) in self.slots.iter().zip(values) {
+                if let (Some(i), Some(value)) = (slot, value) {
+                    params.0[*i] = value;
+                }
+            }
+        }
+        statement
+    }
+}
+
+/// [`session_lookup`]'s statement, rendered.
+fn session_statement(
+    backend: DbBackend,
+    hash: String,
+    at: DateTime<FixedOffset>,
+    idle_since: DateTime<FixedOffset>,
+    organization: Option<Uuid>,
+) -> Statement {
+    use organization_members as members;
+    use user_sessions as sessions;
+    let mut select = Query::select();
+    select
+        .expr_as(sessions::Column::Id.into_expr(), "session")
+        .expr_as(sessions::Column::UserId.into_expr(), "user")
+        .expr_as(sessions::Column::LastUsedAt.into_expr(), "last_used_at")
+        .expr_as(members::Column::OrganizationId.into_expr(), "organization")
+        .expr_as(
+            members::Column::Role.select_as(members::Column::Role.into_expr()),
+            "role",
+        )
+        .from(sessions::Entity)
+        .inner_join(
+            users::Entity,
+            users::Column::Id
+                .into_expr()
+                .equals(sessions::Column::UserId.as_column_ref()),
+        )
+        .left_join(
+            members::Entity,
+            members::Column::UserId
+                .into_expr()
+                .equals(sessions::Column::UserId.as_column_ref()),
+        )
+        .and_where(sessions::Column::TokenHash.into_expr().eq(hash))
+        .and_where(sessions::Column::RevokedAt.into_expr().is_null())
+        .and_where(sessions::Column::ExpiresAt.into_expr().gt(at))
+        .and_where(
+            sessions::Column::LastUsedAt
+                .into_expr()
+                .is_null()
+                .or(sessions::Column::LastUsedAt.into_expr().gt(idle_since)),
+        )
+        .and_where(
+            users::Column::IsActive
+                .into_expr()
+                .is_null()
+                .or(users::Column::IsActive.into_expr().eq(true)),
+        )
+        .order_by((members::Entity, members::Column::JoinedAt), Order::Asc)
+        .order_by((members::Entity, members::Column::Id), Order::Asc);
+    if backend == DbBackend::Postgres {
+        // The organization the request acts in, of the session's user: the one asked
+        // for if a member (else none, and the request is refused below), or the earliest.
+        let mut chosen = Query::select();
+        chosen
+            .expr(Expr::col(("_m", members::Column::OrganizationId)))
+            .from_as(members::Entity, "_m")
+            .and_where(
+                Expr::col(("_m", members::Column::UserId))
+                    .equals((sessions::Entity, sessions::Column::UserId)),
+            );
+        match organization {
+            Some(org) => {
+                chosen.and_where(Expr::col(("_m", members::Column::OrganizationId)).eq(org));
+            }
+            None => {
+                chosen
+                    .order_by(("_m", members::Column::JoinedAt), Order::Asc)
+                    .order_by(("_m", members::Column::Id), Order::Asc)
+                    .limit(1);
+            }
+        }
+        let text = |expr: Expr| Expr::from(Func::cast_as(expr, "text"));
+        let org = Expr::from(Func::coalesce([
+            text(Expr::SubQuery(None, Box::new(chosen.into()))),
+            Expr::val(""),
+        ]));
+        for setting in acting_for(text(sessions::Column::UserId.into_expr()), org) {
+            select.expr(setting);
+        }
+    }
+    backend.build(&select)
 }
 
 /// Refreshes a session's `last_used_at` unless another request holds its row: in a
@@ -616,7 +701,53 @@ pub async fn sign_out(tx: &Tx<'_>, everywhere: bool) -> Result<u64> {
 
 #[cfg(test)]
 mod tests {
-    use super::{check_email, check_password, check_username};
+    use sea_orm::DbBackend;
+    use uuid::Uuid;
+
+    use super::{
+        SESSION_IDLE, Template, ago, check_email, check_password, check_username, session_lookup,
+        session_statement, token_hash,
+    };
+
+    /// The session look-up rendered once and given each request's values is the statement
+    /// rendered anew with them, on both backends, with and without an organization, for
+    /// any token and organization (not only the template's stand-ins).
+    #[test]
+    fn the_session_lookup_rendered_once_is_the_one_rendered_each_time() {
+        for backend in [DbBackend::Postgres, DbBackend::Sqlite] {
+            for organization in [None, Some(Uuid::now_v7())] {
+                let template = Template::of(backend, organization.is_some())
+                    .expect("every stand-in found once");
+                assert!(template.slots[..3].iter().all(Option::is_some));
+                assert_eq!(
+                    template.slots[3].is_some(),
+                    organization.is_some() && backend == DbBackend::Postgres
+                );
+                for token in ["bduf_0123", "bduf_4567", "'; DROP TABLE users; --"] {
+                    let found = session_lookup(backend, token, organization);
+                    // The time in the statement is the moment it was made: read it back
+                    // and render the statement anew with it.
+                    let values = &found.values.as_ref().expect("values").0;
+                    let at = |slot: usize| match &values[template.slots[slot].expect("slot")] {
+                        sea_orm::Value::ChronoDateTimeWithTimeZone(Some(t)) => *t,
+                        other => panic!("a time, not {other:?}"),
+                    };
+                    let (now, idle_since) = (at(1), at(2));
+                    assert!(idle_since < now && ago(SESSION_IDLE) >= idle_since);
+                    let anew = session_statement(
+                        backend,
+                        token_hash(token),
+                        now,
+                        idle_since,
+                        organization,
+                    );
+                    assert_eq!(found.sql, anew.sql, "{backend:?}");
+                    assert_eq!(found.values, anew.values, "{backend:?} {token}");
+                    assert_eq!(found.db_backend, anew.db_backend);
+                }
+            }
+        }
+    }
 
     #[test]
     fn accounts_need_an_address_a_name_and_a_long_enough_password() {
