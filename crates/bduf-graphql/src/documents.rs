@@ -3,7 +3,8 @@
 //!
 //! A dashboard sends the same few documents over and over with different variables.
 //! [`Documents`] keeps the last [`CAPACITY`] documents that parsed, keyed by the SHA-256
-//! of their text, so a request for a known document skips the parser; the response's
+//! of their text and found by the text itself (`Entries`), so a request for a known
+//! document skips the parser and the SHA-256 alike; the response's
 //! field order and the names of bad values ([`crate::order`], [`crate::arguments`])
 //! come from the same parse.
 //!
@@ -78,7 +79,7 @@ impl Document {
 /// The cache of documents, shared by every request of a schema.
 #[derive(Debug)]
 pub(crate) struct Documents {
-    entries: Mutex<LruCache<Hash, Arc<Document>>>,
+    entries: Mutex<Entries>,
     parsed: AtomicU64,
     validated: AtomicU64,
 }
@@ -129,11 +130,34 @@ impl Missing {
     }
 }
 
+/// The documents, by the SHA-256 of their text (what a persisted query names), and the
+/// SHA-256 of each one's text, by the text: a request that sends a known text finds its
+/// document by a fast hash of the text and one comparison, without computing its
+/// SHA-256 (a Q2 dashboard's: about 20,000 instructions). The two hold the same
+/// documents: one evicted from the first leaves the second with it.
+#[derive(Debug)]
+struct Entries {
+    documents: LruCache<Hash, Arc<Document>>,
+    hashes: bduf_core::Map<Arc<str>, Hash>,
+}
+
+impl Entries {
+    fn put(&mut self, hash: Hash, document: Arc<Document>) {
+        if let Some((_, gone)) = self.documents.push(hash, Arc::clone(&document)) {
+            self.hashes.remove(&gone.text);
+        }
+        self.hashes.insert(Arc::clone(&document.text), hash);
+    }
+}
+
 impl Documents {
     pub fn with_capacity(capacity: usize) -> Self {
         let capacity = NonZeroUsize::new(capacity).unwrap_or(NonZeroUsize::MIN);
         Self {
-            entries: Mutex::new(LruCache::new(capacity)),
+            entries: Mutex::new(Entries {
+                documents: LruCache::new(capacity),
+                hashes: bduf_core::Map::default(),
+            }),
             parsed: AtomicU64::new(0),
             validated: AtomicU64::new(0),
         }
@@ -142,14 +166,21 @@ impl Documents {
     /// What the cache holds and has done.
     pub fn stats(&self) -> DocumentStats {
         DocumentStats {
-            cached: self.entries.lock().map_or(0, |e| e.len()),
+            cached: self.entries.lock().map_or(0, |e| e.documents.len()),
             parsed: self.parsed.load(Ordering::Relaxed),
             validated: self.validated.load(Ordering::Relaxed),
         }
     }
 
     fn get(&self, hash: &Hash) -> Option<Arc<Document>> {
-        self.entries.lock().ok()?.get(hash).cloned()
+        self.entries.lock().ok()?.documents.get(hash).cloned()
+    }
+
+    /// The cached document whose text is `text`.
+    fn by_text(&self, text: &str) -> Option<Arc<Document>> {
+        let mut entries = self.entries.lock().ok()?;
+        let hash = *entries.hashes.get(text)?;
+        entries.documents.get(&hash).cloned()
     }
 
     /// The document of `request`: from the cache, or parsed and cached; with a persisted
@@ -167,6 +198,11 @@ impl Documents {
             };
             let document = self.get(&hash).ok_or(Missing::NotFound)?;
             request.query = document.text.to_string();
+            return Ok(Some(document));
+        }
+        if persisted.is_none()
+            && let Some(document) = self.by_text(&request.query)
+        {
             return Ok(Some(document));
         }
         let hash: Hash = Sha256::digest(request.query.as_bytes()).into();
@@ -340,5 +376,76 @@ fn valid(registry: &Registry, ty: &Type, value: &Value) -> bool {
             // refuses that async-graphql would accept is only validated in full.
             _ => false,
         },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::Arc;
+
+    use async_graphql::{Request, Value};
+    use sha2::{Digest, Sha256};
+
+    use super::Documents;
+
+    fn hex(text: &str) -> String {
+        Sha256::digest(text.as_bytes())
+            .iter()
+            .map(|b| format!("{b:02x}"))
+            .collect()
+    }
+
+    /// A persisted query: its hash and no text.
+    fn persisted(text: &str) -> Request {
+        let mut request = Request::new("");
+        request.extensions.0.insert(
+            "persistedQuery".to_owned(),
+            Value::from_json(serde_json::json!({ "version": 1, "sha256Hash": hex(text) }))
+                .expect("a value"),
+        );
+        request
+    }
+
+    /// A text sent again is found by the text, a text evicted is parsed again, the index
+    /// of texts holds what the cache holds (not one more), and a document found by its
+    /// text is the one its persisted query's hash finds.
+    #[test]
+    fn a_known_text_finds_its_document_and_an_evicted_one_is_parsed_again() {
+        let documents = Documents::with_capacity(2);
+        let texts: Vec<String> = (0..3).map(|i| format!("{{ f{i} }}")).collect();
+        let fetch = |text: &str| {
+            documents
+                .document(&mut Request::new(text))
+                .expect("a document")
+                .expect("it parses")
+        };
+        let first = fetch(&texts[0]);
+        fetch(&texts[1]);
+        assert!(Arc::ptr_eq(&first, &fetch(&texts[0])));
+        assert_eq!(documents.stats().parsed, 2);
+        // The least recently used, texts[1], makes room for texts[2].
+        fetch(&texts[2]);
+        assert_eq!(documents.stats().parsed, 3);
+        assert!(Arc::ptr_eq(&first, &fetch(&texts[0])));
+        fetch(&texts[1]);
+        assert_eq!(documents.stats().parsed, 4);
+        let entries = documents.entries.lock().expect("the lock");
+        assert_eq!(entries.documents.len(), 2);
+        assert_eq!(entries.hashes.len(), 2);
+        for (text, hash) in &entries.hashes {
+            assert_eq!(
+                entries.documents.peek(hash).map(|d| &*d.text),
+                Some(&**text)
+            );
+        }
+        drop(entries);
+        // texts[1] came back in place of texts[2]: a persisted query finds the one and
+        // not the other.
+        let by_hash = documents
+            .document(&mut persisted(&texts[1]))
+            .expect("cached")
+            .expect("a document");
+        assert!(Arc::ptr_eq(&by_hash, &fetch(&texts[1])));
+        assert!(documents.document(&mut persisted(&texts[2])).is_err());
     }
 }
