@@ -8,11 +8,11 @@
 //!
 //! A column of a [`Plain`] type is read with [`plain`] or [`plain_nullable`]: on
 //! PostgreSQL straight from the driver's row, as SeaORM reads it but without its layers
-//! around it (and, in release builds, without the driver's type check: [`from_pg`]). Any other column (the schema's enums,
-//! [`crate::inet::Inet`]) is read through SeaORM, a nullable one with [`nullable`], which
-//! answers a NULL itself: SeaORM reads `Option<T>` by reading `T` and catching its "null"
-//! error, whose message it formats (an allocation per NULL, and a read leaves every
-//! unselected column NULL).
+//! around it (and, in release builds, without the driver's type check: `from_pg`). Any
+//! other column (the schema's enums, [`crate::inet::Inet`]) is read through SeaORM, a
+//! nullable one with [`nullable`], which answers a NULL itself: SeaORM reads `Option<T>`
+//! by reading `T` and catching its "null" error, whose message it formats (an allocation
+//! per NULL, and a read leaves every unselected column NULL).
 
 use sea_orm::prelude::{Date, DateTimeWithTimeZone, Decimal, Json, Uuid};
 use sea_orm::sqlx::postgres::{PgRow, Postgres};

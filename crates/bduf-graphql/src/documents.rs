@@ -384,24 +384,19 @@ mod tests {
     use std::sync::Arc;
 
     use async_graphql::{Request, Value};
-    use sha2::{Digest, Sha256};
+    use bduf_identity::auth::sha256_hex;
 
     use super::Documents;
-
-    fn hex(text: &str) -> String {
-        Sha256::digest(text.as_bytes())
-            .iter()
-            .map(|b| format!("{b:02x}"))
-            .collect()
-    }
 
     /// A persisted query: its hash and no text.
     fn persisted(text: &str) -> Request {
         let mut request = Request::new("");
         request.extensions.0.insert(
             "persistedQuery".to_owned(),
-            Value::from_json(serde_json::json!({ "version": 1, "sha256Hash": hex(text) }))
-                .expect("a value"),
+            Value::from_json(
+                serde_json::json!({ "version": 1, "sha256Hash": sha256_hex(text.as_bytes()) }),
+            )
+            .expect("a value"),
         );
         request
     }

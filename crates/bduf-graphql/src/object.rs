@@ -103,8 +103,7 @@ fn plain(selection: &Positioned<Selection>) -> Option<&Positioned<Field>> {
 }
 
 /// Adds `value` under `name`, merging it into an object or list already there: a key
-/// selected twice, as async-graphql's `insert_value` does.
-/// The key is hashed once (an `Entry`), not once to look and again to insert.
+/// selected twice, as async-graphql's `insert_value` does. The key is hashed once (an `Entry`), not once to look and again to insert.
 fn insert(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
     let previous = match target.entry(name) {
         Entry::Vacant(vacant) => {

@@ -231,19 +231,20 @@ impl Template {
     /// stand-in found elsewhere leaves the statement rendered anew every time (`None`).
     fn of(backend: DbBackend, organization: bool) -> Option<Self> {
         let time = |seconds| DateTime::from_timestamp(seconds, 0).map(|t| t.fixed_offset());
-        let stand_ins: [sea_orm::Value; 4] = [
-            "\u{0}token hash".to_owned().into(),
-            time(-2_000_000_001)?.into(),
-            time(-2_000_000_002)?.into(),
-            Uuid::from_u128(0x5e55_1011).into(),
-        ];
-        let statement = session_statement(
-            backend,
+        let (hash, at, idle_since) = (
             "\u{0}token hash".to_owned(),
             time(-2_000_000_001)?,
             time(-2_000_000_002)?,
-            organization.then_some(Uuid::from_u128(0x5e55_1011)),
         );
+        let org = Uuid::from_u128(0x5e55_1011);
+        let stand_ins: [sea_orm::Value; 4] = [
+            hash.clone().into(),
+            at.into(),
+            idle_since.into(),
+            org.into(),
+        ];
+        let statement =
+            session_statement(backend, hash, at, idle_since, organization.then_some(org));
         let values = &statement.values.as_ref()?.0;
         let mut slots = [None; 4];
         for (slot, stand_in) in slots.iter_mut().zip(&stand_ins) {
