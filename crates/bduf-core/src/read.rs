@@ -641,6 +641,11 @@ where
 /// One statement: walk down from every id at most `max_depth` levels, keep each node at
 /// its smallest depth, filter, and number each start's nodes by `(depth, id)` in scan
 /// direction, keeping the first `n + 1`.
+///
+/// Without a filter the walk carries the columns the page reads and is the page's source
+/// (`tree::down_carrying`: each node once per start, read where the walk found it). With
+/// one, the walk carries ids only, and the rows are looked up by id and filtered (the
+/// filter may name any column).
 async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
     txn: &RequestTxn,
     window: &TreeWindow<F>,
@@ -648,18 +653,42 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
 ) -> Result<Map<Uuid, Page<M>>> {
     let backend = txn.backend();
     let id = col::<M>(M::id_column());
-    let walk = tree::down::<M>(backend, txn.visible::<M>(), ids, Some(window.max_depth));
-
-    // Each node once per start, at its smallest depth (a cycle revisits nodes).
-    let mut nearest = Query::select();
-    nearest
-        .expr_as(tree::walked("_start"), alias("_start"))
-        .expr_as(tree::walked("_node"), alias("_node"))
-        .expr_as(Func::min(tree::walked("_depth")), alias("_depth"))
-        .from(alias("_walk"))
-        .group_by_col((alias("_walk"), alias("_start")))
-        .group_by_col((alias("_walk"), alias("_node")));
-    let near = |name: &str| Expr::col((alias("_d"), alias(name)));
+    let filter = window.filter.condition(backend)?;
+    let carried = filter.is_empty();
+    let walk = if carried {
+        let columns: Vec<_> = window::real_columns::<M>(window.columns).collect();
+        tree::down_carrying::<M>(backend, txn.visible::<M>(), ids, window.max_depth, &columns)
+    } else {
+        tree::down::<M>(backend, txn.visible::<M>(), ids, Some(window.max_depth))
+    };
+    // Where the walk's columns are: the walk itself under the table's name, or `_d`.
+    let source = if carried { M::TABLE } else { "_d" };
+    let near = |name: &str| Expr::col((alias(source), alias(name)));
+    // The rows of the walk: read from it as the table, or each node once per start at
+    // its smallest depth (a cycle revisits nodes), looked up and filtered.
+    let from_walk = |select: &mut SelectStatement, depth: bool| {
+        if carried {
+            select.from_as(alias(tree::WALK), alias(M::TABLE));
+            return;
+        }
+        let mut nearest = Query::select();
+        nearest
+            .expr_as(tree::walked("_start"), alias("_start"))
+            .expr_as(tree::walked("_node"), alias("_node"))
+            .from(alias(tree::WALK))
+            .group_by_col((alias(tree::WALK), alias("_start")))
+            .group_by_col((alias(tree::WALK), alias("_node")));
+        if depth {
+            nearest.expr_as(Func::min(tree::walked("_depth")), alias("_depth"));
+        }
+        select
+            .from_subquery(nearest, alias("_d"))
+            .inner_join(
+                M::E::default(),
+                col::<M>(M::id_column()).equals((alias("_d"), alias("_node"))),
+            )
+            .cond_where(filter.clone());
+    };
 
     let args = &window.page;
     let up = !args.from_end;
@@ -667,13 +696,8 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
     select_columns::<M>(&mut inner, window.columns);
     inner
         .expr_as(near("_start"), alias("_parent"))
-        .expr_as(near("_depth"), alias("_depth"))
-        .from_subquery(nearest, alias("_d"))
-        .inner_join(
-            M::E::default(),
-            id.clone().equals((alias("_d"), alias("_node"))),
-        )
-        .cond_where(window.filter.condition(backend)?);
+        .expr_as(near("_depth"), alias("_depth"));
+    from_walk(&mut inner, true);
     prefetch::add::<M>(txn, &mut inner, &window.joins);
     for (above, cursor) in [(true, &args.after), (false, &args.before)] {
         let Some(cursor) = cursor else { continue };
@@ -705,26 +729,9 @@ async fn descendant_pages<M: Tree, F: Filter<Model = M>>(
     let mut count = Query::select();
     count
         .expr_as(near("_start"), alias("owner"))
-        .expr_as(Expr::cust("COUNT(*)"), alias("n"))
-        .from_subquery(
-            {
-                let mut nearest = Query::select();
-                nearest
-                    .expr_as(tree::walked("_start"), alias("_start"))
-                    .expr_as(tree::walked("_node"), alias("_node"))
-                    .from(alias("_walk"))
-                    .group_by_col((alias("_walk"), alias("_start")))
-                    .group_by_col((alias("_walk"), alias("_node")));
-                nearest
-            },
-            alias("_d"),
-        )
-        .inner_join(
-            M::E::default(),
-            col::<M>(M::id_column()).equals((alias("_d"), alias("_node"))),
-        )
-        .cond_where(window.filter.condition(backend)?)
-        .group_by_col((alias("_d"), alias("_start")));
+        .expr_as(Expr::cust("COUNT(*)"), alias("n"));
+    from_walk(&mut count, false);
+    count.group_by_col((alias(source), alias("_start")));
     let mut by_start: Map<Uuid, Vec<(i64, M)>> = Map::default();
     let mut read = |rows: &[sea_orm::QueryResult]| -> Result<()> {
         if rows.is_empty() {

@@ -30,12 +30,12 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveModelBehavior, ActiveModelTrait, ColumnTrait, ConnectionTrait, DbBackend, EntityTrait,
-    IntoActiveModel, QueryFilter,
+    IdenStatic, IntoActiveModel, QueryFilter,
 };
 use uuid::Uuid;
 
 use crate::error::{Error, Result};
-use crate::record::{Record, Tree};
+use crate::record::{Column, Record, Tree};
 use crate::window::{any_of, col};
 use crate::write::{self, BATCH, Tx, missing};
 
@@ -87,7 +87,8 @@ pub fn up<M: Tree>(
 /// descendant (`_node`) of it that `anchor` keeps at the first level, and, with a `cap`,
 /// its depth below the start (`_depth`, 1 for a child), at most `cap` down. The rest of a
 /// walk stays in its start's organization (a child is in its parent's: migration step
-/// 11).
+/// 11). A walk never steps into its own start, so a start on a cycle is not its own
+/// descendant (see [`down_carrying`]).
 pub fn down<M: Tree>(
     backend: DbBackend,
     anchor: Condition,
@@ -102,12 +103,14 @@ pub fn down<M: Tree>(
         .expr(id.clone())
         .from(M::E::default())
         .and_where(any_of(backend, parent.clone(), ids))
-        .cond_where(anchor);
+        .cond_where(anchor)
+        .and_where(id.clone().ne(parent.clone()));
     let mut step = Query::select();
     step.expr(walked("_start"))
-        .expr(id)
+        .expr(id.clone())
         .from(M::E::default())
-        .inner_join(WALK, parent.equals((WALK, "_node")));
+        .inner_join(WALK, parent.equals((WALK, "_node")))
+        .and_where(id.ne(walked("_start")));
     let mut columns = vec!["_start", "_node"];
     if let Some(cap) = cap {
         start.expr(Expr::cust("CAST(1 AS BIGINT)"));
@@ -116,6 +119,53 @@ pub fn down<M: Tree>(
         columns.push("_depth");
     }
     recursive(start, step, cap.is_some(), columns)
+}
+
+/// `WITH RECURSIVE _walk(_start, _node, _depth, columns…)`: [`down`] capped at `cap`
+/// levels, each node carrying its own `columns`, so that the statement selecting from the
+/// walk reads the rows from it (`FROM _walk AS <table>`) instead of looking each one up
+/// again by id (on M, Q2's descendants: a third less of PostgreSQL's time).
+///
+/// No node is walked into from its own start. Below a start, a node is reached a second
+/// time only through a cycle, and only through a cycle that passes through the start: a
+/// node has one parent, so the path up from it is unique, and a node at two depths below
+/// the start would make the start its own ancestor. Cut there, the walk holds each node
+/// once per start, at its one depth — what [`down`]'s callers keep with a grouping by
+/// start and node — and a start on a cycle (possible only in rows written before
+/// migration step 18) is not listed among its own descendants.
+pub fn down_carrying<M: Tree>(
+    backend: DbBackend,
+    anchor: Condition,
+    ids: &[Uuid],
+    cap: u32,
+    columns: &[Column<M>],
+) -> WithClause {
+    let parent = col::<M>(M::parent_column());
+    let id = col::<M>(M::id_column());
+    let mut start = Query::select();
+    start
+        .expr(parent.clone())
+        .expr(id.clone())
+        .expr(Expr::cust("CAST(1 AS BIGINT)"))
+        .from(M::E::default())
+        .and_where(any_of(backend, parent.clone(), ids))
+        .cond_where(anchor)
+        .and_where(id.clone().ne(parent.clone()));
+    let mut step = Query::select();
+    step.expr(walked("_start"))
+        .expr(id.clone())
+        .expr(walked("_depth").add(1))
+        .from(M::E::default())
+        .inner_join(WALK, parent.equals((WALK, "_node")))
+        .and_where(walked("_depth").lt(i64::from(cap)))
+        .and_where(id.ne(walked("_start")));
+    let mut names = vec!["_start", "_node", "_depth"];
+    for column in columns {
+        start.expr(col::<M>(*column));
+        step.expr(col::<M>(*column));
+        names.push(column.as_str());
+    }
+    recursive(start, step, true, names)
 }
 
 /// `WITH RECURSIVE _walk(columns) AS (start UNION [ALL] step)`: `UNION ALL` when a cap

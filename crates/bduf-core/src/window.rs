@@ -60,6 +60,21 @@ fn skippable(def: &ColumnDef) -> bool {
         )
 }
 
+/// Whether a read of `columns` fetches the column at `position` (its definition `def`)
+/// for real rather than as a placeholder.
+fn read_for_real(columns: Columns, position: usize, def: &ColumnDef) -> bool {
+    columns.has(position) || !skippable(def)
+}
+
+/// The columns of `M` that a read of `columns` fetches for real ([`select_columns`]
+/// selects the others as placeholders).
+pub fn real_columns<M: Record>(columns: Columns) -> impl Iterator<Item = Column<M>> {
+    Column::<M>::iter()
+        .enumerate()
+        .filter(move |(position, column)| read_for_real(columns, *position, &column.def()))
+        .map(|(_, column)| column)
+}
+
 /// Selects the columns of `M` into `select`: those in `columns` (and every one that
 /// cannot be left out) for real, the others as placeholders.
 pub fn select_columns<M: Record>(select: &mut SelectStatement, columns: Columns) {
@@ -71,7 +86,7 @@ pub fn select_columns<M: Record>(select: &mut SelectStatement, columns: Columns)
 pub fn select_columns_as<M: Record>(select: &mut SelectStatement, columns: Columns, prefix: &str) {
     for (position, column) in Column::<M>::iter().enumerate() {
         let def = column.def();
-        let expr = if columns.has(position) || !skippable(&def) {
+        let expr = if read_for_real(columns, position, &def) {
             column.select_as(col::<M>(column))
         } else if def.is_null() {
             Expr::cust("NULL")

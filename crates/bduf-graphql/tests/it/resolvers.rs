@@ -7,6 +7,7 @@ use serde_json::{Value, json};
 use bduf_core::read::MAX_ANCESTORS;
 use entity::tasks;
 use sea_orm::ActiveValue::Set;
+use sea_orm::{ConnectionTrait, DbBackend, Statement, TransactionTrait};
 use uuid::Uuid;
 
 use crate::support::{
@@ -20,6 +21,7 @@ on_both_backends!(
     filters_select_the_matching_rows,
     hierarchies_walk_up_and_down,
     a_chain_thousands_deep_is_walked_within_its_caps,
+    a_walk_down_stops_at_its_start_on_a_cycle,
     project_stats_add_up,
     a_selection_answers_alike_with_fragments_directives_and_repeats,
 );
@@ -467,6 +469,81 @@ async fn a_chain_thousands_deep_is_walked_within_its_caps(backend: Backend) {
         strings(&nodes(&data["root"]["down"]), "title"),
         ["D1", "D2", "D3"]
     );
+}
+
+/// A cycle of tasks, as rows written before migration step 18 (which refuses new ones)
+/// may hold: walking down from any task of it lists every other task of the cycle once,
+/// at its distance, and not the start itself — with or without a filter (the two take
+/// different statements), and the count agrees with the nodes.
+async fn a_walk_down_stops_at_its_start_on_a_cycle(backend: Backend) {
+    const LENGTH: usize = 4;
+    let app = TestApp::new(backend).await;
+    let base = Breadth::build(app.conn(), 1).await;
+    let cycle: Vec<Uuid> = (0..LENGTH).map(|_| Uuid::now_v7()).collect();
+    insert_all(
+        app.conn(),
+        cycle
+            .iter()
+            .enumerate()
+            .map(|(at, id)| tasks::ActiveModel {
+                id: Set(*id),
+                organization_id: Set(base.organizations[0]),
+                project_id: Set(base.projects[0]),
+                parent_id: Set(at.checked_sub(1).map(|up| cycle[up])),
+                title: Set(format!("C{at}")),
+                ..Default::default()
+            })
+            .collect(),
+    )
+    .await;
+    // Close the cycle past the rules: the first task under the last.
+    let conn = app.conn();
+    let backend = conn.get_database_backend();
+    let close = Statement::from_sql_and_values(
+        backend,
+        if backend == DbBackend::Postgres {
+            "UPDATE tasks SET parent_id = $1 WHERE id = $2"
+        } else {
+            "UPDATE tasks SET parent_id = ? WHERE id = ?"
+        },
+        [cycle[LENGTH - 1].into(), cycle[0].into()],
+    );
+    if backend == DbBackend::Postgres {
+        let txn = conn.begin().await.expect("a transaction");
+        txn.execute_unprepared("SET LOCAL session_replication_role = replica")
+            .await
+            .expect("triggers off");
+        let closed = txn.execute_raw(close).await.expect("the cycle closed");
+        assert_eq!(closed.rows_affected(), 1);
+        txn.commit().await.expect("committed");
+    } else {
+        conn.execute_unprepared("DROP TRIGGER tree_update_tasks")
+            .await
+            .expect("the rule dropped");
+        let closed = conn.execute_raw(close).await.expect("the cycle closed");
+        assert_eq!(closed.rows_affected(), 1);
+    }
+    for (start, at) in [(cycle[0], 0), (cycle[2], 2)] {
+        let data = app
+            .data(&format!(
+                r#"{{ task(id: "{start}") {{
+                     all: descendants(maxDepth: 10) {{ totalCount nodes {{ title }} }}
+                     todo: descendants(maxDepth: 10, filter: {{ status: PENDING }}) {{ totalCount nodes {{ title }} }} }} }}"#
+            ))
+            .await;
+        let others: Vec<String> = (1..LENGTH)
+            .map(|step| format!("C{}", (at + step) % LENGTH))
+            .collect();
+        for field in ["all", "todo"] {
+            let walked = &data["task"][field];
+            assert_eq!(
+                strings(&nodes(walked), "title"),
+                others,
+                "{field}: {data:#}"
+            );
+            assert_eq!(walked["totalCount"], LENGTH - 1, "{field}: {data:#}");
+        }
+    }
 }
 
 /// A task's selection answers the same whether its fields are plain (answered by
