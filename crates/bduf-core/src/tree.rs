@@ -95,30 +95,7 @@ pub fn down<M: Tree>(
     ids: &[Uuid],
     cap: Option<u32>,
 ) -> WithClause {
-    let parent = col::<M>(M::parent_column());
-    let id = col::<M>(M::id_column());
-    let mut start = Query::select();
-    start
-        .expr(parent.clone())
-        .expr(id.clone())
-        .from(M::E::default())
-        .and_where(any_of(backend, parent.clone(), ids))
-        .cond_where(anchor)
-        .and_where(id.clone().ne(parent.clone()));
-    let mut step = Query::select();
-    step.expr(walked("_start"))
-        .expr(id.clone())
-        .from(M::E::default())
-        .inner_join(WALK, parent.equals((WALK, "_node")))
-        .and_where(id.ne(walked("_start")));
-    let mut columns = vec!["_start", "_node"];
-    if let Some(cap) = cap {
-        start.expr(Expr::cust("CAST(1 AS BIGINT)"));
-        step.expr(walked("_depth").add(1))
-            .and_where(walked("_depth").lt(i64::from(cap)));
-        columns.push("_depth");
-    }
-    recursive(start, step, cap.is_some(), columns)
+    walk_down::<M>(backend, anchor, ids, cap, &[])
 }
 
 /// `WITH RECURSIVE _walk(_start, _node, _depth, columns…)`: [`down`] capped at `cap`
@@ -140,13 +117,23 @@ pub fn down_carrying<M: Tree>(
     cap: u32,
     columns: &[Column<M>],
 ) -> WithClause {
+    walk_down::<M>(backend, anchor, ids, Some(cap), columns)
+}
+
+/// [`down`], each node carrying `columns` after `_depth` (or after `_node` uncapped).
+fn walk_down<M: Tree>(
+    backend: DbBackend,
+    anchor: Condition,
+    ids: &[Uuid],
+    cap: Option<u32>,
+    carried: &[Column<M>],
+) -> WithClause {
     let parent = col::<M>(M::parent_column());
     let id = col::<M>(M::id_column());
     let mut start = Query::select();
     start
         .expr(parent.clone())
         .expr(id.clone())
-        .expr(Expr::cust("CAST(1 AS BIGINT)"))
         .from(M::E::default())
         .and_where(any_of(backend, parent.clone(), ids))
         .cond_where(anchor)
@@ -154,18 +141,22 @@ pub fn down_carrying<M: Tree>(
     let mut step = Query::select();
     step.expr(walked("_start"))
         .expr(id.clone())
-        .expr(walked("_depth").add(1))
         .from(M::E::default())
-        .inner_join(WALK, parent.equals((WALK, "_node")))
-        .and_where(walked("_depth").lt(i64::from(cap)))
-        .and_where(id.ne(walked("_start")));
-    let mut names = vec!["_start", "_node", "_depth"];
-    for column in columns {
+        .inner_join(WALK, parent.equals((WALK, "_node")));
+    let mut columns = vec!["_start", "_node"];
+    if let Some(cap) = cap {
+        start.expr(Expr::cust("CAST(1 AS BIGINT)"));
+        step.expr(walked("_depth").add(1))
+            .and_where(walked("_depth").lt(i64::from(cap)));
+        columns.push("_depth");
+    }
+    step.and_where(id.ne(walked("_start")));
+    for column in carried {
         start.expr(col::<M>(*column));
         step.expr(col::<M>(*column));
-        names.push(column.as_str());
+        columns.push(column.as_str());
     }
-    recursive(start, step, true, names)
+    recursive(start, step, cap.is_some(), columns)
 }
 
 /// `WITH RECURSIVE _walk(columns) AS (start UNION [ALL] step)`: `UNION ALL` when a cap

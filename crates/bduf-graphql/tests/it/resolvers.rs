@@ -422,13 +422,11 @@ async fn search_finds_words_in_titles_and_descriptions(backend: Backend) {
     );
 }
 
-/// A task chain 2,000 deep: `depth` counts every level, `ancestors` returns the nearest
-/// [`MAX_ANCESTORS`] root first, and `descendants` walks down as far as `maxDepth` says.
-async fn a_chain_thousands_deep_is_walked_within_its_caps(backend: Backend) {
-    const DEEP: usize = 2_000;
-    let app = TestApp::new(backend).await;
+/// A chain of `length` tasks in one project, each under the one before, titled
+/// `{prefix}{level}`, root first.
+async fn task_chain(app: &TestApp, length: usize, prefix: &str) -> Vec<Uuid> {
     let base = Breadth::build(app.conn(), 1).await;
-    let chain: Vec<Uuid> = (0..DEEP).map(|_| Uuid::now_v7()).collect();
+    let chain: Vec<Uuid> = (0..length).map(|_| Uuid::now_v7()).collect();
     insert_all(
         app.conn(),
         chain
@@ -439,12 +437,21 @@ async fn a_chain_thousands_deep_is_walked_within_its_caps(backend: Backend) {
                 organization_id: Set(base.organizations[0]),
                 project_id: Set(base.projects[0]),
                 parent_id: Set(level.checked_sub(1).map(|up| chain[up])),
-                title: Set(format!("D{level}")),
+                title: Set(format!("{prefix}{level}")),
                 ..Default::default()
             })
             .collect(),
     )
     .await;
+    chain
+}
+
+/// A task chain 2,000 deep: `depth` counts every level, `ancestors` returns the nearest
+/// [`MAX_ANCESTORS`] root first, and `descendants` walks down as far as `maxDepth` says.
+async fn a_chain_thousands_deep_is_walked_within_its_caps(backend: Backend) {
+    const DEEP: usize = 2_000;
+    let app = TestApp::new(backend).await;
+    let chain = task_chain(&app, DEEP, "D").await;
     let data = app
         .data(&format!(
             r#"{{ leaf: task(id: "{leaf}") {{ depth ancestors {{ title }} }}
@@ -478,24 +485,7 @@ async fn a_chain_thousands_deep_is_walked_within_its_caps(backend: Backend) {
 async fn a_walk_down_stops_at_its_start_on_a_cycle(backend: Backend) {
     const LENGTH: usize = 4;
     let app = TestApp::new(backend).await;
-    let base = Breadth::build(app.conn(), 1).await;
-    let cycle: Vec<Uuid> = (0..LENGTH).map(|_| Uuid::now_v7()).collect();
-    insert_all(
-        app.conn(),
-        cycle
-            .iter()
-            .enumerate()
-            .map(|(at, id)| tasks::ActiveModel {
-                id: Set(*id),
-                organization_id: Set(base.organizations[0]),
-                project_id: Set(base.projects[0]),
-                parent_id: Set(at.checked_sub(1).map(|up| cycle[up])),
-                title: Set(format!("C{at}")),
-                ..Default::default()
-            })
-            .collect(),
-    )
-    .await;
+    let cycle = task_chain(&app, LENGTH, "C").await;
     // Close the cycle past the rules: the first task under the last.
     let conn = app.conn();
     let backend = conn.get_database_backend();
