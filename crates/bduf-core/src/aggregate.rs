@@ -13,7 +13,7 @@ use crate::Map;
 use std::hash::Hash;
 
 use sea_orm::sea_query::{Expr, Func, Query, SelectStatement, UnionType};
-use sea_orm::{ActiveEnum, DbBackend, DbErr, Iterable, QueryResult, Statement};
+use sea_orm::{ActiveEnum, DbErr, Iterable, QueryResult};
 use uuid::Uuid;
 
 use crate::error::Result;
@@ -125,129 +125,6 @@ pub fn merged<'a>(parts: impl IntoIterator<Item = &'a Grouped>) -> Option<Select
         }
     }
     union
-}
-
-/// A wave's aggregates riding on another statement of the wave (PostgreSQL): the
-/// [`merged`] select, and where its rows go. See [`carry`].
-#[derive(Debug)]
-pub struct Rider {
-    pub select: SelectStatement,
-    pub reply: futures_channel::oneshot::Sender<Result<Carried>>,
-}
-
-/// The rows of a wave's aggregates, each with its part (`_m`).
-pub type Carried = Vec<(usize, TallyRow)>;
-
-/// `host` carrying `rider` (PostgreSQL): the host's rows, each with `_ord` (its position,
-/// from 1) and `_rider`, the rider's rows as JSON on the first row only —
-///
-/// `SELECT CASE WHEN _h._ord IS NULL OR _h._ord = 1 THEN _r._rider END AS _rider, _h.*
-/// FROM (SELECT (rider as JSON) AS _rider) AS _r LEFT JOIN (SELECT row_number() OVER ()
-/// AS _ord, _s.* FROM (host) AS _s) AS _h ON TRUE` —
-///
-/// and one row with `_ord` NULL when the host has none. The one-row side is the outer
-/// side of the join (a left join on TRUE is a nested loop), so the host's rows keep their
-/// order. `None` when `host` is not a read (a `SELECT` or `WITH`).
-pub fn carry(host: &Statement, rider: &SelectStatement) -> Option<Statement> {
-    let sql = host.sql.trim_start();
-    let reads = ["SELECT", "WITH"].iter().any(|word| {
-        sql.get(..word.len())
-            .is_some_and(|s| s.eq_ignore_ascii_case(word))
-    });
-    if host.db_backend != DbBackend::Postgres || !reads {
-        return None;
-    }
-    let mut values = host
-        .values
-        .as_ref()
-        .map(|v| v.0.clone())
-        .unwrap_or_default();
-    let mut json = Query::select();
-    json.expr(Expr::cust(
-        "COALESCE(json_agg(json_build_array(_t._m, _t.owner, _t.label, _t.n, _t.v1, _t.v2, \
-         _t.v3, _t.v4)), '[]')::text",
-    ))
-    .from_subquery(rider.clone(), "_t");
-    let (rider_sql, rider_values) = json.build(sea_orm::sea_query::PostgresQueryBuilder);
-    let rider_sql = renumbered(&rider_sql, values.len());
-    values.extend(rider_values.0);
-    let sql = format!(
-        "SELECT CASE WHEN _h._ord IS NULL OR _h._ord = 1 THEN _r._rider END AS _rider, _h.* \
-         FROM (SELECT ({rider_sql}) AS _rider) AS _r \
-         LEFT JOIN (SELECT row_number() OVER () AS _ord, _s.* FROM ({sql}) AS _s) AS _h ON TRUE"
-    );
-    Some(Statement::from_sql_and_values(
-        DbBackend::Postgres,
-        sql,
-        values,
-    ))
-}
-
-/// `sql` with every placeholder `$n` made `$(n + by)`. Only for the rider's SQL, which
-/// sea-query writes with every value a placeholder and no `$` in its literals.
-fn renumbered(sql: &str, by: usize) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut chars = sql.chars().peekable();
-    while let Some(c) = chars.next() {
-        out.push(c);
-        if c != '$' {
-            continue;
-        }
-        let mut digits = String::new();
-        while let Some(d) = chars.peek().copied().filter(char::is_ascii_digit) {
-            digits.push(d);
-            chars.next();
-        }
-        match digits.parse::<usize>() {
-            Ok(n) => out.push_str(&(n + by).to_string()),
-            Err(_) => out.push_str(&digits),
-        }
-    }
-    out
-}
-
-/// A rider's row as its JSON has it: `[_m, owner, label, n, v1, v2, v3, v4]`.
-type RiderRow = (
-    usize,
-    Uuid,
-    Option<String>,
-    i64,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-    Option<i64>,
-);
-
-/// Splits the rows of a statement made by [`carry`]: the host's rows, and the rider's.
-pub fn uncarry(rows: Vec<QueryResult>) -> Result<(Vec<QueryResult>, Carried)> {
-    let mut rider = Vec::new();
-    let mut host = Vec::with_capacity(rows.len());
-    for (i, row) in rows.into_iter().enumerate() {
-        if i == 0 {
-            let text: String = row.try_get("", "_rider")?;
-            let parsed: Vec<RiderRow> = serde_json::from_str(&text)
-                .map_err(|e| DbErr::Type(format!("the aggregates riding on a statement: {e}")))?;
-            rider = parsed
-                .into_iter()
-                .map(|(m, owner, label, n, v1, v2, v3, v4)| {
-                    let values = [v1, v2, v3, v4];
-                    (
-                        m,
-                        TallyRow {
-                            owner,
-                            label,
-                            n,
-                            values,
-                        },
-                    )
-                })
-                .collect();
-        }
-        if row.try_get::<Option<i64>>("", "_ord")?.is_some() {
-            host.push(row);
-        }
-    }
-    Ok((host, rider))
 }
 
 /// `SELECT owner, label, COUNT(*) … GROUP BY owner, label` over the rows of `M` whose

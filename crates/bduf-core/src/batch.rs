@@ -41,8 +41,9 @@ use sea_orm::DbBackend;
 use sea_orm::sea_query::SelectStatement;
 use std::sync::atomic::AtomicUsize;
 
-use crate::aggregate::{Carried, Grouped, Rider, Tally, TallyRow, merged};
+use crate::aggregate::{Grouped, Tally, TallyRow, merged};
 use crate::error::{Error, Result};
+use crate::ride::{Carried, Ride, Tallies};
 use crate::txn::RequestTxn;
 
 /// The map a fetch answers with, and the batch's own maps: a `HashMap` with foldhash,
@@ -56,6 +57,13 @@ pub type Map<K, V> = HashMap<K, V, foldhash::fast::RandomState>;
 pub trait Fetch<K>: Send + Sync + 'static {
     type Value: Clone + Send + Sync + 'static;
     fn fetch(&self, keys: &[K]) -> impl Future<Output = Result<Map<K, Self::Value>>> + Send;
+
+    /// How `keys` can be read riding on another read of their wave instead of by a
+    /// statement of their own (`crate::ride`): reads of one row each, answering the
+    /// keys together. Empty, the default, when they cannot.
+    fn rider(&self, _keys: &[K]) -> Vec<Ride<K, Self::Value>> {
+        Vec::new()
+    }
 }
 
 /// The batcher of one request. Cheap to clone.
@@ -85,12 +93,25 @@ struct State {
     tallies: HashMap<TypeId, Box<dyn Pending>>,
 }
 
-type Job = Box<dyn FnOnce() -> BoxFuture<'static, ()> + Send>;
+/// A key type's fetch in the next wave, started when the wave is taken: told whether it
+/// may ride on another read of the wave.
+type Job = Box<dyn FnOnce(bool) -> Started + Send>;
+
+/// A started fetch.
+enum Started {
+    /// A statement of its own.
+    Fetch(BoxFuture<'static, ()>),
+    /// Riding on another read of the wave; given how many of the wave's fetches are
+    /// left, it runs alone once none is and none carried it.
+    Rides(Box<dyn FnOnce(Arc<Left>) -> BoxFuture<'static, ()> + Send>),
+}
 
 type Reply<V> = oneshot::Sender<Result<Option<V>>>;
 
 struct Queue<K, V> {
     waiting: Vec<(K, Reply<V>)>,
+    /// Whether every waiter asked with [`Batcher::load_riding`].
+    rides: bool,
 }
 
 /// The keys of `waiting` without repeats, in the order first asked, and how many
@@ -212,6 +233,31 @@ impl Batcher {
         K: Clone + Eq + Hash + Send + Sync + 'static,
         RequestTxn: Fetch<K>,
     {
+        self.enqueue(key, false).await
+    }
+
+    /// [`Batcher::load`], for a key that may ride on another read of its wave
+    /// (`crate::ride`) when every key of its type in the wave was asked so and the wave
+    /// has a read of another type first: a root found by id, asked for together with
+    /// its first nested level (`bduf_graphql::support::root`). Whether a read rides
+    /// depends on who asks, in which order — the query's shape — never on the data.
+    pub async fn load_riding<K>(&self, key: K) -> Result<Option<<RequestTxn as Fetch<K>>::Value>>
+    where
+        K: Clone + Eq + Hash + Send + Sync + 'static,
+        RequestTxn: Fetch<K>,
+    {
+        self.enqueue(key, true).await
+    }
+
+    async fn enqueue<K>(
+        &self,
+        key: K,
+        rides: bool,
+    ) -> Result<Option<<RequestTxn as Fetch<K>>::Value>>
+    where
+        K: Clone + Eq + Hash + Send + Sync + 'static,
+        RequestTxn: Fetch<K>,
+    {
         // Read ahead with an earlier level's rows (`crate::prefetch`): no fetch.
         if let Some(value) = self
             .inner
@@ -229,14 +275,16 @@ impl Batcher {
                 .or_insert_with(|| {
                     Box::new(Queue::<K, <RequestTxn as Fetch<K>>::Value> {
                         waiting: Vec::new(),
+                        rides,
                     })
                 })
                 .downcast_mut::<Queue<K, <RequestTxn as Fetch<K>>::Value>>()
                 .expect("one queue type per key type");
             if queue.waiting.is_empty() {
                 let inner = Arc::clone(&self.inner);
-                jobs.push(Box::new(move || Box::pin(inner.run::<K>())));
+                jobs.push(Box::new(move |may_ride| inner.start::<K>(may_ride)));
             }
+            queue.rides &= rides;
             queue.waiting.push((key, reply));
         }
         answer.await.map_err(|_| Error::Cancelled)?
@@ -271,12 +319,13 @@ impl Batcher {
         answer.await.map_err(|_| Error::Cancelled)?
     }
 
-    /// Takes the jobs of the next wave.
     /// Takes the next wave: a future per key type with queued keys and, when aggregate
     /// keys are queued, one for all of them. On PostgreSQL, when the wave has other
     /// fetches, the aggregates ride on the first read one of them sends (their statement
-    /// becomes part of it: `crate::aggregate::carry`), so they cost no statement of their
-    /// own; a wave without such a read runs them alone once its fetches are done.
+    /// becomes part of it: `crate::ride`), and so does a key type's read of one row that
+    /// can ([`Fetch::rider`]; not the wave's first key type, so that some read is left to
+    /// carry): they cost no statement of their own. A rider without such a read runs
+    /// alone once the wave's fetches are done.
     fn take_wave(&self) -> Vec<BoxFuture<'static, ()>> {
         let (jobs, tallies) = {
             let mut state = self.inner.lock();
@@ -285,48 +334,63 @@ impl Batcher {
                 std::mem::take(&mut state.tallies),
             )
         };
-        let Some((ready, select)) = self.inner.prepare(tallies) else {
-            return jobs.into_iter().map(|job| job()).collect();
-        };
+        let postgres = self.inner.txn.backend() == DbBackend::Postgres;
+        let mut fetches: Vec<BoxFuture<'static, ()>> = Vec::with_capacity(jobs.len());
+        let mut riders = Vec::new();
+        for (i, job) in jobs.into_iter().enumerate() {
+            match job(postgres && i > 0) {
+                Started::Fetch(fetch) => fetches.push(fetch),
+                Started::Rides(rider) => riders.push(rider),
+            }
+        }
+        let tallies = self.inner.prepare(tallies);
+        if tallies.is_none() && riders.is_empty() {
+            return fetches;
+        }
         let inner = Arc::clone(&self.inner);
-        if jobs.is_empty() || self.inner.txn.backend() != DbBackend::Postgres {
-            let mut wave: Vec<BoxFuture<'static, ()>> = jobs.into_iter().map(|job| job()).collect();
-            wave.push(Box::pin(async move {
-                let rows = inner.tallied(&select).await;
-                answer_tallies(&inner.txn, ready, rows);
-            }));
-            return wave;
+        if fetches.is_empty() || !postgres {
+            // Nothing to ride on (only aggregates are queued, or SQLite).
+            if let Some((ready, select)) = tallies {
+                fetches.push(Box::pin(async move {
+                    let rows = inner.tallied(&select).await;
+                    answer_tallies(&inner.txn, ready, rows);
+                }));
+            }
+            return fetches;
         }
         let left = Arc::new(Left {
-            n: AtomicUsize::new(jobs.len()),
+            n: AtomicUsize::new(fetches.len()),
             waker: AtomicWaker::new(),
         });
-        let (reply, answer) = oneshot::channel();
-        self.inner.txn.ride(Rider {
-            select: select.clone(),
-            reply,
-        });
-        let mut wave: Vec<BoxFuture<'static, ()>> = jobs
+        let mut wave: Vec<BoxFuture<'static, ()>> = fetches
             .into_iter()
-            .map(|job| {
-                let (fetch, left) = (job(), Arc::clone(&left));
+            .map(|fetch| {
+                let left = Arc::clone(&left);
                 Box::pin(async move {
                     fetch.await;
                     left.done();
                 }) as BoxFuture<'static, ()>
             })
             .collect();
-        wave.push(Box::pin(async move {
-            let rows = match carried(answer, &left).await {
-                Some(rows) => rows,
-                None => {
-                    // No read of the wave carried them: alone, after the wave's fetches.
-                    inner.txn.unride();
-                    inner.tallied(&select).await
-                }
-            };
-            answer_tallies(&inner.txn, ready, rows);
-        }));
+        wave.extend(riders.into_iter().map(|rider| rider(Arc::clone(&left))));
+        if let Some((ready, select)) = tallies {
+            let (reply, answer) = oneshot::channel();
+            self.inner.txn.ride_tallies(Tallies {
+                select: select.clone(),
+                reply,
+            });
+            wave.push(Box::pin(async move {
+                let rows = match carried(answer, &left).await {
+                    Some(rows) => rows,
+                    None => {
+                        // No read of the wave carried them: alone, after the wave's fetches.
+                        inner.txn.unride_tallies();
+                        inner.tallied(&select).await
+                    }
+                };
+                answer_tallies(&inner.txn, ready, rows);
+            }));
+        }
         wave
     }
 }
@@ -348,9 +412,9 @@ impl Left {
 
 type Tallied = Result<Carried>;
 
-/// The aggregates' rows from the read that carried them, or `None` once every fetch of
-/// the wave is done without one having carried them.
-async fn carried(mut answer: oneshot::Receiver<Tallied>, left: &Left) -> Option<Tallied> {
+/// A rider's answer from the read that carried it, or `None` once every fetch of the
+/// wave is done without one having carried it.
+async fn carried<T>(mut answer: oneshot::Receiver<T>, left: &Left) -> Option<T> {
     poll_fn(|cx| {
         left.waker.register(cx.waker());
         if let Poll::Ready(outcome) = answer.poll_unpin(cx) {
@@ -395,13 +459,16 @@ impl Inner {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Fetches every queued key of type `K` and answers their waiters.
-    async fn run<K>(self: Arc<Self>)
+    /// Starts the fetch of every queued key of type `K`, which answers their waiters: by
+    /// a statement of its own, or, when it `may_ride`, every waiter asked so
+    /// ([`Batcher::load_riding`]) and the key type can ([`Fetch::rider`]), riding on
+    /// another read of the wave.
+    fn start<K>(self: Arc<Self>, may_ride: bool) -> Started
     where
         K: Clone + Eq + Hash + Send + Sync + 'static,
         RequestTxn: Fetch<K>,
     {
-        let waiting = self
+        let (waiting, rides) = self
             .lock()
             .queues
             .remove(&TypeId::of::<K>())
@@ -409,11 +476,54 @@ impl Inner {
                 q.downcast::<Queue<K, <RequestTxn as Fetch<K>>::Value>>()
                     .ok()
             })
-            .map(|q| q.waiting)
+            .map(|q| (q.waiting, q.rides))
             .unwrap_or_default();
         let (keys, asked) = distinct(&waiting);
-        let outcome = self.txn.fetch(&keys).await;
-        reply(waiting, asked, outcome);
+        let rides = if may_ride && rides {
+            self.txn.rider(&keys)
+        } else {
+            Vec::new()
+        };
+        if rides.is_empty() {
+            return Started::Fetch(Box::pin(async move {
+                let outcome = self.txn.fetch(&keys).await;
+                reply(waiting, asked, outcome);
+            }));
+        }
+        let riding: Vec<_> = rides
+            .into_iter()
+            .map(|ride| {
+                let (reply_to, answer) = oneshot::channel();
+                (self.txn.ride_row(ride, reply_to), answer)
+            })
+            .collect();
+        Started::Rides(Box::new(move |left: Arc<Left>| {
+            Box::pin(async move {
+                let mut answers = Map::default();
+                let mut failed = None;
+                let mut alone = false;
+                let mut ids = Vec::with_capacity(riding.len());
+                for (id, answer) in riding {
+                    ids.push(id);
+                    match carried(answer, &left).await {
+                        Some(Ok(values)) => answers.extend(values),
+                        Some(Err(err)) => failed = Some(err),
+                        None => alone = true,
+                    }
+                }
+                let outcome = if alone {
+                    // The wave's reads ended without one carrying them (they are carried
+                    // together or not at all): alone, after them.
+                    for id in ids {
+                        self.txn.unride_row(id);
+                    }
+                    self.txn.fetch(&keys).await
+                } else {
+                    failed.map_or(Ok(answers), Err)
+                };
+                reply(waiting, asked, outcome);
+            })
+        }))
     }
 
     /// The selects of the queued aggregate keys, in the order of their types' names, as

@@ -20,6 +20,7 @@ pub mod paging;
 pub mod prefetch;
 pub mod read;
 pub mod record;
+pub mod ride;
 pub mod scope;
 pub mod system;
 pub mod tree;

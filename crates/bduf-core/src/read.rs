@@ -32,6 +32,7 @@ use crate::error::{Error, Result};
 use crate::paging::{Cursor, CursorKey, Page, PageArgs, SortKey};
 use crate::prefetch::{self, Join};
 use crate::record::{Columns, Layout, Record, Tree};
+use crate::ride::Ride;
 use crate::tree;
 use crate::txn::RequestTxn;
 use crate::window::{self, PageSpec, Parents, any_of, col, models, select_columns};
@@ -375,6 +376,61 @@ impl<M: Record> Fetch<ById<M>> for RequestTxn {
             }
         }
         Ok(out)
+    }
+
+    /// On PostgreSQL, each row rides on another read of the wave (a root found by id,
+    /// read with its first nested level: `bduf_graphql::support::root`): read by that
+    /// read's statement (`crate::ride`), as this fetch would read it.
+    fn rider(&self, keys: &[ById<M>]) -> Vec<Ride<ById<M>, M>> {
+        if self.backend() != DbBackend::Postgres {
+            return Vec::new();
+        }
+        let columns = keys
+            .iter()
+            .fold(Columns(0), |columns, key| columns.union(key.columns));
+        let mut ids: Vec<Uuid> = keys.iter().map(|key| key.id).collect();
+        ids.sort_unstable();
+        ids.dedup();
+        ids.into_iter()
+            .map(|id| {
+                let visible = self.visible::<M>();
+                let keys: Vec<ById<M>> = keys.iter().filter(|key| key.id == id).cloned().collect();
+                Ride {
+                    select: Box::new(move |prefix: &str| {
+                        let mut select = Query::select();
+                        window::select_columns_as::<M>(&mut select, columns, prefix);
+                        select
+                            .from(M::E::default())
+                            .and_where(col::<M>(M::id_column()).eq(id))
+                            .cond_where(visible);
+                        let real: Vec<_> = window::real_columns::<M>(columns).collect();
+                        let names = <crate::record::Column<M> as sea_orm::Iterable>::iter()
+                            .map(|column| {
+                                let name = sea_orm::IdenStatic::as_str(&column);
+                                let real =
+                                    real.iter().any(|r| sea_orm::IdenStatic::as_str(r) == name);
+                                (format!("{prefix}{name}"), real)
+                            })
+                            .collect();
+                        (select, names)
+                    }) as crate::ride::RideSelect,
+                    answer: Box::new(move |row: &sea_orm::QueryResult, prefix: &str| {
+                        let at = Layout::of(std::slice::from_ref(row)).model::<M>(prefix)?;
+                        let mut out = Map::with_capacity_and_hasher(keys.len(), Default::default());
+                        if row
+                            .try_get_by_index::<Option<Uuid>>(at.id_index())?
+                            .is_some()
+                        {
+                            let model = at.read(row)?;
+                            for key in keys {
+                                out.insert(key, model.clone());
+                            }
+                        }
+                        Ok(out)
+                    }),
+                }
+            })
+            .collect()
     }
 }
 

@@ -27,9 +27,9 @@ use sea_orm::{
 use uuid::Uuid;
 
 use crate::Db;
-use crate::aggregate::{Rider, carry, uncarry};
 use crate::error::{Error, Result};
 use crate::record::Record;
+use crate::ride::{Ride, Riders, Tallies, carry};
 use crate::scope::{Scope, Viewer};
 use crate::write::Tx;
 
@@ -62,9 +62,9 @@ pub struct RequestTxn {
     /// `Map<K, Option<V>>` each. Forgotten by every change and every change of who the
     /// request acts for, so a read never answers from before a write.
     primed: Arc<Mutex<HashMap<TypeId, Box<dyn Any + Send>>>>,
-    /// The wave's aggregates, waiting to ride on the wave's next read (PostgreSQL; see
-    /// `crate::aggregate::carry`).
-    rider: Arc<Mutex<Option<Rider>>>,
+    /// The wave's aggregates and reads of one row, waiting to ride on the wave's next
+    /// read (PostgreSQL; see `crate::ride`).
+    riders: Arc<Mutex<Riders>>,
 }
 
 /// Who sent a request, as the audit trail records it: the request's id, and the
@@ -206,7 +206,7 @@ impl RequestTxn {
             told: Arc::new(AtomicBool::new(false)),
             changed: Arc::new(AtomicBool::new(false)),
             primed: Arc::default(),
-            rider: Arc::default(),
+            riders: Arc::default(),
         })
     }
 
@@ -413,47 +413,55 @@ impl RequestTxn {
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }
 
-    /// Runs a query and returns its rows. The first read of a wave whose aggregates wait
-    /// to ride (`crate::batch`) carries them, and answers them too.
+    /// Runs a query and returns its rows. The first read of a wave whose aggregates or
+    /// reads of one row wait to ride (`crate::batch`, `crate::ride`) carries them, and
+    /// answers them too.
     pub async fn query(&self, statement: Statement) -> Result<Vec<QueryResult>, DbErr> {
         let carried = {
-            let mut rider = self.rider_lock();
-            match rider.as_ref().and_then(|r| carry(&statement, &r.select)) {
-                Some(carried) => rider.take().map(|r| (carried, r)),
-                None => None,
+            let mut riders = self.riders_lock();
+            if riders.is_empty() {
+                None
+            } else {
+                carry(&statement, &riders).map(|carried| (carried, riders.take()))
             }
         };
-        let Some((carried, rider)) = carried else {
+        let Some((carried, riders)) = carried else {
             return self.transaction.query_all_raw(statement).await;
         };
-        let outcome = match self.transaction.query_all_raw(carried).await {
-            Ok(rows) => uncarry(rows).map_err(|e| DbErr::Custom(e.to_string())),
-            Err(err) => Err(err),
-        };
-        match outcome {
-            Ok((rows, tallies)) => {
-                let _ = rider.reply.send(Ok(tallies));
-                Ok(rows)
-            }
-            Err(err) => {
-                let _ = rider.reply.send(Err(Error::from(err.clone())));
-                Err(err)
-            }
-        }
+        riders.answer(self.transaction.query_all_raw(carried).await)
     }
 
     /// Lets the wave's aggregates ride on its next read.
-    pub(crate) fn ride(&self, rider: Rider) {
-        *self.rider_lock() = Some(rider);
+    pub(crate) fn ride_tallies(&self, tallies: Tallies) {
+        self.riders_lock().tallies = Some(tallies);
     }
 
     /// Takes back aggregates no read carried.
-    pub(crate) fn unride(&self) -> Option<Rider> {
-        self.rider_lock().take()
+    pub(crate) fn unride_tallies(&self) -> Option<Tallies> {
+        self.riders_lock().tallies.take()
     }
 
-    fn rider_lock(&self) -> MutexGuard<'_, Option<Rider>> {
-        self.rider
+    /// Lets a read of one row ride on the wave's next read; its answer goes to `reply`.
+    /// Returns the rider's id.
+    pub(crate) fn ride_row<K, V>(
+        &self,
+        ride: Ride<K, V>,
+        reply: futures_channel::oneshot::Sender<Result<crate::Map<K, V>>>,
+    ) -> usize
+    where
+        K: Send + 'static,
+        V: Send + 'static,
+    {
+        self.riders_lock().add(ride, reply)
+    }
+
+    /// Takes back read of one row `id` if no read carried it.
+    pub(crate) fn unride_row(&self, id: usize) {
+        self.riders_lock().remove(id);
+    }
+
+    fn riders_lock(&self) -> MutexGuard<'_, Riders> {
+        self.riders
             .lock()
             .unwrap_or_else(std::sync::PoisonError::into_inner)
     }

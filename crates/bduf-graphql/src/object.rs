@@ -137,6 +137,16 @@ fn insert(target: &mut IndexMap<Name, Value>, name: Name, value: Value) {
 /// gives: the fields of `$fields`, then those of `$edges`.
 macro_rules! object {
     ($ty:ident($fields:ty, $edges:ty), $doc:literal) => {
+        impl $crate::support::ReadAhead for $ty {
+            fn ahead(
+                batcher: &bduf_core::Batcher,
+                field: async_graphql::SelectionField<'_>,
+                id: uuid::Uuid,
+            ) -> Option<$crate::support::Ahead> {
+                <$edges as $crate::support::ReadAhead>::ahead(batcher, field, id)
+            }
+        }
+
         impl async_graphql::resolver_utils::ContainerType for $ty {
             async fn resolve_field(
                 &self,

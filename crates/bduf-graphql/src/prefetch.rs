@@ -7,7 +7,7 @@
 //! sees, costs a statement, never an answer: what is read ahead answers only the `ById`
 //! key of the very row (id and columns) the resolver asks for.
 
-use async_graphql::{Context, Lookahead};
+use async_graphql::Lookahead;
 use bduf_core::Columns;
 use bduf_core::prefetch::{Join, Target};
 use entity::{organizations, projects, users};
@@ -72,10 +72,9 @@ fn edges_of(table: &str) -> &'static [ToOne] {
     }
 }
 
-/// The joins of this connection field: each to-one edge its nodes select (under
-/// `nodes`, else under `edges { node }`), one per target table.
-pub fn joins<N: Node>(ctx: &Context<'_>) -> Vec<Join> {
-    let look = ctx.look_ahead();
+/// The joins of the connection field `look` selects: each to-one edge its nodes select
+/// (under `nodes`, else under `edges { node }`), one per target table.
+pub fn joins<N: Node>(look: &Lookahead<'_>) -> Vec<Join> {
     let (nodes, edge_nodes) = (look.field("nodes"), look.field("edges").field("node"));
     let mut out: Vec<Join> = Vec::new();
     for edge in edges_of(<N::Model as bduf_core::Record>::TABLE) {

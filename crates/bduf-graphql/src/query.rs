@@ -30,7 +30,7 @@ use crate::generated::{
     CollaborationSession, Comment, Notification, Organization, OrganizationMember, Project,
     Requirement, SessionParticipant, Task, TaskDependency, User,
 };
-use crate::support::{Conn, Paging, connection, one, value};
+use crate::support::{Conn, Paging, connection, root, value};
 use crate::types::identity::SessionInfo;
 
 /// The root query type.
@@ -53,14 +53,17 @@ impl ViewerQuery {
     /// The signed-in user.
     async fn me(&self, ctx: &Context<'_>) -> Result<Option<User>> {
         let viewer = viewer(ctx)?;
-        one(ctx, Some(viewer.user)).await
+        root(ctx, viewer.user).await
     }
 
     /// The organization this request acts in (`X-Organization-Id`, else the viewer's
     /// earliest); null when the viewer belongs to none.
     async fn active_organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         let viewer = viewer(ctx)?;
-        one(ctx, viewer.organization).await
+        match viewer.organization {
+            Some(organization) => root(ctx, organization).await,
+            None => Ok(None),
+        }
     }
 
     /// The viewer's sessions, newest first: where they are signed in.
@@ -105,7 +108,7 @@ macro_rules! root_fields {
             $(
                 #[doc = concat!("One `", stringify!($node), "` by id; null when there is none.")]
                 async fn $one(&self, ctx: &Context<'_>, id: Uuid) -> Result<Option<$node>> {
-                    one(ctx, Some(id)).await
+                    root(ctx, id).await
                 }
 
                 #[doc = concat!("`", stringify!($node), "` rows matching `filter`, keyset-paged (`first`/`last` at most 100).")]

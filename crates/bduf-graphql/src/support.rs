@@ -6,14 +6,17 @@ use std::hash::Hash;
 use std::sync::Arc;
 
 use async_graphql::connection::{Connection, Edge, EmptyFields};
-use async_graphql::{Context, Lookahead, OutputType, SimpleObject};
+use async_graphql::{
+    Context, InputType, Lookahead, Name, OutputType, SelectionField, SimpleObject, Value,
+};
 use bduf_core::aggregate::Tally;
 use bduf_core::paging::{Cursor, DEFAULT_PAGE, Page, PageArgs};
 use bduf_core::read::{
     Ancestors, ById, CountOf, DepthOf, Descendants, Filter, Link, Order, Rows, TreeWindow, Window,
     descendant_depth,
 };
-use bduf_core::{Columns, Fetch, Record as _, RequestTxn, Row, Tree};
+use bduf_core::{Batcher, Columns, Fetch, Record as _, RequestTxn, Row, Tree};
+use futures_util::future::BoxFuture;
 use uuid::Uuid;
 
 use crate::context::{batcher, txn};
@@ -96,24 +99,22 @@ pub fn selected<N: Node>(ctx: &Context<'_>) -> Columns {
     N::columns(&[ctx.look_ahead()])
 }
 
-/// The columns the nodes of this connection field need.
-fn selected_nodes<N: Node>(ctx: &Context<'_>) -> Columns {
-    let look = ctx.look_ahead();
+/// The columns the nodes of the connection field `look` selects need.
+fn selected_nodes<N: Node>(look: &Lookahead<'_>) -> Columns {
     N::columns(&[look.field("nodes"), look.field("edges").field("node")])
 }
 
 /// Whether the client selected anything of this connection's page: its nodes, edges or
 /// page info. A connection asked only for `totalCount` reads no rows.
-fn wants_rows(ctx: &Context<'_>) -> bool {
-    let look = ctx.look_ahead();
+fn wants_rows(look: &Lookahead<'_>) -> bool {
     ["nodes", "edges", "pageInfo"]
         .into_iter()
         .any(|field| look.field(field).exists())
 }
 
 /// Whether the client selected `totalCount` on this connection.
-fn wants_total(ctx: &Context<'_>) -> bool {
-    ctx.look_ahead().field("totalCount").exists()
+fn wants_total(look: &Lookahead<'_>) -> bool {
+    look.field("totalCount").exists()
 }
 
 /// The row of `N`'s table with `id`, as `N`.
@@ -121,6 +122,157 @@ pub async fn one<N: Node>(ctx: &Context<'_>, id: Option<Uuid>) -> async_graphql:
     let Some(id) = id else { return Ok(None) };
     let key = ById::<N::Model>::new(id, selected::<N>(ctx));
     Ok(load(ctx, key).await?.map(N::from))
+}
+
+/// An object type whose connections can be read together with its row when a root field
+/// finds the row by id ([`root`]). Implemented by [`edges`] for every object type.
+pub trait ReadAhead {
+    /// Starts the read of `field`, a field of the row `id` of this type, when it is a
+    /// connection or a tree's `descendants` whose key its arguments and selection tell:
+    /// the read answers the key its resolver will ask for. `None` for any other field,
+    /// and for arguments its resolver would refuse (the resolver then says why).
+    fn ahead(batcher: &Batcher, field: SelectionField<'_>, id: Uuid) -> Option<Ahead>;
+}
+
+/// A read started ahead of its resolver.
+pub type Ahead = BoxFuture<'static, ()>;
+
+/// The row of `N`'s table with `id`, as `N`, for a root field: read together with the
+/// first nested level's connections the field selects ([`ReadAhead`]). Their keys go to
+/// the same wave as the row's, and on PostgreSQL the row rides on their statement
+/// (`bduf_core::ride`), so a root and its first level cost one statement, not two. The
+/// connections' resolvers then find their answers read (primed); a key this guessed
+/// differently from its resolver's is simply read again by it.
+pub async fn root<N: Node + ReadAhead>(
+    ctx: &Context<'_>,
+    id: Uuid,
+) -> async_graphql::Result<Option<N>> {
+    let batcher = batcher(ctx)?;
+    let mut ahead = Vec::new();
+    for field in ctx.look_ahead().selection_fields() {
+        ahead.extend(
+            field
+                .selection_set()
+                .filter_map(|child| N::ahead(batcher, child, id)),
+        );
+    }
+    if ahead.is_empty() {
+        return one(ctx, Some(id)).await;
+    }
+    let key = ById::<N::Model>::new(id, selected::<N>(ctx));
+    // The connections' keys are queued first, so the row's is not the wave's first key
+    // type and may ride (`bduf_core::batch`).
+    let (_, row) = futures_util::join!(
+        futures_util::future::join_all(ahead),
+        batcher.load_riding(key)
+    );
+    Ok(row.map_err(gql)?.map(N::from))
+}
+
+/// Reads `key` in the next wave and primes its answer for the resolver that will ask.
+fn prime_ahead<K>(batcher: &Batcher, key: K) -> Ahead
+where
+    K: Clone + Eq + Hash + Send + Sync + 'static,
+    RequestTxn: Fetch<K>,
+{
+    let batcher = batcher.clone();
+    Box::pin(async move {
+        if let Ok(value) = batcher.load(key.clone()).await {
+            batcher.txn().prime_all([(key, value)]);
+        }
+    })
+}
+
+/// The value of argument `name` of `field`, parsed as its resolver would (`None` when
+/// it would refuse it).
+fn argument<T: InputType>(arguments: &[(Name, Value)], name: &str) -> Option<T> {
+    let value = arguments
+        .iter()
+        .find(|(n, _)| n.as_str() == name)
+        .map(|(_, v)| v.clone());
+    T::parse(value).ok()
+}
+
+/// The Relay arguments of `field`'s arguments.
+fn paging_of(arguments: &[(Name, Value)]) -> Option<Paging> {
+    Some(Paging {
+        after: argument(arguments, "after")?,
+        before: argument(arguments, "before")?,
+        first: argument(arguments, "first")?,
+        last: argument(arguments, "last")?,
+    })
+}
+
+/// [`ReadAhead::ahead`] of a connection field of the row `parent`: the key
+/// [`connection`] will ask for, from the field's arguments and selection.
+pub fn connection_ahead<L, F, O, N>(
+    batcher: &Batcher,
+    field: SelectionField<'_>,
+    parent: (L, Uuid),
+) -> Option<Ahead>
+where
+    L: Link<Model = N::Model>,
+    F: Filter<Model = N::Model> + InputType,
+    O: Order<Model = N::Model> + InputType,
+    N: Node,
+{
+    let arguments = field.arguments().ok()?;
+    let filter: Option<F> = argument(&arguments, "filter")?;
+    let order: Option<O> = argument(&arguments, "orderBy")?;
+    let paging = paging_of(&arguments)?;
+    let key = rows_key::<L, F, O, N>(&field.into(), Some(parent), filter, order, paging).ok()?;
+    if !key.window.rows {
+        return None;
+    }
+    key.check(batcher.txn().backend()).ok()?;
+    Some(prime_ahead(batcher, key))
+}
+
+/// [`ReadAhead::ahead`] of a tree node's `descendants` field: the key [`descendants`]
+/// will ask for.
+pub fn descendants_ahead<F, N>(
+    batcher: &Batcher,
+    field: SelectionField<'_>,
+    start: Uuid,
+) -> Option<Ahead>
+where
+    N: Node,
+    N::Model: Tree,
+    F: Filter<Model = N::Model> + InputType,
+{
+    let arguments = field.arguments().ok()?;
+    let max_depth: Option<i32> = argument(&arguments, "maxDepth")?;
+    let filter: Option<F> = argument(&arguments, "filter")?;
+    let paging = paging_of(&arguments)?;
+    let key = descendants_key::<F, N>(
+        &field.into(),
+        start,
+        max_depth.unwrap_or(DEFAULT_MAX_DEPTH),
+        filter,
+        paging,
+    )
+    .ok()?;
+    key.check(batcher.txn().backend()).ok()?;
+    Some(prime_ahead(batcher, key))
+}
+
+/// Whether the Rust name `snake` (`assigned_tasks`) is the GraphQL name `camel`
+/// (`assignedTasks`), as async-graphql renames fields.
+pub fn same_name(snake: &str, camel: &str) -> bool {
+    let mut camel = camel.chars();
+    let mut upper = false;
+    for c in snake.chars() {
+        if c == '_' {
+            upper = true;
+            continue;
+        }
+        let want = if upper { c.to_ascii_uppercase() } else { c };
+        upper = false;
+        if camel.next() != Some(want) {
+            return false;
+        }
+    }
+    camel.next().is_none()
 }
 
 /// The Relay arguments of a connection field.
@@ -194,19 +346,7 @@ where
     O: Order<Model = N::Model>,
     N: Node,
 {
-    let window = Window {
-        filter: filter.unwrap_or_default(),
-        order,
-        page: paging.check()?,
-        columns: selected_nodes::<N>(ctx),
-        rows: wants_rows(ctx),
-        total: wants_total(ctx),
-        joins: crate::prefetch::joins::<N>(ctx),
-    };
-    let key = match parent {
-        Some((link, id)) => Rows::under(link, id, window),
-        None => Rows::root(window),
-    };
+    let key = rows_key::<L, F, O, N>(&ctx.look_ahead(), parent, filter, order, paging)?;
     key.check(txn(ctx)?.backend()).or_gql()?;
     if !key.window.rows && key.window.total {
         // Only the count: an aggregate key, with the level's other counts and sums.
@@ -223,6 +363,35 @@ where
     }
     let page = load(ctx, key).await?.unwrap_or_default();
     Ok(into_connection(page))
+}
+
+/// The key of a connection field `look` selects (see [`connection`]).
+fn rows_key<L, F, O, N>(
+    look: &Lookahead<'_>,
+    parent: Option<(L, Uuid)>,
+    filter: Option<F>,
+    order: Option<O>,
+    paging: Paging,
+) -> async_graphql::Result<Rows<L, F, O>>
+where
+    L: Link<Model = N::Model>,
+    F: Filter<Model = N::Model>,
+    O: Order<Model = N::Model>,
+    N: Node,
+{
+    let window = Window {
+        filter: filter.unwrap_or_default(),
+        order,
+        page: paging.check()?,
+        columns: selected_nodes::<N>(look),
+        rows: wants_rows(look),
+        total: wants_total(look),
+        joins: crate::prefetch::joins::<N>(look),
+    };
+    Ok(match parent {
+        Some((link, id)) => Rows::under(link, id, window),
+        None => Rows::root(window),
+    })
 }
 
 /// The ancestors of tree node `id`, root first. A chain that reaches its root tells the
@@ -262,23 +431,42 @@ where
     N::Model: Tree,
     F: Filter<Model = N::Model>,
 {
-    let max_depth = descendant_depth(max_depth).or_gql()?;
-    let key = Descendants::new(
-        start.id(),
-        TreeWindow {
-            filter: filter.unwrap_or_default(),
-            max_depth,
-            page: paging.check()?,
-            columns: selected_nodes::<N>(ctx),
-            rows: wants_rows(ctx),
-            total: wants_total(ctx),
-            joins: crate::prefetch::joins::<N>(ctx),
-        },
-    );
+    let key = descendants_key::<F, N>(&ctx.look_ahead(), start.id(), max_depth, filter, paging)?;
     key.check(txn(ctx)?.backend()).or_gql()?;
     let page = load(ctx, key).await?.unwrap_or_default();
     DepthOf::prime_below(txn(ctx)?, start, &page);
     Ok(into_connection(page))
+}
+
+/// The default of `descendants`' `maxDepth`.
+pub const DEFAULT_MAX_DEPTH: i32 = 10;
+
+/// The key of a `descendants` field `look` selects (see [`descendants`]).
+fn descendants_key<F, N>(
+    look: &Lookahead<'_>,
+    start: Uuid,
+    max_depth: i32,
+    filter: Option<F>,
+    paging: Paging,
+) -> async_graphql::Result<Descendants<F>>
+where
+    N: Node,
+    N::Model: Tree,
+    F: Filter<Model = N::Model>,
+{
+    let max_depth = descendant_depth(max_depth).or_gql()?;
+    Ok(Descendants::new(
+        start,
+        TreeWindow {
+            filter: filter.unwrap_or_default(),
+            max_depth,
+            page: paging.check()?,
+            columns: selected_nodes::<N>(look),
+            rows: wants_rows(look),
+            total: wants_total(look),
+            joins: crate::prefetch::joins::<N>(look),
+        },
+    ))
 }
 
 /// Declares the hand-written half of an object type: `pub struct $ty(pub Arc<$model>)`
@@ -294,9 +482,9 @@ macro_rules! edges {
         #[derive(Debug, Clone)]
         pub struct $ty(pub std::sync::Arc<$model>);
 
-        $crate::support::edges!(@fields $ty [] $($body)*);
+        $crate::support::edges!(@fields $ty [] [] $($body)*);
     };
-    (@fields $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*] [$($ahead:tt)*]
         $(#[$doc:meta])* connection $name:ident: $node:ty = $link:expr, $filter:ty, $order:ty;
         $($rest:tt)*) => {
         $crate::support::edges!(@fields $ty [$($done)*
@@ -316,9 +504,9 @@ macro_rules! edges {
                 $crate::support::connection(ctx, Some(($link, self.0.id)), filter, order_by, paging)
                     .await
             }
-        ] $($rest)*);
+        ] [$($ahead)* (connection $name, $node, $link, $filter, $order)] $($rest)*);
     };
-    (@fields $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*] [$($ahead:tt)*]
         $(#[$doc:meta])* connection $name:ident: $node:ty = $link:expr, $order:ty, where $filter:expr;
         $($rest:tt)*) => {
         $crate::support::edges!(@fields $ty [$($done)*
@@ -337,9 +525,9 @@ macro_rules! edges {
                 $crate::support::connection(ctx, Some(($link, self.0.id)), Some($filter), order_by, paging)
                     .await
             }
-        ] $($rest)*);
+        ] [$($ahead)*] $($rest)*);
     };
-    (@fields $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*] [$($ahead:tt)*]
         $(#[$doc:meta])* ancestors: $node:ty;
         $($rest:tt)*) => {
         $crate::support::edges!(@fields $ty [$($done)*
@@ -350,9 +538,9 @@ macro_rules! edges {
             ) -> async_graphql::Result<Vec<$node>> {
                 $crate::support::ancestors(ctx, self.0.id).await
             }
-        ] $($rest)*);
+        ] [$($ahead)*] $($rest)*);
     };
-    (@fields $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*] [$($ahead:tt)*]
         $(#[$doc:meta])* descendants: $node:ty, $filter:ty;
         $($rest:tt)*) => {
         $crate::support::edges!(@fields $ty [$($done)*
@@ -361,7 +549,7 @@ macro_rules! edges {
             async fn descendants(
                 &self,
                 ctx: &async_graphql::Context<'_>,
-                #[graphql(default = 10)] max_depth: i32,
+                #[graphql(default_with = "crate::support::DEFAULT_MAX_DEPTH")] max_depth: i32,
                 filter: Option<$filter>,
                 after: Option<String>,
                 before: Option<String>,
@@ -371,18 +559,45 @@ macro_rules! edges {
                 let paging = $crate::support::Paging { after, before, first, last };
                 $crate::support::descendants(ctx, &*self.0, max_depth, filter, paging).await
             }
-        ] $($rest)*);
+        ] [$($ahead)* (descendants $node, $filter)] $($rest)*);
     };
-    (@fields $ty:ident [$($done:tt)*]
+    (@fields $ty:ident [$($done:tt)*] [$($ahead:tt)*]
         $(#[$attr:meta])* async fn $name:ident $args:tt -> $ret:ty $body:block
         $($rest:tt)*) => {
         $crate::support::edges!(@fields $ty
-            [$($done)* $(#[$attr])* async fn $name $args -> $ret $body] $($rest)*);
+            [$($done)* $(#[$attr])* async fn $name $args -> $ret $body] [$($ahead)*] $($rest)*);
     };
-    (@fields $ty:ident [$($done:tt)*]) => {
+    (@fields $ty:ident [$($done:tt)*] [$($ahead:tt)*]) => {
         #[async_graphql::Object]
         impl $ty {
             $($done)*
+        }
+
+        impl $crate::support::ReadAhead for $ty {
+            #[allow(unused_variables)]
+            fn ahead(
+                batcher: &bduf_core::Batcher,
+                field: async_graphql::SelectionField<'_>,
+                id: uuid::Uuid,
+            ) -> Option<$crate::support::Ahead> {
+                $($crate::support::edges!(@ahead (batcher, field, id) $ahead);)*
+                None
+            }
+        }
+    };
+    (@ahead ($batcher:ident, $field:ident, $id:ident)
+        (connection $name:ident, $node:ty, $link:expr, $filter:ty, $order:ty)) => {
+        if $crate::support::same_name(stringify!($name), $field.name()) {
+            return $crate::support::connection_ahead::<_, $filter, $order, $node>(
+                $batcher,
+                $field,
+                ($link, $id),
+            );
+        }
+    };
+    (@ahead ($batcher:ident, $field:ident, $id:ident) (descendants $node:ty, $filter:ty)) => {
+        if $field.name() == "descendants" {
+            return $crate::support::descendants_ahead::<$filter, $node>($batcher, $field, $id);
         }
     };
 }

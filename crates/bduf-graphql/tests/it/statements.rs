@@ -63,7 +63,8 @@ on_both_backends!(
     statements_depend_on_the_shape_not_the_breadth,
     deep_nesting_costs_one_statement_per_level,
     a_connection_asked_only_for_its_count_reads_no_rows,
-    depths_come_with_the_walks_that_find_them
+    depths_come_with_the_walks_that_find_them,
+    a_root_found_by_id_is_read_with_its_first_level
 );
 
 /// Counts the objects under `path` (arrays and connections flattened) in `data`.
@@ -320,10 +321,15 @@ async fn depths_come_with_the_walks_that_find_them(backend: Backend) {
         .counted_with(&TREES.replace("{depth}", "depth"), variables)
         .await;
     assert_eq!(with, without, "depths cost no statement");
+    // On PostgreSQL the project is read with its roots (`support::root`).
+    let levels = match backend {
+        Backend::Postgres => 3,
+        Backend::Sqlite => 4,
+    };
     assert_eq!(
         with,
-        setup(backend) + 4,
-        "the project, the roots, the descendants, their ancestors"
+        setup(backend) + levels,
+        "the project (and) the roots, the descendants, their ancestors"
     );
 
     // Every node's depth, from the parent ids alone.
@@ -377,4 +383,106 @@ async fn depths_come_with_the_walks_that_find_them(backend: Backend) {
     let leaves = nodes(&data["requirement"]["descendants"]);
     assert_eq!(leaves.len(), 9);
     assert!(leaves.iter().all(|leaf| leaf["depth"] == 2), "{leaves:?}");
+}
+
+/// A project by id with pages of its 1,000 root requirements: the first, and one past it
+/// under another alias, each with the count.
+const PROJECT_WITH_ROOTS: &str = r#"query($project: UUID!, $after: String) {
+  project(id: $project) {
+    name
+    first: requirements(filter: { rootsOnly: true }, first: 100) {
+      totalCount nodes { id title priority }
+    }
+    next: requirements(filter: { rootsOnly: true }, first: 50, after: $after) {
+      totalCount nodes { id title priority }
+    }
+  }
+}"#;
+
+/// The same pages as root connections, and the project's name on its own.
+const ROOTS_ALONE: &str = r#"query($project: UUID!, $after: String) {
+  project(id: $project) { name }
+  first: requirements(filter: { projectId: $project, rootsOnly: true }, first: 100) {
+    totalCount nodes { id title priority }
+  }
+  next: requirements(filter: { projectId: $project, rootsOnly: true }, first: 50, after: $after) {
+    totalCount nodes { id title priority }
+  }
+}"#;
+
+/// A root found by id is read with the first nested level its field selects
+/// (`support::root`): on PostgreSQL the row rides on that level's statement, so the two
+/// cost one; on SQLite they are read in one wave as before. The answers are those of the
+/// same pages read on their own, past the first page, for a project that exists and one
+/// that does not (null); arguments the connection refuses are still refused by it,
+/// naming the argument, and the project is still answered.
+async fn a_root_found_by_id_is_read_with_its_first_level(backend: Backend) {
+    let app = TestApp::new(backend).await.without_cost_limit();
+    let plan = Plan::build(
+        app.conn(),
+        Shape {
+            projects: 2,
+            roots: 1_000,
+            breadth: 1,
+            comments: 0,
+        },
+    )
+    .await;
+    let project = plan.projects[1];
+    let first_page = app
+        .data_with(
+            "query($p: UUID!) { requirements(filter: { projectId: $p, rootsOnly: true }, \
+             first: 100) { pageInfo { endCursor } } }",
+            serde_json::json!({ "p": project }),
+        )
+        .await;
+    let after = first_page["requirements"]["pageInfo"]["endCursor"].clone();
+    assert!(after.is_string(), "{first_page}");
+    let variables = serde_json::json!({ "project": project, "after": after });
+
+    let (statements, data) = app
+        .counted_with(PROJECT_WITH_ROOTS, variables.clone())
+        .await;
+    let alone = app.data_with(ROOTS_ALONE, variables).await;
+    let got = &data["project"];
+    assert_eq!(got["name"], alone["project"]["name"]);
+    assert!(got["name"].is_string(), "{data}");
+    for page in ["first", "next"] {
+        assert_eq!(got[page]["totalCount"], 1_000, "{page}");
+        assert_eq!(got[page], alone[page], "{page}");
+    }
+    assert_eq!(nodes(&got["first"]).len(), 100);
+    assert_eq!(nodes(&got["next"]).len(), 50);
+    assert_ne!(nodes(&got["first"])[0], nodes(&got["next"])[0]);
+    // PostgreSQL: a statement for each page (two windows) with its count, the project
+    // riding on the first; three without the ride. SQLite: the project, the pages and
+    // their counts.
+    let levels = match backend {
+        Backend::Postgres => 2,
+        Backend::Sqlite => 5,
+    };
+    assert_eq!(
+        statements,
+        setup(backend) + levels,
+        "a project by id with its roots"
+    );
+
+    // A project that is not there: null, in as many statements.
+    let missing = serde_json::json!({ "project": uuid::Uuid::now_v7(), "after": null });
+    let (statements, data) = app.counted_with(PROJECT_WITH_ROOTS, missing).await;
+    assert_eq!(data["project"], Value::Null, "{data}");
+    assert_eq!(statements, setup(backend) + levels);
+
+    // A page the connection refuses is refused as before, naming the argument.
+    let refused = app
+        .run_with(
+            "query($p: UUID!) { project(id: $p) { name requirements(first: 101) { \
+             nodes { id } } } }",
+            serde_json::json!({ "p": project }),
+        )
+        .await;
+    let message = refused["errors"][0]["message"].as_str().unwrap_or_default();
+    assert!(message.contains("first"), "{refused}");
+    assert_eq!(refused["errors"][0]["path"][1], "requirements", "{refused}");
+    assert!(refused["data"]["project"]["name"].is_string(), "{refused}");
 }
