@@ -403,15 +403,7 @@ impl<M: Record> Fetch<ById<M>> for RequestTxn {
                             .from(M::E::default())
                             .and_where(col::<M>(M::id_column()).eq(id))
                             .cond_where(visible);
-                        let real: Vec<_> = window::real_columns::<M>(columns).collect();
-                        let names = <crate::record::Column<M> as sea_orm::Iterable>::iter()
-                            .map(|column| {
-                                let name = sea_orm::IdenStatic::as_str(&column);
-                                let real =
-                                    real.iter().any(|r| sea_orm::IdenStatic::as_str(r) == name);
-                                (format!("{prefix}{name}"), real)
-                            })
-                            .collect();
+                        let names = window::column_names_as::<M>(columns, prefix);
                         (select, names)
                     }) as crate::ride::RideSelect,
                     answer: Box::new(move |row: &sea_orm::QueryResult, prefix: &str| {

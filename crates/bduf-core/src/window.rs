@@ -101,6 +101,18 @@ pub fn select_columns_as<M: Record>(select: &mut SelectStatement, columns: Colum
     }
 }
 
+/// The names [`select_columns_as`] gives `M`'s columns, in order, each with whether it
+/// is read for real (not a placeholder).
+pub fn column_names_as<M: Record>(columns: Columns, prefix: &str) -> Vec<(String, bool)> {
+    Column::<M>::iter()
+        .enumerate()
+        .map(|(position, column)| {
+            let real = read_for_real(columns, position, &column.def());
+            (format!("{prefix}{}", column.as_str()), real)
+        })
+        .collect()
+}
+
 /// `SELECT <columns> FROM <table>`.
 pub fn select_from<M: Record>(columns: Columns) -> SelectStatement {
     let mut select = Query::select();
